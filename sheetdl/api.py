@@ -1,0 +1,48 @@
+"""The Python API: the same engine the CLI and the add-in use, on a pandas DataFrame."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from .fit import FitOptions, ProgressFn
+from .model import FittedModel, train_table
+from .schema import TaskSetting, infer_schema
+from .table import Table
+
+__all__ = ["fit", "load"]
+
+
+def fit(
+    data: pd.DataFrame | Table,
+    *,
+    target: str,
+    ignore: Sequence[str] = (),
+    task: TaskSetting = "auto",
+    time_budget: float = 60.0,
+    device: str = "auto",
+    seed: int = 0,
+    progress: ProgressFn | None = None,
+) -> FittedModel:
+    """Train on the rows whose ``target`` is filled; returns a model that predicts the others.
+
+    Column kinds are inferred as for a workbook; ``model.results`` is not kept — use the CLI or
+    :func:`sheetdl.model.train_table` for the full report.
+    """
+    from .settings import Settings
+
+    settings = Settings(target=target, ignore=tuple(ignore), task=task, time_budget=time_budget,
+                        device=device, seed=seed)
+    table = data if isinstance(data, Table) else Table.from_dataframe(data)
+    schema = infer_schema(table, target=target, ignore=ignore, task=task)
+    model, _ = train_table(table, schema, FitOptions(time_budget=settings.time_budget, device=settings.device,
+                                                    seed=settings.seed, progress=progress), reasons=False)
+    return model
+
+
+def load(path) -> FittedModel:
+    """A model saved by :meth:`FittedModel.save` or by ``sheetdl train``."""
+    from .store import load_model
+
+    return load_model(path)

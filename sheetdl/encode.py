@@ -1,0 +1,346 @@
+"""Encoders: typed columns → tensors, following scikit-learn's contract.
+
+``fit`` learns from training rows only and returns ``self``; learned state ends in ``_``;
+``transform`` refuses to run before ``fit``. Code 0 means missing or unknown for categories and text
+tokens; numbers get a missing-indicator. Every encoder round-trips through plain JSON (``to_json`` /
+``from_json``) so a saved model holds no pickle.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .schema import Column, Schema
+
+__all__ = [
+    "NumberEncoder",
+    "CategoryEncoder",
+    "DateEncoder",
+    "TextEncoder",
+    "TargetEncoder",
+    "TableEncoder",
+    "EncodedTable",
+]
+
+#: a category seen fewer times than this in training is folded into "unknown" (code 0)
+MIN_CATEGORY_COUNT = 2
+#: at most this many categories get their own embedding; the rest are "unknown"
+MAX_CATEGORIES = 1000
+#: free-text columns keep this many most frequent words …
+TEXT_VOCAB_SIZE = 2000
+#: … and read at most this many words per cell
+TEXT_MAX_TOKENS = 32
+#: scaled numbers are softly clipped near this many robust standard deviations (RealMLP's trick)
+SOFT_CLIP = 3.0
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+class NotFittedError(RuntimeError):
+    """Internal: an encoder was used before ``fit`` (a bug, never the user's doing)."""
+
+
+class _Encoder:
+    def _check_fitted(self) -> None:
+        if not getattr(self, "fitted_", False):
+            raise NotFittedError(f"{type(self).__name__} used before fit")
+
+    def to_json(self) -> dict:
+        self._check_fitted()
+        return {k: v for k, v in vars(self).items()}
+
+    @classmethod
+    def from_json(cls, state: dict):
+        obj = cls.__new__(cls)
+        obj.__dict__.update(state)
+        return obj
+
+
+class NumberEncoder(_Encoder):
+    """Robust scaling (median / IQR) with a soft clip, plus a missing indicator when needed."""
+
+    def fit(self, x: np.ndarray) -> "NumberEncoder":
+        x = np.asarray(x, dtype=np.float64)
+        seen = x[np.isfinite(x)]
+        if len(seen) == 0:
+            self.center_, self.scale_ = 0.0, 1.0
+        else:
+            q25, q50, q75 = np.quantile(seen, [0.25, 0.5, 0.75])
+            scale = (q75 - q25) / 1.349  # IQR of a normal → its standard deviation
+            if not scale > 0:
+                scale = float(seen.std())
+            if not scale > 0:
+                scale = 1.0
+            self.center_, self.scale_ = float(q50), float(scale)
+        self.indicator_ = bool((~np.isfinite(x)).any())
+        self.fitted_ = True
+        return self
+
+    @property
+    def width(self) -> int:
+        return 2 if self.indicator_ else 1
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        self._check_fitted()
+        x = np.asarray(x, dtype=np.float64)
+        missing = ~np.isfinite(x)
+        z = (np.where(missing, self.center_, x) - self.center_) / self.scale_
+        z = z / np.sqrt(1.0 + (z / SOFT_CLIP) ** 2)
+        cols = [z]
+        if self.indicator_:
+            cols.append(missing.astype(np.float64))
+        return np.stack(cols, axis=1).astype(np.float32)
+
+
+class CategoryEncoder(_Encoder):
+    """Category → code 1..K by frequency; blank, rare and unseen values → 0."""
+
+    def fit(self, values: pd.Series) -> "CategoryEncoder":
+        counts = Counter(v for v in values if v is not None and v == v)
+        keep = [v for v, c in counts.most_common(MAX_CATEGORIES) if c >= MIN_CATEGORY_COUNT]
+        if not keep and counts:  # tiny data: better to keep every value than none
+            keep = [v for v, _ in counts.most_common(MAX_CATEGORIES)]
+        self.categories_ = [str(v) for v in keep]
+        self.fitted_ = True
+        return self
+
+    @property
+    def cardinality(self) -> int:
+        return len(self.categories_) + 1
+
+    def transform(self, values: pd.Series) -> np.ndarray:
+        self._check_fitted()
+        index = {v: i + 1 for i, v in enumerate(self.categories_)}
+        return np.fromiter(
+            (index.get(str(v), 0) if v is not None and v == v else 0 for v in values),
+            dtype=np.int64,
+            count=len(values),
+        )
+
+
+class DateEncoder(_Encoder):
+    """A date becomes numbers a network can use: elapsed time, and month / weekday as circles."""
+
+    def fit(self, values: pd.Series) -> "DateEncoder":
+        self.elapsed_ = NumberEncoder().fit(self._elapsed(values))
+        self.fitted_ = True
+        return self
+
+    @staticmethod
+    def _elapsed(values: pd.Series) -> np.ndarray:
+        d = pd.to_datetime(values, errors="coerce")
+        years = (d - pd.Timestamp("2000-01-01")).dt.total_seconds() / (365.25 * 86400)
+        return years.to_numpy(dtype=np.float64, na_value=np.nan)
+
+    @property
+    def width(self) -> int:
+        return self.elapsed_.width + 4
+
+    def transform(self, values: pd.Series) -> np.ndarray:
+        self._check_fitted()
+        d = pd.to_datetime(values, errors="coerce")
+        month = d.dt.month.to_numpy(dtype=np.float64, na_value=np.nan)
+        weekday = d.dt.weekday.to_numpy(dtype=np.float64, na_value=np.nan)
+        circles = []
+        for v, period in ((month - 1, 12.0), (weekday, 7.0)):
+            angle = 2 * np.pi * np.nan_to_num(v) / period
+            on = np.isfinite(v).astype(np.float64)
+            circles += [np.sin(angle) * on, np.cos(angle) * on]
+        return np.concatenate(
+            [self.elapsed_.transform(self._elapsed(values)), np.stack(circles, axis=1).astype(np.float32)],
+            axis=1,
+        )
+
+    def to_json(self) -> dict:
+        self._check_fitted()
+        return {"elapsed_": self.elapsed_.to_json(), "fitted_": True}
+
+    @classmethod
+    def from_json(cls, state: dict):
+        obj = cls.__new__(cls)
+        obj.elapsed_ = NumberEncoder.from_json(state["elapsed_"])
+        obj.fitted_ = True
+        return obj
+
+
+class TextEncoder(_Encoder):
+    """Free text → the ids of its first words (most frequent words in training; 0 = padding/unknown)."""
+
+    def fit(self, values: pd.Series) -> "TextEncoder":
+        docs = Counter()
+        for v in values:
+            if v is not None and v == v:
+                docs.update(set(_TOKEN.findall(str(v).lower())))
+        keep = [w for w, c in docs.most_common(TEXT_VOCAB_SIZE) if c >= MIN_CATEGORY_COUNT]
+        self.vocabulary_ = keep
+        self.fitted_ = True
+        return self
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocabulary_) + 1
+
+    def transform(self, values: pd.Series) -> np.ndarray:
+        self._check_fitted()
+        index = {w: i + 1 for i, w in enumerate(self.vocabulary_)}
+        out = np.zeros((len(values), TEXT_MAX_TOKENS), dtype=np.int64)
+        for r, v in enumerate(values):
+            if v is None or v != v:
+                continue
+            ids = [index[w] for w in _TOKEN.findall(str(v).lower()) if w in index][:TEXT_MAX_TOKENS]
+            out[r, : len(ids)] = ids
+        return out
+
+
+class TargetEncoder(_Encoder):
+    """Labels ↔ class indices (classification) or standardised numbers (regression)."""
+
+    def fit(self, y: pd.Series, schema: Schema) -> "TargetEncoder":
+        self.task_ = schema.task
+        if self.task_ == "classification":
+            self.n_classes_ = len(schema.classes)
+            self.mean_, self.std_ = 0.0, 1.0
+        else:
+            v = np.asarray(y, dtype=np.float64)
+            v = v[np.isfinite(v)]
+            self.n_classes_ = 0
+            self.mean_ = float(v.mean())
+            self.std_ = float(v.std()) or 1.0
+        self.fitted_ = True
+        return self
+
+    def transform(self, y: pd.Series, classes: list) -> np.ndarray:
+        self._check_fitted()
+        if self.task_ == "classification":
+            index = {_label_key(c): i for i, c in enumerate(classes)}
+            return np.fromiter((index[_label_key(v)] for v in y), dtype=np.int64, count=len(y))
+        return ((np.asarray(y, dtype=np.float64) - self.mean_) / self.std_).astype(np.float32)
+
+    def inverse_transform(self, z: np.ndarray) -> np.ndarray:
+        """Regression: network output → the user's units."""
+        self._check_fitted()
+        return np.asarray(z, dtype=np.float64) * self.std_ + self.mean_
+
+
+def _label_key(v):
+    """Labels compare by value and kind: 1 and '1' are different classes, 1 and 1.0 are not."""
+    if isinstance(v, bool):
+        return ("b", v)
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return ("n", float(v))
+    return ("s", str(v))
+
+
+@dataclass
+class EncodedTable:
+    """The tensors a network reads, as numpy arrays (the caller moves them to the device)."""
+
+    numeric: np.ndarray  # (n, d) float32
+    categorical: np.ndarray  # (n, c) int64
+    text: np.ndarray  # (n, t, TEXT_MAX_TOKENS) int64
+
+    def __len__(self) -> int:
+        return len(self.numeric)
+
+    def take(self, rows: np.ndarray) -> "EncodedTable":
+        return EncodedTable(self.numeric[rows], self.categorical[rows], self.text[rows])
+
+
+@dataclass
+class TableEncoder:
+    """All feature encoders of one model, and which slice of the tensors each input column owns."""
+
+    columns: list[str] = field(default_factory=list)
+    encoders: dict = field(default_factory=dict)
+
+    def fit(self, frame: pd.DataFrame, features: list[Column]) -> "TableEncoder":
+        self.columns, self.kinds, self.encoders = [], {}, {}
+        for col in features:
+            x = frame[col.name]
+            if col.kind in ("number", "boolean"):
+                enc = NumberEncoder().fit(x.to_numpy(dtype=np.float64, na_value=np.nan))
+            elif col.kind == "category":
+                enc = CategoryEncoder().fit(x)
+            elif col.kind == "date":
+                enc = DateEncoder().fit(x)
+            elif col.kind == "text":
+                enc = TextEncoder().fit(x)
+            else:  # image columns are handled by the images work; nothing else reaches here
+                continue
+            self.columns.append(col.name)
+            self.kinds[col.name] = col.kind
+            self.encoders[col.name] = enc
+        self.fitted_ = True
+        return self
+
+    # -- the shape of what transform produces: the network is built from this --------------
+    @property
+    def n_numeric(self) -> int:
+        return sum(e.width for c, e in self.encoders.items() if self.kinds[c] in ("number", "boolean", "date"))
+
+    @property
+    def cardinalities(self) -> list[int]:
+        return [e.cardinality for c, e in self.encoders.items() if self.kinds[c] == "category"]
+
+    @property
+    def vocab_sizes(self) -> list[int]:
+        return [e.vocab_size for c, e in self.encoders.items() if self.kinds[c] == "text"]
+
+    def slices(self) -> dict[str, tuple[str, list[int]]]:
+        """Input column → (block, indices in that block): what permuting one column means."""
+        out, num, cat, txt = {}, 0, 0, 0
+        for c, e in self.encoders.items():
+            k = self.kinds[c]
+            if k in ("number", "boolean", "date"):
+                out[c] = ("numeric", list(range(num, num + e.width)))
+                num += e.width
+            elif k == "category":
+                out[c] = ("categorical", [cat])
+                cat += 1
+            else:
+                out[c] = ("text", [txt])
+                txt += 1
+        return out
+
+    def transform(self, frame: pd.DataFrame) -> EncodedTable:
+        n = len(frame)
+        num, cat, txt = [], [], []
+        for c, e in self.encoders.items():
+            k, x = self.kinds[c], frame[c]
+            if k in ("number", "boolean"):
+                num.append(e.transform(x.to_numpy(dtype=np.float64, na_value=np.nan)))
+            elif k == "date":
+                num.append(e.transform(x))
+            elif k == "category":
+                cat.append(e.transform(x)[:, None])
+            else:
+                txt.append(e.transform(x)[:, None, :])
+        return EncodedTable(
+            numeric=np.concatenate(num, axis=1) if num else np.zeros((n, 0), np.float32),
+            categorical=np.concatenate(cat, axis=1) if cat else np.zeros((n, 0), np.int64),
+            text=np.concatenate(txt, axis=1) if txt else np.zeros((n, 0, TEXT_MAX_TOKENS), np.int64),
+        )
+
+    _KINDS = {"number": NumberEncoder, "boolean": NumberEncoder, "category": CategoryEncoder,
+              "date": DateEncoder, "text": TextEncoder}
+
+    def to_json(self) -> dict:
+        return {
+            "columns": self.columns,
+            "kinds": self.kinds,
+            "encoders": {c: self.encoders[c].to_json() for c in self.columns},
+        }
+
+    @classmethod
+    def from_json(cls, state: dict) -> "TableEncoder":
+        obj = cls()
+        obj.columns = list(state["columns"])
+        obj.kinds = dict(state["kinds"])
+        obj.encoders = {c: cls._KINDS[obj.kinds[c]].from_json(state["encoders"][c]) for c in obj.columns}
+        obj.fitted_ = True
+        return obj

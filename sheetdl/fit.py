@@ -1,0 +1,318 @@
+"""Training: cross-fitting, the Lightning Trainer, callbacks, device choice.
+
+Every labelled row gets an honest prediction from a model that never saw it (k-fold cross-fitting);
+blank-target rows get the average of the k fold models. Each fold fits its own encoders on its own
+training rows and stops early on an inner validation split, so the held-out fold stays untouched.
+Side effects — progress, cancel, the time budget — are callbacks; nothing here knows about Excel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import signal
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import lightning as L
+import numpy as np
+import pandas as pd
+import torch
+
+from .encode import EncodedTable, TableEncoder, TargetEncoder
+from .errors import Cancelled
+from .models.module import TabularDataModule, TabularModule
+from .models.tabular import TabularNet
+from .schema import Schema
+
+__all__ = ["Progress", "FitOptions", "Member", "choose_device", "make_folds", "n_folds_for", "train_members"]
+
+#: cross-fitting folds by number of labelled rows: (up to this many rows, folds)
+FOLD_RULE = ((5_000, 5), (50_000, 3))
+FOLDS_ABOVE = 2
+#: share of each fold's training rows held back to decide when to stop
+INNER_VALID_SHARE = 0.15
+#: epochs without improvement before a fold stops
+PATIENCE = 12
+#: steps a fold may take at most (max epochs follow from the batch count)
+MAX_STEPS = 4000
+MAX_EPOCHS = 300
+
+
+@dataclass
+class Progress:
+    """What a progress display shows; sent after every epoch and at each stage change."""
+
+    stage: str  # "training" | "explaining" | "done"
+    fold: int  # 1-based
+    n_folds: int
+    epoch: int
+    max_epochs: int
+    valid_score: float | None
+    elapsed: float
+    remaining: float | None
+    message: str = ""
+
+
+ProgressFn = Callable[[Progress], None]
+CancelFn = Callable[[], bool]
+
+
+@dataclass(kw_only=True)
+class FitOptions:
+    time_budget: float = 60.0
+    device: str = "auto"
+    seed: int = 0
+    progress: ProgressFn | None = None
+    cancel: CancelFn | None = None
+
+
+@dataclass
+class Member:
+    """One fold's model: its own encoders and network."""
+
+    encoder: TableEncoder
+    net: TabularNet
+    history: list[dict]
+    valid_rows: np.ndarray  # labelled-row positions this member never trained on
+
+
+def n_folds_for(n_labelled: int) -> int:
+    for limit, k in FOLD_RULE:
+        if n_labelled <= limit:
+            return k
+    return FOLDS_ABOVE
+
+
+def choose_device(setting: str) -> tuple[str, torch.device, str]:
+    """(Lightning accelerator, torch device, words for the report)."""
+    from .errors import SettingsError
+
+    if setting == "cuda" and not torch.cuda.is_available():
+        raise SettingsError(
+            "You asked to train on the GPU (device: cuda), but PyTorch finds no CUDA GPU on this computer.",
+            hint="Use device 'auto' or 'cpu', or install a CUDA build of PyTorch.",
+        )
+    if setting in ("auto", "cuda") and torch.cuda.is_available():
+        return "gpu", torch.device("cuda"), f"GPU ({torch.cuda.get_device_name(0)})"
+    return "cpu", torch.device("cpu"), f"CPU ({torch.get_num_threads()} threads)"
+
+
+def make_folds(y: np.ndarray | None, n: int, k: int, seed: int) -> np.ndarray:
+    """Fold number of each row. Classes are dealt round-robin after a shuffle, so each fold gets its
+    share of every class and a class with fewer rows than folds simply misses some folds."""
+    rng = np.random.default_rng(seed)
+    folds = np.empty(n, dtype=np.int64)
+    if y is None:
+        order = rng.permutation(n)
+        folds[order] = np.arange(n) % k
+        return folds
+    offset = 0
+    for c in np.unique(y):
+        rows = np.flatnonzero(y == c)
+        rows = rows[rng.permutation(len(rows))]
+        folds[rows] = (np.arange(len(rows)) + offset) % k
+        offset += len(rows)
+    return folds
+
+
+def _batch_size(n_train: int) -> int:
+    return int(min(1024, max(32, 2 ** round(math.log2(max(n_train, 1) / 20)))))
+
+
+class _Budget(L.Callback):
+    """Progress, cancel and time budget, checked after every batch and epoch."""
+
+    def __init__(self, *, deadline: float, fold: int, n_folds: int, start: float, total_deadline: float,
+                 opts: FitOptions, max_epochs: int):
+        self.deadline, self.fold, self.n_folds = deadline, fold, n_folds
+        self.start, self.total_deadline, self.opts, self.max_epochs = start, total_deadline, opts, max_epochs
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if self.opts.cancel is not None and self.opts.cancel():
+            raise Cancelled()
+        if time.monotonic() > self.deadline:
+            trainer.should_stop = True
+
+    def on_validation_epoch_end(self, trainer, pl_module):
+        if trainer.sanity_checking or self.opts.progress is None or not pl_module.history:
+            return
+        now = time.monotonic()
+        epoch = len(pl_module.history)
+        done = (self.fold - 1 + min(1.0, epoch / self.max_epochs)) / self.n_folds
+        elapsed = now - self.start
+        by_pace = elapsed / done - elapsed if done > 0 else None
+        by_budget = max(0.0, self.total_deadline - now)
+        remaining = min(by_pace, by_budget) if by_pace is not None else by_budget
+        self.opts.progress(Progress("training", self.fold, self.n_folds, epoch, self.max_epochs,
+                                    pl_module.history[-1]["valid_score"], elapsed, remaining))
+
+
+class _RestoreBest(L.Callback):
+    """Early stopping on validation loss that keeps the best weights in memory and puts them back."""
+
+    def __init__(self, patience: int):
+        self.patience = patience
+        self.best = math.inf
+        self.best_state: dict | None = None
+        self.bad_epochs = 0
+
+    def on_validation_epoch_end(self, trainer, pl_module):
+        if trainer.sanity_checking or not pl_module.history:
+            return
+        loss = pl_module.history[-1]["valid_loss"]
+        if loss < self.best - 1e-4 or self.best_state is None:
+            self.best = loss
+            self.best_state = {k: v.detach().clone() for k, v in pl_module.net.state_dict().items()}
+            self.bad_epochs = 0
+        else:
+            self.bad_epochs += 1
+            if self.bad_epochs >= self.patience:
+                trainer.should_stop = True
+
+    def on_fit_end(self, trainer, pl_module):
+        if self.best_state is not None:
+            pl_module.net.load_state_dict(self.best_state)
+
+
+def _quiet_lightning() -> None:
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module=r"lightning\..*")
+    warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
+
+
+def to_tensors(enc: EncodedTable, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    return (
+        torch.as_tensor(enc.numeric, device=device),
+        torch.as_tensor(enc.categorical, device=device),
+        torch.as_tensor(enc.text, device=device),
+    )
+
+
+@torch.no_grad()
+def predict_net(net: TabularNet, enc: EncodedTable, device: torch.device, task: str, batch: int = 8192) -> np.ndarray:
+    """Class probabilities (n, k) or standardised numbers (n,)."""
+    net.eval().to(device)
+    num, cat, txt = to_tensors(enc, device)
+    outs = []
+    for s in range(0, len(num), batch):
+        out = net(num[s : s + batch], cat[s : s + batch], txt[s : s + batch]).float()
+        outs.append(torch.softmax(out, 1) if task == "classification" else out.squeeze(1))
+    if not outs:
+        k = net.config["n_outputs"]
+        return np.zeros((0, k) if task == "classification" else (0,), np.float32)
+    return torch.cat(outs).cpu().numpy()
+
+
+@contextlib.contextmanager
+def ctrl_c_cancels(opts: FitOptions):
+    """Turn the first Ctrl-C into a clean cancel (checked between batches); a second one stops hard."""
+    if threading.current_thread() is not threading.main_thread():
+        yield opts
+        return
+    pressed = threading.Event()
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):
+        if pressed.is_set():
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            raise KeyboardInterrupt
+        pressed.set()
+
+    user_cancel = opts.cancel
+    opts.cancel = lambda: pressed.is_set() or bool(user_cancel and user_cancel())
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield opts
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        opts.cancel = user_cancel
+    if pressed.is_set():
+        raise Cancelled()
+
+
+def train_members(
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    labelled: np.ndarray,
+    schema: Schema,
+    target_encoder: TargetEncoder,
+    opts: FitOptions,
+) -> tuple[list[Member], np.ndarray, str, float]:
+    """Cross-fit k members on the labelled rows.
+
+    ``frame``: typed features of every row; ``y``: encoded target of the labelled rows, in order;
+    ``labelled``: positions (into frame) of the labelled rows. Returns the members, the fold of each
+    labelled row, the device description and the seconds spent.
+    """
+    _quiet_lightning()
+    accelerator, device, device_words = choose_device(opts.device)
+    task = schema.task
+    n = len(labelled)
+    k = min(n_folds_for(n), n) if n >= 2 else 1
+    folds = make_folds(y if task == "classification" else None, n, k, opts.seed)
+    start = time.monotonic()
+    total_deadline = start + opts.time_budget
+    members: list[Member] = []
+    precision = "bf16-mixed" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "32-true"
+    for f in range(k):
+        train_pos = np.flatnonzero(folds != f) if k > 1 else np.arange(n)
+        inner = make_folds(y[train_pos] if task == "classification" else None, len(train_pos),
+                           max(2, round(1 / INNER_VALID_SHARE)), opts.seed + 1000 + f)
+        fit_pos, stop_pos = train_pos[inner != 0], train_pos[inner == 0]
+        if len(stop_pos) == 0 or len(fit_pos) < 2:  # tiny data: watch the training rows themselves
+            fit_pos = stop_pos = train_pos
+        rows_fit = labelled[fit_pos]
+        encoder = TableEncoder().fit(frame.iloc[rows_fit], schema.features)
+        enc_all = encoder.transform(frame.iloc[labelled[train_pos]])
+        pos_index = {p: i for i, p in enumerate(train_pos)}
+        enc_fit = enc_all.take(np.array([pos_index[p] for p in fit_pos]))
+        enc_stop = enc_all.take(np.array([pos_index[p] for p in stop_pos]))
+        yt = torch.as_tensor(y, device=device)
+        L.seed_everything(opts.seed + f, workers=False, verbose=False)
+        net = TabularNet(
+            n_numeric=encoder.n_numeric,
+            cardinalities=encoder.cardinalities,
+            vocab_sizes=encoder.vocab_sizes,
+            n_outputs=target_encoder.n_classes_ if task == "classification" else 1,
+        )
+        batch_size = _batch_size(len(fit_pos))
+        steps_per_epoch = -(-len(fit_pos) // batch_size)
+        max_epochs = int(min(MAX_EPOCHS, max(20, MAX_STEPS // steps_per_epoch)))
+        module = TabularModule(net, task=task, max_epochs=max_epochs)
+        data = TabularDataModule(
+            (*to_tensors(enc_fit, device), yt[fit_pos]),
+            (*to_tensors(enc_stop, device), yt[stop_pos]),
+            batch_size=batch_size,
+            seed=opts.seed + f,
+        )
+        now = time.monotonic()
+        fold_deadline = now + max(0.0, total_deadline - now) / (k - f)
+        trainer = L.Trainer(
+            accelerator=accelerator,
+            devices=1,
+            precision=precision,
+            max_epochs=max_epochs,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            callbacks=[
+                _RestoreBest(PATIENCE),
+                _Budget(deadline=fold_deadline, fold=f + 1, n_folds=k, start=start,
+                        total_deadline=total_deadline, opts=opts, max_epochs=max_epochs),
+            ],
+        )
+        trainer.fit(module, datamodule=data)
+        if opts.cancel is not None and opts.cancel():
+            raise Cancelled()
+        net.eval()
+        members.append(Member(encoder=encoder, net=net.cpu(), history=module.history,
+                              valid_rows=np.flatnonzero(folds == f) if k > 1 else np.arange(0)))
+    return members, folds, device_words, time.monotonic() - start

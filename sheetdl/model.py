@@ -1,0 +1,230 @@
+"""FittedModel: the trained members, their encoders and what we learned about them; and the
+orchestration of one training run (typed table → members → held-out results → explanations).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+
+from . import evaluate, explain, fit
+from .encode import TargetEncoder, _label_key
+from .errors import DataError
+from .results import CurvePoint, Importance, Results
+from .schema import Schema, typed_frame
+from .table import Table
+
+__all__ = ["FittedModel", "train_table"]
+
+
+@dataclass
+class FittedModel:
+    """A trained SheetDL model. Predicts for tables or DataFrames with the same columns."""
+
+    schema: Schema
+    target_encoder: TargetEncoder
+    members: list[fit.Member]
+    metrics: dict[str, float] = field(default_factory=dict)
+    baseline: dict[str, float] = field(default_factory=dict)
+    importances: list[Importance] = field(default_factory=list)
+    settings: dict[str, str] = field(default_factory=dict)
+    info: dict[str, str] = field(default_factory=dict)
+
+    # ---- the public API ----------------------------------------------------------------
+    @property
+    def task(self) -> str:
+        return self.schema.task
+
+    @property
+    def target(self) -> str:
+        return self.schema.target
+
+    @property
+    def classes(self) -> list | None:
+        return self.schema.classes
+
+    def predict(self, data: pd.DataFrame | Table) -> pd.Series:
+        """The prediction for every row, labels as the user wrote them."""
+        out = self._outputs(self._table(data))
+        return pd.Series(self._labels(out), name=f"Predicted {self.target}", dtype=object)
+
+    def predict_proba(self, data: pd.DataFrame | Table) -> pd.DataFrame:
+        """Classification: one column per class (the class label as column name)."""
+        if self.task != "classification":
+            raise DataError(f"'{self.target}' is a number the model predicts, so there are no class probabilities.",
+                            hint="Use predict() instead.")
+        out = self._outputs(self._table(data))
+        return pd.DataFrame(out, columns=[str(c) for c in self.classes])
+
+    def importance(self) -> pd.DataFrame:
+        """Permutation importance measured on held-out rows during training."""
+        return pd.DataFrame(
+            [{"column": i.column, "importance": i.drop, "spread": i.spread} for i in self.importances],
+            columns=["column", "importance", "spread"],
+        )
+
+    def save(self, path) -> None:
+        from .store import save_model
+
+        save_model(self, path)
+
+    def results_for(self, table: Table, *, reasons: bool = True) -> Results:
+        """Predictions (with confidence and reasons) for every row of another table."""
+        frame = typed_frame(table, self._feature_schema())
+        outputs = self._ensemble(self.members, [m.encoder.transform(frame) for m in self.members])
+        res = Results(schema=self.schema, prediction=self._labels(outputs),
+                      labelled=np.zeros(len(frame), dtype=bool))
+        self._fill_confidence(res, outputs)
+        if reasons:
+            res.reasons = self._reasons(frame, table.values, outputs)
+        return res
+
+    # ---- internals ------------------------------------------------------------------------
+    def _feature_schema(self) -> Schema:
+        """The schema without its target, for tables where the target column may be absent."""
+        cols = [c for c in self.schema.columns if c.role == "feature"]
+        return Schema(columns=cols, target=self.schema.target, task=self.schema.task,
+                      task_reason=self.schema.task_reason, classes=self.schema.classes)
+
+    def _table(self, data) -> Table:
+        return data if isinstance(data, Table) else Table.from_dataframe(data)
+
+    def _outputs(self, table: Table) -> np.ndarray:
+        frame = typed_frame(table, self._feature_schema())
+        return self._ensemble(self.members, [m.encoder.transform(frame) for m in self.members])
+
+    def _ensemble(self, members, encs) -> np.ndarray:
+        device = torch.device("cpu")
+        outs = [fit.predict_net(m.net, e, device, self.task) for m, e in zip(members, encs)]
+        return np.mean(outs, axis=0)
+
+    def _labels(self, outputs: np.ndarray) -> list:
+        if self.task == "classification":
+            return [self.classes[i] for i in outputs.argmax(1)]
+        return list(self.target_encoder.inverse_transform(outputs))
+
+    def _fill_confidence(self, res: Results, outputs: np.ndarray) -> None:
+        if self.task == "classification":
+            res.probabilities = outputs
+            res.confidence = outputs.max(1)
+
+    def _reasons(self, frame: pd.DataFrame, raw: pd.DataFrame, outputs: np.ndarray) -> list[str]:
+        chosen = outputs.argmax(1) if self.task == "classification" else None
+        return explain.row_reasons(
+            self.members, frame, raw, self.task, self._ensemble, chosen,
+            target_sd=self.target_encoder.std_, number_format=_number_words,
+        )
+
+
+def _number_words(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.3g}"
+
+
+def _encode_labels(values: Sequence, classes: list) -> np.ndarray:
+    index = {_label_key(c): i for i, c in enumerate(classes)}
+    return np.fromiter((index[_label_key(v)] for v in values), dtype=np.int64, count=len(values))
+
+
+def train_table(table: Table, schema: Schema, opts: fit.FitOptions, *, reasons: bool = True,
+                settings: dict[str, str] | None = None) -> tuple[FittedModel, Results]:
+    """Train on the labelled rows of ``table``; predict every row; measure and explain."""
+    t0 = time.monotonic()
+    frame = typed_frame(table, schema)
+    target = frame[schema.target]
+    is_labelled = target.notna().to_numpy(dtype=bool)
+    labelled = np.flatnonzero(is_labelled)
+    blank = np.flatnonzero(~is_labelled)
+    target_encoder = TargetEncoder().fit(target.iloc[labelled], schema)
+    if schema.task == "classification":
+        y = _encode_labels(list(target.iloc[labelled]), schema.classes)
+    else:
+        y = target_encoder.transform(target.iloc[labelled], [])
+
+    with fit.ctrl_c_cancels(opts):
+        members, folds, device_words, train_seconds = fit.train_members(
+            frame, y, labelled, schema, target_encoder, opts)
+    model = FittedModel(schema=schema, target_encoder=target_encoder, members=members,
+                        settings=dict(settings or {}))
+    k = len(members)
+    cpu = torch.device("cpu")
+
+    # held-out predictions for labelled rows, fold average for blank rows
+    n_out = target_encoder.n_classes_ if schema.task == "classification" else 0
+    outputs = np.zeros((len(frame), n_out) if n_out else len(frame), dtype=np.float64)
+    for f, m in enumerate(members):
+        pos = np.flatnonzero(folds == f)
+        if len(pos):
+            outputs[labelled[pos]] = fit.predict_net(m.net, m.encoder.transform(frame.iloc[labelled[pos]]),
+                                                     cpu, schema.task)
+    if k == 1:  # too few rows to hold any out: the labelled rows' answers are in-sample
+        outputs[labelled] = model._ensemble(members, [members[0].encoder.transform(frame.iloc[labelled])])
+    if len(blank):
+        blank_frame = frame.iloc[blank]
+        outputs[blank] = model._ensemble(members, [m.encoder.transform(blank_frame) for m in members])
+
+    res = Results(schema=schema, prediction=model._labels(outputs), labelled=is_labelled)
+    model._fill_confidence(res, outputs)
+
+    # scores on held-out rows, model vs. naive baseline (from each fold's training rows)
+    held = outputs[labelled]
+    if schema.task == "classification":
+        prior = np.zeros_like(held)
+        for f in range(k):
+            train = y[folds != f] if k > 1 else y
+            counts = np.bincount(train, minlength=n_out).astype(float)
+            prior[folds == f] = counts / counts.sum()
+        res.metrics = evaluate.classification_metrics(y, held)
+        res.baseline = evaluate.classification_metrics(y, prior)
+        res.confusion = evaluate.confusion_matrix(y, held.argmax(1), n_out)
+        majority = schema.classes[int(np.bincount(y, minlength=n_out).argmax())]
+        res.baseline_description = f"always guessing '{majority}'"
+    else:
+        truth = target_encoder.inverse_transform(y)
+        guess = np.zeros_like(truth)
+        for f in range(k):
+            guess[folds == f] = truth[folds != f].mean() if k > 1 else truth.mean()
+        res.metrics = evaluate.regression_metrics(truth, target_encoder.inverse_transform(held))
+        res.baseline = evaluate.regression_metrics(truth, guess)
+        res.baseline_description = f"always guessing the average, {_number_words(float(truth.mean()))}"
+
+    # the training curve: mean over folds at each epoch they all reached
+    histories = [m.history for m in members if m.history]
+    if histories:
+        longest = max(len(h) for h in histories)
+        for e in range(longest):
+            pts = [h[e] for h in histories if len(h) > e]
+            res.curve.append(CurvePoint(epoch=e + 1, **{key: float(np.mean([p[key] for p in pts]))
+                                                        for key in ("train_loss", "valid_loss", "valid_score")}))
+
+    # explanations
+    if opts.progress:
+        opts.progress(fit.Progress("explaining", k, k, 0, 0, None, time.monotonic() - t0, None,
+                                   "Measuring which columns matter"))
+    if k > 1:
+        res.importance = explain.permutation_importance(
+            members, frame, y, labelled, folds, schema.task,
+            lambda net, enc: fit.predict_net(net, enc, cpu, schema.task),
+            seed=opts.seed, kinds={c.name: c.kind for c in schema.features})
+    if reasons:
+        res.reasons = model._reasons(frame, table.values, outputs)
+
+    model.metrics, model.baseline, model.importances = res.metrics, res.baseline, res.importance
+    total = time.monotonic() - t0
+    res.run_info = {
+        "Device": device_words,
+        "Training rows": f"{len(labelled):,}",
+        "Rows predicted (blank target)": f"{len(blank):,}",
+        "Cross-fitting folds": str(k),
+        "Epochs per fold": ", ".join(str(len(m.history)) for m in members),
+        "Training time": f"{train_seconds:.1f} s",
+        "Total time": f"{total:.1f} s",
+    }
+    model.info = dict(res.run_info)
+    res.settings = dict(settings or {})
+    res.notes = list(table.notes) + [n for c in schema.columns for n in c.notes]
+    return model, res

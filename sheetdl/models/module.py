@@ -1,0 +1,135 @@
+"""Lightning wrappers: the training step, and a DataModule that slices batches from tensors.
+
+The encoded table lives in tensors on the training device; a batch is an index slice of them, so
+there is no per-row Python in the loop and no worker processes (a spreadsheet fits in memory).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import lightning as L
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = ["TensorBatches", "TabularDataModule", "TabularModule"]
+
+Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+class TensorBatches:
+    """An iterable of batches sliced from tensors already on the device; reshuffled each pass."""
+
+    def __init__(self, tensors: tuple[torch.Tensor, ...], batch_size: int, *, shuffle: bool, seed: int = 0):
+        self.tensors = tensors
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = torch.Generator().manual_seed(seed)
+        n = len(tensors[0])
+        # drop a last batch of one row: BatchNorm-free, but a 1-row step is pure noise
+        self._n_batches = max(1, -(-n // batch_size))
+
+    def __len__(self) -> int:
+        return self._n_batches
+
+    def __iter__(self):
+        n = len(self.tensors[0])
+        device = self.tensors[0].device
+        order = torch.randperm(n, generator=self.generator).to(device) if self.shuffle else None
+        for start in range(0, n, self.batch_size):
+            if order is None:
+                yield tuple(t[start : start + self.batch_size] for t in self.tensors)
+            else:
+                idx = order[start : start + self.batch_size]
+                yield tuple(t[idx] for t in self.tensors)
+
+
+class TabularDataModule(L.LightningDataModule):
+    """Owns the training and validation tensors of one fold."""
+
+    def __init__(self, train: tuple[torch.Tensor, ...], valid: tuple[torch.Tensor, ...], *, batch_size: int, seed: int):
+        super().__init__()
+        self.train, self.valid = train, valid
+        self.batch_size = batch_size
+        self.seed = seed
+
+    def train_dataloader(self):
+        return TensorBatches(self.train, self.batch_size, shuffle=True, seed=self.seed)
+
+    def val_dataloader(self):
+        return TensorBatches(self.valid, max(self.batch_size, 4096), shuffle=False)
+
+
+class TabularModule(L.LightningModule):
+    """Loss, optimiser and the per-epoch validation score; the network itself is a plain module."""
+
+    def __init__(
+        self,
+        net: nn.Module,
+        *,
+        task: Literal["classification", "regression"],
+        lr: float = 2e-3,
+        weight_decay: float = 1e-4,
+        label_smoothing: float = 0.05,
+        max_epochs: int = 100,
+    ) -> None:
+        super().__init__()
+        self.net = net
+        self.task = task
+        self.lr, self.weight_decay, self.label_smoothing = lr, weight_decay, label_smoothing
+        self.max_epochs = max_epochs
+        self._valid_outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._train_loss_sum = 0.0
+        self._train_batches = 0
+        #: one dict per epoch: train_loss, valid_loss, valid_score
+        self.history: list[dict[str, float]] = []
+
+    def forward(self, numeric, categorical, text):
+        return self.net(numeric, categorical, text)
+
+    def _loss(self, out: torch.Tensor, y: torch.Tensor, *, smoothing: float) -> torch.Tensor:
+        if self.task == "classification":
+            return F.cross_entropy(out, y, label_smoothing=smoothing)
+        return F.mse_loss(out.squeeze(1), y)
+
+    def _step(self, batch: Batch, stage: str) -> torch.Tensor:
+        numeric, categorical, text, y = batch
+        out = self(numeric, categorical, text)
+        if stage == "train":
+            loss = self._loss(out, y, smoothing=self.label_smoothing)
+            self._train_loss_sum += float(loss.detach())
+            self._train_batches += 1
+            return loss
+        self._valid_outputs.append((out.detach().float(), y))
+        return self._loss(out, y, smoothing=0.0)
+
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
+        self._step(batch, "valid")
+
+    def on_validation_epoch_end(self) -> None:
+        if not self._valid_outputs:
+            return
+        out = torch.cat([o for o, _ in self._valid_outputs])
+        y = torch.cat([t for _, t in self._valid_outputs])
+        self._valid_outputs.clear()
+        valid_loss = float(self._loss(out, y, smoothing=0.0))
+        if self.task == "classification":
+            score = float((out.argmax(1) == y).float().mean())
+        else:
+            ss_tot = float(((y - y.mean()) ** 2).sum()) or 1.0
+            score = 1.0 - float(((out.squeeze(1) - y) ** 2).sum()) / ss_tot
+        if self.trainer.sanity_checking:
+            return
+        train_loss = self._train_loss_sum / max(self._train_batches, 1)
+        self._train_loss_sum, self._train_batches = 0.0, 0
+        self.history.append({"train_loss": train_loss, "valid_loss": valid_loss, "valid_score": score})
+        # what early stopping and the progress display read
+        self.log_dict({"valid_loss": valid_loss, "valid_score": score}, prog_bar=False, logger=False)
+
+    def configure_optimizers(self):
+        opt = torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay, foreach=True)
+        return opt

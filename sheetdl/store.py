@@ -1,0 +1,126 @@
+"""Saving and loading models: one safetensors file whose header carries the JSON description.
+
+Never pickle: a model file from a colleague must not be able to run code. The JSON holds the schema,
+encoders and metrics; the tensors hold each member's weights. A SHA-256 over both catches a file
+that was truncated or edited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .encode import TableEncoder, TargetEncoder
+from .errors import ModelFileError, OutputError
+from .fit import Member
+from .models.tabular import TabularNet
+from .results import Importance
+from .schema import Schema
+
+__all__ = ["save_model", "load_model", "FORMAT", "FORMAT_VERSION"]
+
+FORMAT = "sheetdl-model"
+FORMAT_VERSION = 1
+
+
+def _digest(description: str, tensors: dict[str, torch.Tensor]) -> str:
+    h = hashlib.sha256(description.encode())
+    for name in sorted(tensors):
+        h.update(name.encode())
+        h.update(tensors[name].contiguous().cpu().numpy().tobytes())
+    return h.hexdigest()
+
+
+def save_model(model, path) -> Path:
+    from . import __version__
+
+    path = Path(path)
+    tensors: dict[str, torch.Tensor] = {}
+    members = []
+    for i, m in enumerate(model.members):
+        for name, t in m.net.state_dict().items():
+            tensors[f"m{i}.{name}"] = t.detach().cpu().contiguous()
+        members.append({"encoder": m.encoder.to_json(), "net": m.net.config, "history": m.history})
+    description = json.dumps({
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "sheetdl_version": __version__,
+        "schema": model.schema.to_dict(),
+        "target_encoder": model.target_encoder.to_json(),
+        "members": members,
+        "metrics": model.metrics,
+        "baseline": model.baseline,
+        "importance": [vars(i) for i in model.importances],
+        "settings": model.settings,
+        "info": model.info,
+    })
+    meta = {"sheetdl": description, "sha256": _digest(description, tensors)}
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".sheetdl-", suffix=".tmp", dir=folder)
+        os.close(fd)
+    except OSError as e:
+        raise OutputError(f"Can't write the model file in the folder '{folder}': {e.strerror}.",
+                          hint="Choose an output in a folder you can write to (--output).") from None
+    try:
+        save_file(tensors, tmp, metadata=meta)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_model(path):
+    from .model import FittedModel
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"There is no model file at '{path}'.",
+                             hint="Give the .sheetdl file that 'sheetdl train' wrote beside its output workbook.")
+    damaged = ModelFileError(
+        f"'{path.name}' is not a SheetDL model file, or it is damaged (truncated or edited).",
+        hint="Train the model again with 'sheetdl train' to get a fresh model file.",
+    )
+    try:
+        tensors = load_file(str(path))
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as fh:
+            meta = fh.metadata() or {}
+    except (SafetensorError, OSError, ValueError, RuntimeError):
+        raise damaged from None
+    description = meta.get("sheetdl")
+    if not description or _digest(description, tensors) != meta.get("sha256"):
+        raise damaged
+    d = json.loads(description)
+    if d.get("format") != FORMAT:
+        raise damaged
+    if d.get("format_version", 0) > FORMAT_VERSION:
+        raise ModelFileError(f"'{path.name}' was saved by a newer SheetDL ({d.get('sheetdl_version')}).",
+                             hint="Update SheetDL (pip install -U sheetdl) to use it.")
+    members = []
+    for i, md in enumerate(d["members"]):
+        net = TabularNet(**md["net"])
+        prefix = f"m{i}."
+        net.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+        net.eval()
+        members.append(Member(encoder=TableEncoder.from_json(md["encoder"]), net=net,
+                              history=md["history"], valid_rows=None))
+    return FittedModel(
+        schema=Schema.from_dict(d["schema"]),
+        target_encoder=TargetEncoder.from_json(d["target_encoder"]),
+        members=members,
+        metrics=d.get("metrics", {}),
+        baseline=d.get("baseline", {}),
+        importances=[Importance(**i) for i in d.get("importance", [])],
+        settings=d.get("settings", {}),
+        info=d.get("info", {}),
+    )
