@@ -1,0 +1,257 @@
+"""SheetEdits: what to change in a workbook, as plain data every backend applies the same way.
+
+``layout`` decides *where* results go and says it as a list of these edits; the file writer applies
+them with openpyxl, the xlwings backend with Excel, and the Office.js task pane with the Excel
+JavaScript API after receiving them as JSON. So each edit is deliberately dumb and explicit:
+
+- rows and columns are 1-based numbers, ranges are A1-style strings without a sheet name
+  (``"B3:D10"``); the sheet is always a separate field;
+- values are literal: a string that starts with ``=`` is text, never a formula;
+- colours are ``"RRGGBB"`` hex strings;
+- an edit only touches the cells it names; nothing is inferred.
+
+``to_dict``/``from_dict`` (and :func:`dumps`/:func:`loads` for a whole list) round-trip exactly,
+including dates, which JSON has no type for.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, Literal
+
+__all__ = [
+    "Edit",
+    "AddSheet",
+    "WriteCells",
+    "FormatRange",
+    "SetColumnWidth",
+    "SetRowHeight",
+    "ColorScale",
+    "AddChart",
+    "FreezePanes",
+    "edit_from_dict",
+    "dumps",
+    "loads",
+]
+
+
+@dataclass
+class Edit:
+    """Base of every edit; ``op`` names it in JSON."""
+
+    op: ClassVar[str] = ""
+
+    def to_dict(self) -> dict:
+        d = {"op": self.op}
+        for f in fields(self):
+            d[f.name] = _to_json(getattr(self, f.name))
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Edit":
+        if cls is Edit:
+            return edit_from_dict(d)
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: _from_json(v) for k, v in d.items() if k in names})
+
+
+@dataclass
+class AddSheet(Edit):
+    """Add a sheet at the end of the workbook. ``replace``: if one of that name exists, replace it
+    (at the same position); otherwise an existing name is an error (``layout`` picks free names)."""
+
+    op: ClassVar[str] = "add_sheet"
+    name: str
+    replace: bool = False
+    tab_color: str | None = None
+
+
+@dataclass
+class WriteCells(Edit):
+    """Write a rectangular block of literal values with its top-left cell at (row, col).
+
+    ``values`` is a list of rows, each a list of str / int / float / bool / date / None (None leaves
+    the cell blank). ``number_formats``, if given, has one entry (an Excel format code or None) per
+    column and applies to the block's rows below the first when ``bold_first_row`` is set (the first
+    row is then a header), otherwise to every row.
+    """
+
+    op: ClassVar[str] = "write_cells"
+    sheet: str
+    row: int
+    col: int
+    values: list[list[Any]]
+    number_formats: list[str | None] | None = None
+    bold_first_row: bool = False
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.values)
+
+    @property
+    def n_cols(self) -> int:
+        return max((len(r) for r in self.values), default=0)
+
+
+@dataclass
+class FormatRange(Edit):
+    """Style every cell of ``ref``; a None field leaves that property alone.
+
+    ``ref`` is one range ("A1", "A1:C9") or several separated by commas ("D4:D4,D8:D12"), as
+    Excel's ``getRanges`` takes them, so scattered cells need one edit, not thousands.
+    """
+
+    op: ClassVar[str] = "format_range"
+    sheet: str
+    ref: str
+    number_format: str | None = None
+    bold: bool | None = None
+    italic: bool | None = None
+    font_size: float | None = None
+    font_color: str | None = None
+    fill: str | None = None
+    wrap: bool | None = None
+    horizontal: Literal["left", "center", "right"] | None = None
+    #: a thin line under each cell of the range (for header rows)
+    border_bottom: bool | None = None
+
+
+@dataclass
+class SetColumnWidth(Edit):
+    """Width of column ``col`` (1-based) in Excel's character units."""
+
+    op: ClassVar[str] = "set_column_width"
+    sheet: str
+    col: int
+    width: float
+
+
+@dataclass
+class SetRowHeight(Edit):
+    """Height of row ``row`` (1-based) in points (Excel's default is 15)."""
+
+    op: ClassVar[str] = "set_row_height"
+    sheet: str
+    row: int
+    height: float
+
+
+@dataclass
+class ColorScale(Edit):
+    """A two- or three-colour scale conditional format on ``ref`` (lowest value → ``min_color``)."""
+
+    op: ClassVar[str] = "color_scale"
+    sheet: str
+    ref: str
+    min_color: str = "FFFFFF"
+    max_color: str = "5B9BD5"
+    mid_color: str | None = None
+
+
+@dataclass
+class AddChart(Edit):
+    """A native chart on ``sheet`` with its top-left corner at ``anchor`` (e.g. "F3").
+
+    Each entry of ``series`` is a one-column range on ``sheet`` whose FIRST cell is the series'
+    title (a header cell) and the rest its values; ``categories`` is the range of the labels
+    (without header). ``kind`` 'bar' means horizontal bars; ``reverse_categories`` lists the first
+    category at the top (so a table sorted largest-first reads the same way in the chart).
+    ``x_title`` names the category axis and ``y_title`` the value axis (for horizontal bars the value
+    axis runs across the bottom). ``width``/``height`` are in centimetres.
+    """
+
+    op: ClassVar[str] = "add_chart"
+    sheet: str
+    kind: Literal["line", "bar"]
+    title: str
+    series: list[str]
+    categories: str
+    anchor: str
+    x_title: str | None = None
+    y_title: str | None = None
+    width: float = 16.0
+    height: float = 7.5
+    legend: bool = True
+    reverse_categories: bool = False
+    #: Excel number format for the value axis labels, e.g. "0%"
+    value_format: str | None = None
+    #: label only every n-th category (long training curves); None lets the application decide
+    category_label_step: int | None = None
+
+
+@dataclass
+class FreezePanes(Edit):
+    """Keep rows above and columns left of ``cell`` in view ("A2" freezes the first row)."""
+
+    op: ClassVar[str] = "freeze_panes"
+    sheet: str
+    cell: str
+
+
+_OPS: dict[str, type[Edit]] = {
+    c.op: c
+    for c in (AddSheet, WriteCells, FormatRange, SetColumnWidth, SetRowHeight, ColorScale, AddChart, FreezePanes)
+}
+
+
+def edit_from_dict(d: dict) -> Edit:
+    try:
+        cls = _OPS[d["op"]]
+    except KeyError:
+        raise ValueError(f"unknown edit {d.get('op')!r}") from None
+    return cls.from_dict(d)
+
+
+def dumps(edits: list[Edit], **kwargs) -> str:
+    """The JSON the server sends to the Office.js task pane."""
+    return json.dumps([e.to_dict() for e in edits], allow_nan=False, **kwargs)
+
+
+def loads(text: str) -> list[Edit]:
+    return [edit_from_dict(d) for d in json.loads(text)]
+
+
+# ---- value encoding -----------------------------------------------------------------------------
+# JSON has no dates and no NaN; dates become {"$date": iso} / {"$datetime": iso} / {"$time": iso},
+# NaN and infinities become null (a blank cell).
+
+
+def _to_json(v: Any) -> Any:
+    if isinstance(v, list | tuple):
+        return [_to_json(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _to_json(x) for k, x in v.items()}
+    if isinstance(v, bool) or v is None or isinstance(v, str):
+        return v
+    if isinstance(v, _dt.datetime):
+        return {"$datetime": v.isoformat()}
+    if isinstance(v, _dt.date):
+        return {"$date": v.isoformat()}
+    if isinstance(v, _dt.time):
+        return {"$time": v.isoformat()}
+    if hasattr(v, "item") and not isinstance(v, int | float):  # numpy scalar
+        return _to_json(v.item())
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, int):
+        return int(v)
+    raise TypeError(f"cannot put a {type(v).__name__} in a sheet edit")
+
+
+def _from_json(v: Any) -> Any:
+    if isinstance(v, list):
+        return [_from_json(x) for x in v]
+    if isinstance(v, dict):
+        if len(v) == 1:
+            (k, s), = v.items()
+            if k == "$datetime":
+                return _dt.datetime.fromisoformat(s)
+            if k == "$date":
+                return _dt.date.fromisoformat(s)
+            if k == "$time":
+                return _dt.time.fromisoformat(s)
+        return {k: _from_json(x) for k, x in v.items()}
+    return v
