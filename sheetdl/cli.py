@@ -1,0 +1,374 @@
+"""The ``sheetdl`` command: train, predict, explain, demo.
+
+Everything a user can get wrong ends as a short message in plain words (what, where, what to do)
+and exit code 1; Ctrl-C ends with exit code 130 and writes nothing. A SheetDL bug ends with a
+one-line apology and the details saved to a log file, never a traceback on screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from . import __version__
+from .errors import Cancelled, OutputError, SettingsError, SheetDLError
+
+EXIT_USER_ERROR = 1
+EXIT_CANCELLED = 130
+EXIT_BUG = 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="sheetdl",
+        description="Train deep-learning models on the rows of a spreadsheet, and write the "
+        "predictions, the reasons and a report back into a copy of the workbook.",
+    )
+    p.add_argument("--version", action="version", version=f"sheetdl {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    t = sub.add_parser("train", help="learn from the rows whose target is filled; predict the blank ones")
+    t.add_argument("workbook", help="the workbook (.xlsx, .xlsm, .xlsb, .xls, .ods or .csv)")
+    t.add_argument("--target", help="header of the column to predict (else the SheetDL sheet's 'Target column')")
+    _common(t)
+    t.add_argument("--ignore", action="append", metavar="COLUMN", help="leave this column out (repeatable)")
+    t.add_argument("--time-budget", metavar="SECONDS", help="longest training time, e.g. 60 or '2 minutes'")
+    t.add_argument("--task", help="auto, classify (pick a label) or regress (predict a number)")
+    t.add_argument("--device", help="auto, cpu or cuda")
+    t.add_argument("--seed", help="a whole number that makes the run repeatable")
+    t.add_argument("--no-reasons", action="store_true", help="skip the per-row 'Why' column (faster)")
+
+    pr = sub.add_parser("predict", help="fill predictions into another workbook with a saved model")
+    pr.add_argument("workbook")
+    pr.add_argument("--model", required=True, help="the .sheetdl file that 'sheetdl train' wrote")
+    _common(pr)
+    pr.add_argument("--no-reasons", action="store_true", help="skip the per-row 'Why' column (faster)")
+
+    ex = sub.add_parser("explain", help="show what a saved model learned: scores and column importance")
+    ex.add_argument("model", help="a .sheetdl model file")
+
+    d = sub.add_parser("demo", help="run the whole loop on the bundled penguins workbook")
+    d.add_argument("--folder", default="sheetdl-demo", help="where to put the demo's copy and results")
+    d.add_argument("--quiet", action="store_true", help="print only the result")
+    return p
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sheet", help="the sheet holding the data (else the largest table)")
+    p.add_argument("--output", metavar="FILE", help="where to write the result workbook")
+    p.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command is None:
+        _parser().print_help()
+        return 0
+    ui = _Console(quiet=getattr(args, "quiet", False))
+    try:
+        if args.command == "train":
+            return cmd_train(args, ui)
+        if args.command == "predict":
+            return cmd_predict(args, ui)
+        if args.command == "explain":
+            return cmd_explain(args, ui)
+        if args.command == "demo":
+            return cmd_demo(args, ui)
+    except Cancelled as e:
+        ui.stop_progress()
+        ui.error(e.message)
+        return EXIT_CANCELLED
+    except KeyboardInterrupt:
+        ui.stop_progress()
+        ui.error("Stopped at your request; nothing was written.")
+        return EXIT_CANCELLED
+    except SheetDLError as e:
+        ui.stop_progress()
+        ui.user_error(e)
+        return EXIT_USER_ERROR
+    except Exception:  # a bug of ours: keep the details, spare the user the traceback
+        ui.stop_progress()
+        log = Path(tempfile.gettempdir()) / f"sheetdl-error-{time.strftime('%Y%m%d-%H%M%S')}.log"
+        log.write_text(traceback.format_exc(), encoding="utf-8")
+        ui.error(f"SheetDL ran into a problem it did not expect; your workbook was not changed. "
+                 f"The details are in {log} — please send that file to the SheetDL team.")
+        return EXIT_BUG
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+def _settings_for(path: Path, args):
+    from .settings import Settings, read_settings_sheet
+
+    sheet_kw, notes = read_settings_sheet(path)
+    base = Settings(**sheet_kw)
+    flags = dict(target=args.target, sheet=args.sheet, ignore=tuple(args.ignore) if args.ignore else None,
+                 time_budget=args.time_budget, task=args.task, device=args.device, seed=args.seed)
+    sources = {k: f"given with --{k.replace('_', '-')}" for k, v in flags.items() if v is not None}
+    return base.merged(**flags, sources=sources), notes
+
+
+def _check_input(path: Path) -> None:
+    from .errors import WorkbookError
+
+    if not path.exists():
+        raise WorkbookError(f"There is no file at '{path}'.", hint="Check the name and folder of the workbook.")
+    if path.is_dir():
+        raise WorkbookError(f"'{path}' is a folder, not a workbook.", hint="Give the path of a workbook file.")
+
+
+def default_output(source: Path, suffix: str = "SheetDL") -> Path:
+    """'Customers (SheetDL).xlsx' beside the input; 'Customers (SheetDL 2).xlsx' if that exists."""
+    n = 1
+    while True:
+        tag = suffix if n == 1 else f"{suffix} {n}"
+        out = source.with_name(f"{source.stem} ({tag}).xlsx")
+        if not out.exists() and not out.with_suffix(".sheetdl").exists():
+            return out
+        n += 1
+
+
+def _output_for(source: Path, args) -> Path:
+    if not args.output:
+        return default_output(source)
+    out = Path(args.output)
+    if out.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise OutputError(f"The output '{out.name}' should be an Excel workbook ending in .xlsx.",
+                          hint="Give --output a name like 'Results.xlsx'.")
+    if source.suffix.lower() == ".xlsm" and out.suffix.lower() != ".xlsm":
+        raise OutputError(f"'{source.name}' holds macros, so the output must end in .xlsm to keep them.",
+                          hint=f"Give --output a name like '{source.stem} (SheetDL).xlsm'.")
+    if out.resolve() == source.resolve():
+        raise OutputError("The output can't be the input workbook itself: SheetDL never changes your file.",
+                          hint="Give --output another name, or leave it out to get '… (SheetDL).xlsx'.")
+    if out.exists() and not args.overwrite:
+        raise OutputError(f"'{out}' already exists.", hint="Add --overwrite to replace it, or choose another --output.")
+    return out
+
+
+def _write_results(source: Path, table, results, output: Path) -> list[str]:
+    """Lay the results out and write them; what couldn't be carried over is listed in the report."""
+    from .results import layout, layout_not_carried_over
+    from .sheets.write import conversion_note, existing_sheet_names, objects_right_col, write_workbook
+
+    if table.n_rows:  # results must not hide under a chart or picture floating right of the data
+        covered = objects_right_col(source, table.sheet, table.header_row, int(table.sheet_rows[-1]))
+        table.sheet_max_col = max(table.sheet_max_col, covered)
+    note = conversion_note(source)
+    if note:
+        results.notes.append(note)
+    sheets = existing_sheet_names(source)
+    return write_workbook(source, layout(results, table, sheets), output,
+                          on_lost=lambda lost: layout_not_carried_over(results, table, lost, sheets))
+
+
+def cmd_train(args, ui: "_Console") -> int:
+    from .fit import FitOptions
+    from .model import train_table
+    from .schema import infer_schema
+    from .table import read_table
+
+    source = Path(args.workbook)
+    _check_input(source)
+    settings, setting_notes = _settings_for(source, args)
+    output = _output_for(source, args)
+    table = read_table(source, sheet=settings.sheet)
+    if not settings.target:
+        raise SettingsError(
+            f"SheetDL needs to know which column to predict in '{source.name}'.",
+            hint=f"Add --target with one of: {', '.join(table.columns)} "
+                 "(or fill 'Target column' on a sheet named SheetDL).",
+            sheet=table.sheet,
+        )
+    schema = infer_schema(table, target=settings.target, ignore=settings.ignore, task=settings.task)
+    ui.show_plan(source, table, schema, settings)
+    opts = FitOptions(time_budget=settings.time_budget, device=settings.device, seed=settings.seed,
+                      progress=ui.progress)
+    model, results = train_table(table, schema, opts, reasons=not args.no_reasons)
+    ui.stop_progress()
+    results.settings = settings.describe(task=schema.task, sheet=table.sheet,
+                                         device=results.run_info.get("Device", "").split(" ")[0].lower())
+    results.notes = setting_notes + results.notes
+    model.settings = results.settings
+    ui.status("Writing the results workbook…")
+    lost = _write_results(source, table, results, output)
+    model_path = output.with_suffix(".sheetdl")
+    model.save(model_path)
+    ui.done_train(results, table, output, model_path, lost)
+    return 0
+
+
+def cmd_predict(args, ui: "_Console") -> int:
+    from .store import load_model
+    from .table import read_table
+
+    source = Path(args.workbook)
+    _check_input(source)
+    model = load_model(args.model)
+    output = _output_for(source, args)
+    table = read_table(source, sheet=args.sheet)
+    ui.status(f"Predicting '{model.target}' for {table.n_rows:,} rows of sheet '{table.sheet}'…")
+    results = model.results_for(table, reasons=not args.no_reasons)
+    results.importance = list(model.importances)
+    results.settings = dict(model.settings)
+    results.run_info = {"Model file": str(Path(args.model).name), **{f"Training: {k}": v for k, v in model.info.items()}}
+    results.notes = list(table.notes) + [
+        f"Predictions come from the model in '{Path(args.model).name}'; its scores were measured when it was trained."]
+    results.metrics, results.baseline = dict(model.metrics), dict(model.baseline)
+    lost = _write_results(source, table, results, output)
+    ui.done_predict(results, output, lost)
+    return 0
+
+
+def cmd_explain(args, ui: "_Console") -> int:
+    from .store import load_model
+
+    model = load_model(args.model)
+    ui.explain(model)
+    return 0
+
+
+def find_sample(name: str = "Penguins.xlsx") -> Path:
+    here = Path(__file__).resolve().parent
+    for folder in (here.parent / "sample_workbooks", here / "sample_workbooks"):
+        if (folder / name).is_file():
+            return folder / name
+    raise SheetDLError(f"The sample workbook '{name}' is not installed with this copy of SheetDL.",
+                       hint="Run the demo from a clone of the SheetDL repository (pip install -e .).")
+
+
+def cmd_demo(args, ui: "_Console") -> int:
+    sample = find_sample()
+    folder = Path(args.folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    copy = folder / sample.name
+    shutil.copyfile(sample, copy)
+    for old in (folder / f"{copy.stem} (SheetDL).xlsx", folder / f"{copy.stem} (SheetDL).sheetdl"):
+        old.unlink(missing_ok=True)  # the demo folder is ours: start it fresh each time
+    ui.say(f"Demo: predicting the species of the penguins whose 'Species' cell is blank in {copy}")
+    ns = argparse.Namespace(workbook=str(copy), target=None, sheet=None, ignore=None, time_budget=None,
+                            task=None, device=None, seed=None, no_reasons=False, output=None,
+                            overwrite=False, quiet=args.quiet)
+    return cmd_train(ns, ui)
+
+
+# ---------------------------------------------------------------------------------------------
+class _Console:
+    """Everything the CLI prints, through rich; ``quiet`` keeps only results and errors."""
+
+    def __init__(self, *, quiet: bool):
+        from rich.console import Console
+
+        self.quiet = quiet
+        self.out = Console(highlight=False)
+        self.err = Console(stderr=True, highlight=False)
+        self._progress = None
+        self._task = None
+
+    def say(self, text: str) -> None:
+        if not self.quiet:
+            self.out.print(text)
+
+    def status(self, text: str) -> None:
+        self.stop_progress()
+        self.say(text)
+
+    def error(self, text: str) -> None:
+        self.err.print(f"[bold red]Error:[/] {text}")
+
+    def user_error(self, e: SheetDLError) -> None:
+        self.err.print(f"[bold red]Error:[/] {e.message}")
+        if e.hint:
+            self.err.print(f"[yellow]What to do:[/] {e.hint}")
+
+    def show_plan(self, source, table, schema, settings) -> None:
+        if self.quiet:
+            return
+        from rich.table import Table as RichTable
+
+        labelled = int(table.values[schema.target].notna().sum()) if schema.target in table.values else 0
+        self.out.print(f"[bold]{source.name}[/] · sheet '{table.sheet}' · {table.n_rows:,} rows "
+                       f"({labelled:,} with '{schema.target}' filled, {table.n_rows - labelled:,} to predict)")
+        self.out.print(f"Task: {schema.task_reason}")
+        t = RichTable(show_header=True, header_style="bold", box=None, pad_edge=False)
+        t.add_column("Column")
+        t.add_column("Kind")
+        t.add_column("How it is used")
+        for c in schema.columns:
+            style = "dim" if c.role == "ignored" else ""
+            t.add_row(c.name, c.kind, c.reason, style=style)
+        self.out.print(t)
+        for n in table.notes:
+            self.out.print(f"[dim]· {n}[/]")
+
+    def progress(self, p) -> None:
+        if self.quiet:
+            return
+        from rich.progress import BarColumn, Progress, TextColumn
+
+        if self._progress is None:
+            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
+                                      console=self.out, transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task("Training", total=1.0, info="")
+        if p.stage == "training":
+            done = (p.fold - 1 + p.epoch / max(p.max_epochs, 1)) / p.n_folds
+            score = f"validation {'accuracy' if p.valid_score is not None and p.valid_score <= 1 else 'score'} " \
+                    f"{p.valid_score:.1%}" if p.valid_score is not None else ""
+            left = f" · about {p.remaining:.0f} s left at most" if p.remaining is not None else ""
+            self._progress.update(self._task, completed=done, description=f"Fold {p.fold}/{p.n_folds}",
+                                  info=f"epoch {p.epoch} · {score}{left}")
+        else:
+            self._progress.update(self._task, completed=1.0, description=p.message or p.stage, info="")
+
+    def stop_progress(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def done_train(self, results, table, output, model_path, lost) -> None:
+        from .results import summary_sentences
+
+        for line in summary_sentences(results, table):
+            self.out.print(line)
+        if results.importance:
+            top = ", ".join(i.column for i in results.importance[:3] if i.drop > 0)
+            if top:
+                self.out.print(f"Columns that mattered most: {top}.")
+        for item in lost:
+            self.out.print(f"[yellow]Not carried over into the copy:[/] {item}")
+        self.out.print(f"Results: [bold]{output}[/]")
+        self.out.print(f"Model:   {model_path}  (use it with: sheetdl predict OTHER.xlsx --model \"{model_path}\")")
+
+    def done_predict(self, results, output, lost) -> None:
+        for item in lost:
+            self.out.print(f"[yellow]Not carried over into the copy:[/] {item}")
+        self.out.print(f"Predicted {len(results.prediction):,} rows. Results: [bold]{output}[/]")
+
+    def explain(self, model) -> None:
+        from rich.table import Table as RichTable
+
+        from .evaluate import METRIC_NAMES
+
+        self.out.print(f"Model predicting '[bold]{model.target}[/]' ({model.schema.task_reason})")
+        t = RichTable("Score on held-out rows", "Model", "Naive baseline", box=None)
+        for k, v in model.metrics.items():
+            t.add_row(METRIC_NAMES.get(k, k), f"{v:.4g}", f"{model.baseline.get(k, float('nan')):.4g}")
+        self.out.print(t)
+        t = RichTable("Column", "Importance", "±", box=None)
+        for i in model.importances:
+            t.add_row(i.column, f"{i.drop:.3f}", f"{i.spread:.3f}")
+        self.out.print(t)
+        for k, v in model.settings.items():
+            self.out.print(f"{k}: {v}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""The engine through the Python API: fit, predict, importance, save/load, folds, cancel."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sheetdl
+from sheetdl.fit import make_folds
+
+
+def test_folds_are_stratified_and_survive_a_one_row_class():
+    y = np.array([0] * 50 + [1] * 10 + [2])
+    folds = make_folds(y, len(y), 5, seed=0)
+    for f in range(5):
+        assert (y[folds == f] == 1).sum() == 2  # 10 rows of class 1 spread evenly
+    assert set(np.bincount(folds)) <= {12, 13}
+    assert (folds[y == 2]).size == 1
+
+
+@pytest.fixture(scope="module")
+def penguin_model(penguins_df):
+    df = penguins_df.copy()
+    return sheetdl.fit(df, target="species", time_budget=60, seed=0), df
+
+
+def test_fit_predict_on_real_data(penguin_model):
+    model, df = penguin_model
+    pred = model.predict(df.drop(columns=["species"]))
+    assert set(pred) <= {"Adelie", "Chinstrap", "Gentoo"}
+    assert (pred == df["species"]).mean() > 0.9
+    proba = model.predict_proba(df)
+    assert list(proba.columns) == ["Adelie", "Chinstrap", "Gentoo"]
+    assert np.allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+    assert model.metrics["accuracy"] > 0.9  # held-out, cross-fitted
+    assert model.metrics["accuracy"] > model.baseline["accuracy"] + 0.3
+
+
+def test_importance_names_each_input_column_once(penguin_model):
+    model, df = penguin_model
+    imp = model.importance()
+    assert sorted(imp["column"]) == sorted(c for c in df.columns if c != "species")
+    assert imp["importance"].is_monotonic_decreasing
+    assert imp["importance"].iloc[0] > 0.05
+
+
+def test_save_load_predict_identical(penguin_model, tmp_path):
+    model, df = penguin_model
+    path = tmp_path / "penguins.sheetdl"
+    model.save(path)
+    again = sheetdl.load(path)
+    a, b = model.predict_proba(df), again.predict_proba(df)
+    assert np.array_equal(a.to_numpy(), b.to_numpy())
+    assert again.classes == model.classes
+    assert path.read_bytes()[:8] != b"\x80\x04\x95"  # not a pickle
+
+
+def test_damaged_model_file_is_refused_in_words(penguin_model, tmp_path):
+    model, _ = penguin_model
+    path = tmp_path / "m.sheetdl"
+    model.save(path)
+    data = bytearray(path.read_bytes())
+    data[-10] ^= 0xFF  # flip a weight byte
+    path.write_bytes(bytes(data))
+    with pytest.raises(sheetdl.ModelFileError, match="damaged"):
+        sheetdl.load(path)
+    path.write_bytes(bytes(data[: len(data) // 2]))
+    with pytest.raises(sheetdl.ModelFileError, match="damaged"):
+        sheetdl.load(path)
+
+
+def test_numeric_labels_round_trip_as_numbers():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200)
+    df = pd.DataFrame({"x": x, "noise": rng.normal(size=200), "y": (x > 0).astype(int)})
+    model = sheetdl.fit(df, target="y", time_budget=60)
+    pred = model.predict(df)
+    assert all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pred)
+    assert (pred.astype(int) == df["y"]).mean() > 0.85
+
+
+def test_regression_learns_a_signal():
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-2, 2, size=400)
+    df = pd.DataFrame({"x": x, "c": rng.choice(["a", "b"], size=400)})
+    df["y"] = 3 * x + np.where(df["c"] == "a", 5.0, -5.0) + rng.normal(scale=0.3, size=400)
+    model = sheetdl.fit(df, target="y", time_budget=60)
+    assert model.task == "regression"
+    assert model.metrics["r2"] > 0.9
+    assert model.metrics["rmse"] < model.baseline["rmse"] / 3
+
+
+def test_same_seed_same_predictions_on_cpu():
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({"a": rng.normal(size=120), "b": rng.choice(["x", "y", "z"], size=120)})
+    df["t"] = np.where(df["a"] > 0, "hi", "lo")
+    p1 = sheetdl.fit(df, target="t", time_budget=60, seed=5, device="cpu").predict_proba(df)
+    p2 = sheetdl.fit(df, target="t", time_budget=60, seed=5, device="cpu").predict_proba(df)
+    assert np.array_equal(p1.to_numpy(), p2.to_numpy())
+
+
+def test_cancel_stops_training_with_our_error():
+    from sheetdl.fit import FitOptions
+    from sheetdl.model import train_table
+    from sheetdl.schema import infer_schema
+    from sheetdl.table import Table
+
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"a": rng.normal(size=300), "t": rng.choice(["x", "y"], size=300)})
+    table = Table.from_dataframe(df)
+    schema = infer_schema(table, target="t")
+    seen = []
+    opts = FitOptions(time_budget=30, progress=seen.append, cancel=lambda: len(seen) >= 2)
+    with pytest.raises(sheetdl.Cancelled):
+        train_table(table, schema, opts)
+    assert len(seen) == 2
