@@ -20,7 +20,7 @@ from .errors import (
     SheetDLError,
     WorkbookError,
 )
-from .fit import Progress
+from .training import Progress
 from .model import FittedModel
 from .results import Results
 from .schema import Schema

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from .fit import FitOptions, ProgressFn
+from .training import FitOptions, ProgressFn
 from .model import FittedModel, train_table
 from .schema import TaskSetting, infer_schema
 from .table import Table

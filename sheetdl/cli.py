@@ -170,7 +170,7 @@ def _write_results(source: Path, table, results, output: Path) -> list[str]:
 
 
 def cmd_train(args, ui: "_Console") -> int:
-    from .fit import FitOptions
+    from .training import FitOptions
     from .model import train_table
     from .schema import infer_schema
     from .table import read_table

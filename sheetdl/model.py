@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import evaluate, explain, fit
+from . import evaluate, explain, training
 from .encode import TargetEncoder, _label_key
 from .errors import DataError
 from .results import CurvePoint, Importance, Results
@@ -28,7 +28,7 @@ class FittedModel:
 
     schema: Schema
     target_encoder: TargetEncoder
-    members: list[fit.Member]
+    members: list[training.Member]
     metrics: dict[str, float] = field(default_factory=dict)
     baseline: dict[str, float] = field(default_factory=dict)
     importances: list[Importance] = field(default_factory=list)
@@ -100,7 +100,7 @@ class FittedModel:
 
     def _ensemble(self, members, encs) -> np.ndarray:
         device = torch.device("cpu")
-        outs = [fit.predict_net(m.net, e, device, self.task) for m, e in zip(members, encs)]
+        outs = [training.predict_net(m.net, e, device, self.task) for m, e in zip(members, encs)]
         return np.mean(outs, axis=0)
 
     def _labels(self, outputs: np.ndarray) -> list:
@@ -130,7 +130,7 @@ def _encode_labels(values: Sequence, classes: list) -> np.ndarray:
     return np.fromiter((index[_label_key(v)] for v in values), dtype=np.int64, count=len(values))
 
 
-def train_table(table: Table, schema: Schema, opts: fit.FitOptions, *, reasons: bool = True,
+def train_table(table: Table, schema: Schema, opts: training.FitOptions, *, reasons: bool = True,
                 settings: dict[str, str] | None = None) -> tuple[FittedModel, Results]:
     """Train on the labelled rows of ``table``; predict every row; measure and explain."""
     t0 = time.monotonic()
@@ -145,8 +145,8 @@ def train_table(table: Table, schema: Schema, opts: fit.FitOptions, *, reasons: 
     else:
         y = target_encoder.transform(target.iloc[labelled], [])
 
-    with fit.ctrl_c_cancels(opts):
-        members, folds, device_words, train_seconds = fit.train_members(
+    with training.ctrl_c_cancels(opts):
+        members, folds, device_words, train_seconds = training.train_members(
             frame, y, labelled, schema, target_encoder, opts)
     model = FittedModel(schema=schema, target_encoder=target_encoder, members=members,
                         settings=dict(settings or {}))
@@ -159,7 +159,7 @@ def train_table(table: Table, schema: Schema, opts: fit.FitOptions, *, reasons: 
     for f, m in enumerate(members):
         pos = np.flatnonzero(folds == f)
         if len(pos):
-            outputs[labelled[pos]] = fit.predict_net(m.net, m.encoder.transform(frame.iloc[labelled[pos]]),
+            outputs[labelled[pos]] = training.predict_net(m.net, m.encoder.transform(frame.iloc[labelled[pos]]),
                                                      cpu, schema.task)
     if k == 1:  # too few rows to hold any out: the labelled rows' answers are in-sample
         outputs[labelled] = model._ensemble(members, [members[0].encoder.transform(frame.iloc[labelled])])
@@ -203,12 +203,12 @@ def train_table(table: Table, schema: Schema, opts: fit.FitOptions, *, reasons: 
 
     # explanations
     if opts.progress:
-        opts.progress(fit.Progress("explaining", k, k, 0, 0, None, time.monotonic() - t0, None,
+        opts.progress(training.Progress("explaining", k, k, 0, 0, None, time.monotonic() - t0, None,
                                    "Measuring which columns matter"))
     if k > 1:
         res.importance = explain.permutation_importance(
             members, frame, y, labelled, folds, schema.task,
-            lambda net, enc: fit.predict_net(net, enc, cpu, schema.task),
+            lambda net, enc: training.predict_net(net, enc, cpu, schema.task),
             seed=opts.seed, kinds={c.name: c.kind for c in schema.features})
     if reasons:
         res.reasons = model._reasons(frame, table.values, outputs)

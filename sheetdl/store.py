@@ -19,7 +19,7 @@ from safetensors.torch import load_file, save_file
 
 from .encode import TableEncoder, TargetEncoder
 from .errors import ModelFileError, OutputError
-from .fit import Member
+from .training import Member
 from .models.tabular import TabularNet
 from .results import Importance
 from .schema import Schema

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 import sheetdl
-from sheetdl.fit import make_folds
+from sheetdl.training import make_folds
 
 
 def test_folds_are_stratified_and_survive_a_one_row_class():
@@ -99,7 +99,7 @@ def test_same_seed_same_predictions_on_cpu():
 
 
 def test_cancel_stops_training_with_our_error():
-    from sheetdl.fit import FitOptions
+    from sheetdl.training import FitOptions
     from sheetdl.model import train_table
     from sheetdl.schema import infer_schema
     from sheetdl.table import Table

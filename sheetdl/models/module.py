@@ -69,7 +69,7 @@ class TabularModule(L.LightningModule):
         net: nn.Module,
         *,
         task: Literal["classification", "regression"],
-        lr: float = 2e-3,
+        lr: float = 1e-3,
         weight_decay: float = 1e-4,
         label_smoothing: float = 0.05,
         max_epochs: int = 100,

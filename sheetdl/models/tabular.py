@@ -26,7 +26,7 @@ class TabularNet(nn.Module):
         cardinalities: list[int],
         vocab_sizes: list[int],
         n_outputs: int,
-        hidden: int = 256,
+        hidden: int = 128,
         depth: int = 3,
         dropout: float = 0.1,
         text_dim: int = 16,

@@ -37,7 +37,7 @@ FOLDS_ABOVE = 2
 #: share of each fold's training rows held back to decide when to stop
 INNER_VALID_SHARE = 0.15
 #: epochs without improvement before a fold stops
-PATIENCE = 12
+PATIENCE = 8
 #: steps a fold may take at most (max epochs follow from the batch count)
 MAX_STEPS = 4000
 MAX_EPOCHS = 300
