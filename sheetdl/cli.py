@@ -322,7 +322,7 @@ class _Console:
             done = (p.fold - 1 + p.epoch / max(p.max_epochs, 1)) / p.n_folds
             score = f"validation {'accuracy' if p.valid_score is not None and p.valid_score <= 1 else 'score'} " \
                     f"{p.valid_score:.1%}" if p.valid_score is not None else ""
-            left = f" · about {p.remaining:.0f} s left at most" if p.remaining is not None else ""
+            left = f" · about {p.remaining:.0f} s left" if p.remaining is not None else ""
             self._progress.update(self._task, completed=done, description=f"Fold {p.fold}/{p.n_folds}",
                                   info=f"epoch {p.epoch} · {score}{left}")
         else:

@@ -54,7 +54,7 @@ _SPECS: tuple[_Spec, ...] = (
           ("target", "targetcolumn", "target column name", "column to predict", "predict column",
            "predict")),
     _Spec("sheet", "Data sheet",
-          "The sheet holding the data; leave blank to use the first sheet with a table.",
+          "The sheet holding the data; leave blank to use the sheet with the largest table.",
           ("data sheet", "sheet", "data sheet name", "sheet name", "data")),
     _Spec("ignore", "Ignore columns",
           "Columns to leave out, separated by commas (or one per row), e.g. ID, Notes.",

@@ -183,3 +183,49 @@ def test_missing_target_setting_asks_for_one(tmp_path, capsys):
 def test_console_script_runs(tmp_path):
     out = subprocess.run([sys.executable, "-m", "sheetdl", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "train" in out.stdout
+
+
+def test_ctrl_c_during_training_writes_nothing(penguins_copy, monkeypatch, capsys):
+    import os
+    import signal
+
+    from sheetdl import cli
+
+    sent = []
+
+    def press_ctrl_c(self, p):
+        if not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(cli._Console, "progress", press_ctrl_c)
+    before = sha(penguins_copy)
+    code = main(["train", str(penguins_copy), "--time-budget", "60"])
+    assert code == 130
+    assert "nothing was written" in capsys.readouterr().err
+    assert sorted(p.name for p in penguins_copy.parent.iterdir()) == ["Penguins.xlsx"]
+    assert sha(penguins_copy) == before
+
+
+def test_regression_from_a_csv_with_semicolons(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    lines = ["Size;Rooms;District;Price"]
+    for i in range(240):
+        size = rng.uniform(30, 150)
+        rooms = int(rng.integers(1, 6))
+        district = rng.choice(["North", "South"])
+        price = "" if i % 20 == 0 else f"{size * 3000 + rooms * 5000 + (40000 if district == 'North' else 0):.0f}"
+        lines.append(f"{size:.1f};{rooms};{district};{price}")
+    src = tmp_path / "flats.csv"
+    src.write_text("\n".join(lines) + "\n")
+    assert main(["train", str(src), "--target", "Price", "--quiet"]) == 0
+    wb = openpyxl.load_workbook(tmp_path / "flats (SheetDL).xlsx")
+    ws = wb[wb.sheetnames[0]]
+    headers = [c.value for c in ws[1]]
+    assert headers[4] == "Predicted Price" and "Confidence" not in headers
+    preds = [ws.cell(r, 5).value for r in range(2, 242)]
+    assert all(isinstance(v, (int, float)) for v in preds)
+    report = " ".join(str(c.value) for row in wb["SheetDL Report"].iter_rows() for c in row if c.value)
+    assert "R²" in report and "off by" in report

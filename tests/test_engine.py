@@ -113,3 +113,26 @@ def test_cancel_stops_training_with_our_error():
     with pytest.raises(sheetdl.Cancelled):
         train_table(table, schema, opts)
     assert len(seen) == 2
+
+
+def test_a_class_with_one_row_and_no_blank_targets():
+    """Cross-fitting survives a class too small for every fold; with no blank target cells every
+    labelled row still gets an out-of-fold prediction."""
+    from sheetdl.model import train_table
+    from sheetdl.schema import infer_schema
+    from sheetdl.table import Table
+    from sheetdl.training import FitOptions
+
+    rng = np.random.default_rng(4)
+    a = rng.normal(size=150)
+    labels = np.where(a > 0, "up", "down").astype(object)
+    labels[7] = "rare"
+    df = pd.DataFrame({"a": a, "b": rng.normal(size=150), "label": labels})
+    table = Table.from_dataframe(df)
+    schema = infer_schema(table, target="label")
+    model, res = train_table(table, schema, FitOptions(time_budget=60), reasons=True)
+    assert res.labelled.all()
+    assert len(res.prediction) == 150 and all(p in ("up", "down", "rare") for p in res.prediction)
+    assert res.confusion.shape == (3, 3) and res.confusion.sum() == 150
+    assert res.metrics["accuracy"] > 0.8
+    assert len(res.reasons) == 150 and "a = " in res.reasons[0]
