@@ -22,6 +22,7 @@ from sheetdl import edits as E  # noqa: E402
 from sheetdl.errors import OutputError, WorkbookError  # noqa: E402
 from sheetdl.results import CurvePoint, Importance, Results, layout, layout_not_carried_over  # noqa: E402
 from sheetdl.schema import Column, Schema  # noqa: E402
+from sheetdl.sheets import package as P  # noqa: E402
 from sheetdl.sheets import write as W  # noqa: E402
 from sheetdl.sheets.write import (  # noqa: E402
     conversion_note,
@@ -68,13 +69,13 @@ def make_plain(path: Path) -> Path:
     return path
 
 
-def customers_table() -> Table:
+def customers_table(max_col: int = 6) -> Table:
     df = pd.DataFrame({"Tenure": range(1, N + 1), "Plan": ["AB"[i % 2] for i in range(N)],
                        "Churn": [None if i % 4 == 0 else ("Yes" if i % 3 else "No") for i in range(N)]})
     t = Table.from_dataframe(df, sheet="Customers")
     t.header_row = 3
     t.sheet_rows = np.arange(4, 4 + N)
-    t.sheet_max_col = 6  # the note in column F
+    t.sheet_max_col = max_col  # 6: the note in column F
     return t
 
 
@@ -110,8 +111,8 @@ def sheet_values(path: Path) -> dict[str, dict[str, object]]:
             for ws in wb.worksheets}
 
 
-def write_results(src: Path, out: Path) -> list[str]:
-    t, r = customers_table(), customers_results()
+def write_results(src: Path, out: Path, max_col: int = 6) -> list[str]:
+    t, r = customers_table(max_col), customers_results()
     existing = existing_sheet_names(src)
     return write_workbook(src, layout(r, t, existing), out,
                           on_lost=lambda lost: layout_not_carried_over(r, t, lost, existing))
@@ -170,7 +171,7 @@ def test_second_run_gets_new_sheet_names(plain, tmp_path):
     first = tmp_path / "first.xlsx"
     write_results(plain, first)
     second = tmp_path / "second.xlsx"
-    write_results(first, second)
+    write_results(first, second, max_col=8)  # the first run's columns G:H are data now
     names = openpyxl.load_workbook(second).sheetnames
     assert names[-2:] == ["SheetDL Report 2", "SheetDL Importance 2"]
 
@@ -183,7 +184,16 @@ def test_text_that_looks_like_a_formula_stays_text(plain, tmp_path):
     assert ws["B20"].value == "ok"  # control characters Excel can't store are dropped
 
 
-# ---- what openpyxl loses is reported -----------------------------------------------------------
+# ---- nothing is lost; what openpyxl loses (when it has to copy) is reported ------------------------
+
+
+@pytest.fixture()
+def openpyxl_only(monkeypatch):
+    """Copy through openpyxl, as for a package the part-by-part writer can't handle."""
+    def refuse(*args, **kwargs):
+        raise P.Unsupported("for this test")
+
+    monkeypatch.setattr(P, "Package", refuse)
 
 
 def make_rich(path: Path) -> Path:
@@ -206,7 +216,18 @@ def make_rich(path: Path) -> Path:
     return path
 
 
-def test_rich_workbook_losses_are_reported(tmp_path):
+def test_rich_workbook_loses_nothing(tmp_path):
+    src = make_rich(tmp_path / "rich.xlsx")
+    out = tmp_path / "out.xlsx"
+    assert write_results(src, out) == []
+    before, after = package_inventory(src), package_inventory(out)
+    assert all(after[k] == n for k, n in before.items())  # sparklines, text box, picture, charts, comment
+    wb = openpyxl.load_workbook(out)
+    assert len(wb["Sales"]._charts) == 2
+    assert "Could not be carried over" not in [c.value for c in wb["SheetDL Report"]["A"]]
+
+
+def test_rich_workbook_losses_are_reported_by_openpyxl(tmp_path, openpyxl_only):
     src = make_rich(tmp_path / "rich.xlsx")
     out = tmp_path / "out.xlsx"
     lost = write_results(src, out)
@@ -242,14 +263,21 @@ def test_inventory_counts_and_sentences(tmp_path):
     assert describe_lost(rich, rich) == []
 
 
-def test_data_bar_options_reported(tmp_path):
-    path = tmp_path / "bars.xlsx"
+def _data_bars(path: Path) -> Path:
     wb = xlsxwriter.Workbook(str(path))
     ws = wb.add_worksheet("Data")
     ws.write_column(0, 0, [1, 2, 3])
     ws.conditional_format("A1:A3", {"type": "data_bar", "bar_solid": True})
     wb.close()
-    lost = write_workbook(path, [], tmp_path / "o.xlsx")
+    return path
+
+
+def test_data_bar_options_kept(tmp_path):
+    assert write_workbook(_data_bars(tmp_path / "bars.xlsx"), [], tmp_path / "o.xlsx") == []
+
+
+def test_data_bar_options_reported_by_openpyxl(tmp_path, openpyxl_only):
+    lost = write_workbook(_data_bars(tmp_path / "bars.xlsx"), [], tmp_path / "o.xlsx")
     assert lost == ["options of conditional formats from newer Excel (data bars, icon sets) on sheet 'Data'"]
 
 
@@ -309,11 +337,15 @@ def test_interrupted_save_removes_the_temp_file_and_keeps_the_old_output(plain, 
     assert _leftovers(tmp_path) == []
 
 
-def test_failing_lost_section_removes_the_temp_file(tmp_path):
-    src = make_rich(tmp_path / "rich.xlsx")
-    out = tmp_path / "o.xlsx"
+@pytest.mark.parametrize("through_openpyxl", [False, True])
+def test_failing_lost_section_removes_the_temp_file(tmp_path, request, through_openpyxl):
+    if through_openpyxl:
+        request.getfixturevalue("openpyxl_only")
+    src = _with_macros(tmp_path / "m.xlsm")
+    out = tmp_path / "o.xlsx"  # an .xlsx can't hold the macros: they are lost
 
     def bad(lost):
+        assert "macros (VBA)" in lost
         return [E.WriteCells("Missing sheet", 1, 1, [["x"]])]
 
     with pytest.raises(OutputError):
@@ -448,7 +480,7 @@ def _inject(src: Path, dst: Path, parts: dict[str, str], content_types: str = ""
     return dst
 
 
-def test_chart_styles_and_unknown_parts_reported(tmp_path):
+def _styled_and_unknown(tmp_path: Path) -> Path:
     rich = make_rich(tmp_path / "rich.xlsx")
     rels = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.'
             'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.'
@@ -459,6 +491,23 @@ def test_chart_styles_and_unknown_parts_reported(tmp_path):
         "xl/webextensions/webextension1.xml": "<we:webextension xmlns:we='urn:x'/>",
         "xl/somethingNew/part1.xml": "<x/>",
     }, '<Override PartName="/xl/charts/style1.xml" ContentType="application/vnd.ms-office.chartstyle+xml"/>')
+    return src
+
+
+def test_chart_styles_and_unknown_parts_kept(tmp_path):
+    import zipfile
+
+    src = _styled_and_unknown(tmp_path)
+    out = tmp_path / "o.xlsx"
+    assert write_results(src, out) == []
+    with zipfile.ZipFile(src) as a, zipfile.ZipFile(out) as b:
+        for name in ("xl/charts/style1.xml", "xl/charts/_rels/chart1.xml.rels", "xl/webextensions/webextension1.xml",
+                     "xl/somethingNew/part1.xml"):
+            assert a.read(name) == b.read(name)
+
+
+def test_chart_styles_and_unknown_parts_reported_by_openpyxl(tmp_path, openpyxl_only):
+    src = _styled_and_unknown(tmp_path)
     lost = write_workbook(src, [], tmp_path / "o.xlsx")
     assert "chart style and colour settings on sheet 'Sales'" in lost
     assert "Office add-ins saved in the workbook" in lost

@@ -1,13 +1,17 @@
 """The file backend's writer: a copy of the user's workbook with SheetEdits applied.
 
-For now this copies the workbook through openpyxl. openpyxl silently drops parts of a package it
-does not understand (text boxes and shapes, sparklines, slicers, form controls, pictures when Pillow
-is missing, some x14 extensions, threaded comments …), so the writer takes an inventory of the input
-and the output package and returns, in plain words, everything that was in the input and is not in
-the output ("2 charts on sheet 'Sales'", "macros (VBA)"). It does not notice a chart that survived
-with some of its formatting lost.
+An .xlsx/.xlsm (or template) is copied by :mod:`.package`, which keeps every part of the package it
+does not change byte for byte and edits the few it must (the sheets that get cells, the styles, the
+workbook's sheet list), so nothing of the user's workbook is lost and a big sheet is not parsed and
+rebuilt cell by cell. A package that writer can't handle (strict OOXML, rows without numbers …) is
+copied through openpyxl instead. openpyxl silently drops parts of a package it does not understand
+(text boxes and shapes, sparklines, slicers, form controls, pictures when Pillow is missing, some x14
+extensions, threaded comments …), so after either writer the inventory of the input and the output
+packages are compared and everything that was in the input and is not in the output is returned in
+plain words ("2 charts on sheet 'Sales'", "macros (VBA)" when an .xlsm is saved as .xlsx). It does not
+notice a chart that survived with some of its formatting lost.
 
-Rules that hold whatever replaces openpyxl here:
+Rules that hold for both writers:
 
 - the source file is only ever read (an output path that is the source is refused);
 - the output appears complete or not at all: written to a temporary file in the destination folder,
@@ -47,6 +51,7 @@ from ..edits import (
     WriteCells,
 )
 from ..errors import OutputError, WorkbookError
+from . import package as _package
 
 __all__ = [
     "write_workbook",
@@ -104,6 +109,10 @@ def write_workbook(
                           hint="Create the folder, or choose another place with --output.")
 
     if suffix in PACKAGE_SUFFIXES:
+        try:
+            return _write_copy(src, edits, out, folder, on_lost)
+        except _package.Unsupported:
+            pass  # a package the part-by-part writer can't change safely: openpyxl, which reports losses
         wb = _load_package(src, keep_vba=out_suffix == ".xlsm")
         lost_fixed: list[str] = []
     elif suffix == ".csv" or suffix == ".txt" or suffix == ".tsv":
@@ -125,17 +134,39 @@ def write_workbook(
 
     apply_edits(wb, edits)
 
+    def add_more(more: Sequence[Edit]) -> None:
+        apply_edits(wb, more)
+
+    return _save_atomically(wb, add_more, src if suffix in PACKAGE_SUFFIXES else None, list(lost_fixed),
+                            out, folder, on_lost)
+
+
+def _write_copy(src: Path, edits: Sequence[Edit], out: Path, folder: Path, on_lost) -> list[str]:
+    """The part-by-part copy of an .xlsx/.xlsm package; raises ``package.Unsupported`` (before the
+    output is touched) for a package it can't change safely."""
+    book = _package.Package(src, macro_enabled=out.suffix.lower() == ".xlsm")
+    try:
+        book.apply(edits)
+        # a copy that holds every part of the source has lost nothing: no need to take inventory
+        return _save_atomically(book, book.apply, src if book.drops_parts else None, [], out, folder, on_lost)
+    finally:
+        book.close()
+
+
+def _save_atomically(book, add_more: Callable[[Sequence[Edit]], None], package_src: Path | None,
+                     lost: list[str], out: Path, folder: Path, on_lost) -> list[str]:
+    """Save ``book`` (anything with ``save(file)``) to a temporary file beside ``out``, work out what
+    of ``package_src`` it lost, let ``on_lost`` add edits that say so, then rename it over ``out``."""
     tmp = _temp_file(folder, out)
     try:
-        _save(wb, tmp)
-        lost = list(lost_fixed)
-        if suffix in PACKAGE_SUFFIXES:
-            lost += describe_lost(package_inventory(src), package_inventory(tmp))
+        _save(book, tmp)
+        if package_src is not None:
+            lost += describe_lost(package_inventory(package_src), package_inventory(tmp))
         if lost and on_lost is not None:
             more = list(on_lost(lost))
             if more:
-                apply_edits(wb, more)
-                _save(wb, tmp)
+                add_more(more)
+                _save(book, tmp)
         _set_mode(tmp, out)
         try:
             os.replace(tmp, out)
