@@ -17,7 +17,6 @@ _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
 
-from .api import fit, load
 from .errors import (
     Cancelled,
     DataError,
@@ -27,12 +26,31 @@ from .errors import (
     SheetDLError,
     WorkbookError,
 )
-from .training import Progress
-from .model import FittedModel
-from .results import Results
-from .schema import Schema
-from .settings import Settings
-from .table import Table, read_table
+
+# torch and Lightning take seconds to import: load them when a name that needs them is first used,
+# so `sheetdl --help`, `sheetdl new` and the server's start stay quick.
+_LAZY = {
+    "fit": ".api",
+    "load": ".api",
+    "read_table": ".table",
+    "Table": ".table",
+    "FittedModel": ".model",
+    "Progress": ".training",
+    "Results": ".results",
+    "Schema": ".schema",
+    "Settings": ".settings",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'sheetdl' has no attribute {name!r}")
+
 
 __all__ = [
     "__version__",

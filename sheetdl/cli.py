@@ -60,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     n = sub.add_parser("new", help="list the template workbooks, or copy one to fill in")
     n.add_argument("template", nargs="?", help='the template\'s name, e.g. "Classify rows" (leave out to list them)')
     n.add_argument("path", nargs="?", help="a folder, or the new workbook's file name (default: this folder)")
+
+    from .server.commands import add_parsers as _server_parsers
+    _server_parsers(sub)  # serve, addin
     return p
 
 
@@ -88,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "new":
             from .templates import cmd_new
             return cmd_new(args.template, args.path, say=lambda line: ui.out.print(line, markup=False, soft_wrap=True))
+        if args.command in ("serve", "addin"):
+            from .server.commands import cmd_addin, cmd_serve
+            return (cmd_serve if args.command == "serve" else cmd_addin)(args, ui)
     except Cancelled as e:
         ui.stop_progress()
         ui.error(e.message)

@@ -1,0 +1,398 @@
+"""Training and predicting as jobs: rows arrive in chunks, one job runs at a time, others wait.
+
+A ribbon command's runtime ends after five minutes and Excel on the web caps a request near 5 MB,
+so the task pane never waits on one long request: it creates a job, sends the rows in chunks,
+starts it, follows its events (server-sent), and fetches the resulting SheetEdits in pages.
+Nothing here knows about HTTP; the routes translate.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import threading
+import time
+import traceback
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, ModelFileError, SheetDLError
+from .config import ServerConfig
+
+__all__ = ["JobSpec", "Job", "JobManager", "build_table", "WORKBOOK_ID"]
+
+log = logging.getLogger("sheetdl.server")
+
+#: a workbook id names a model file, so it must never be able to name anything else
+WORKBOOK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{7,63}$")
+
+FINISHED = ("done", "failed", "cancelled")
+
+
+@dataclass(kw_only=True)
+class JobSpec:
+    kind: str  # "train" | "predict"
+    workbook_id: str
+    sheet: str
+    header_row: int
+    first_col: int
+    columns: list[str]
+    n_rows: int
+    sheet_max_col: int = 0
+    existing_sheets: list[str] = field(default_factory=list)
+    target: str | None = None
+    ignore: list[str] = field(default_factory=list)
+    time_budget: float = 60.0
+    task: str = "auto"
+    seed: int = 0
+    reasons: bool = True
+
+
+def _cell(v: Any) -> Any:
+    from ..sheets.read import EXCEL_ERRORS
+
+    if v is None or v == "":
+        return None
+    if isinstance(v, str):
+        s = v.strip()
+        return None if not s or s in EXCEL_ERRORS else v
+    if isinstance(v, float) and not np.isfinite(v):
+        return None
+    return v
+
+
+def build_table(*, sheet: str, header_row: int, first_col: int, columns: list, rows: list[list],
+                sheet_max_col: int = 0, row_numbers: np.ndarray | None = None):
+    """A Table from what the task pane read: header cells and the rows below them.
+
+    Blank rows are dropped but every kept row remembers its sheet row, so results land beside it.
+    """
+    from ..table import Table, clean_headers, column_letter
+
+    n = len(columns)
+    letters = [column_letter(first_col + j) for j in range(n)]
+    names = clean_headers([_cell(c) for c in columns], letters)
+    body = np.empty((len(rows), n), dtype=object)
+    for i, r in enumerate(rows):
+        r = list(r[:n]) + [None] * (n - len(r))
+        body[i] = [_cell(v) for v in r]
+    numbers = row_numbers if row_numbers is not None else np.arange(header_row + 1, header_row + 1 + len(rows))
+    keep = np.flatnonzero((body != None).any(axis=1)) if len(rows) else np.arange(0)  # noqa: E711
+    if len(keep) == 0:
+        raise DataError(f"Sheet '{sheet}' has a header on row {header_row} but no rows of data below it.",
+                        hint="Put one example per row below the header row, then try again.", sheet=sheet)
+    values = pd.DataFrame({nm: pd.Series(body[keep, j], dtype=object) for j, nm in enumerate(names)},
+                          dtype=object).reset_index(drop=True)
+    return Table(sheet=sheet, columns=names, values=values, sheet_rows=np.asarray(numbers)[keep].astype(np.int64),
+                 letters=letters, header_row=header_row, source="Excel",
+                 sheet_max_col=max(sheet_max_col, first_col + n - 1))
+
+
+class Job:
+    """One training or prediction run and everything the task pane may ask about it."""
+
+    def __init__(self, spec: JobSpec, job_id: str) -> None:
+        self.id = job_id
+        self.spec = spec
+        self.state = "receiving"
+        self.created = time.time()
+        self.chunks: dict[int, list[list]] = {}
+        self.received = 0
+        self.events: list[dict] = []
+        self.pages: list[list[dict]] = []
+        self.summary: list[str] = []
+        self.error: dict | None = None
+        self.last_progress: dict | None = None
+        self.cancel_requested = threading.Event()
+        self._lock = threading.Lock()
+
+    # ---- rows ------------------------------------------------------------------------------
+    def add_rows(self, start: int, rows: list[list], config: ServerConfig) -> int:
+        if self.state != "receiving":
+            raise DataError("This job already has all its rows.", hint="Start a new job to send other rows.")
+        if len(rows) > config.max_rows_per_chunk:
+            raise DataError(f"A chunk may hold at most {config.max_rows_per_chunk:,} rows; this one has {len(rows):,}.",
+                            hint="Send the rows in smaller chunks.")
+        if start < 0 or start + len(rows) > self.spec.n_rows:
+            raise DataError(f"Rows {start:,}–{start + len(rows):,} are outside the {self.spec.n_rows:,} rows "
+                            "announced for this job.", hint="Send row numbers from 0 to the row count.")
+        if any(len(r) > len(self.spec.columns) for r in rows):
+            raise DataError("A row has more cells than the header has columns.",
+                            hint="Send exactly one cell per column.")
+        with self._lock:
+            if start in self.chunks:
+                self.received -= len(self.chunks[start])
+            self.chunks[start] = rows
+            self.received += len(rows)
+        return self.received
+
+    def rows(self) -> list[list]:
+        out: list[list] = []
+        for start in sorted(self.chunks):
+            if start != len(out):
+                raise DataError(f"Rows {len(out):,} to {start - 1:,} never arrived.",
+                                hint="Send every chunk, then start the job.")
+            out.extend(self.chunks[start])
+        if len(out) != self.spec.n_rows:
+            raise DataError(f"{len(out):,} of the {self.spec.n_rows:,} announced rows arrived.",
+                            hint="Send every chunk, then start the job.")
+        return out
+
+    # ---- events ----------------------------------------------------------------------------
+    def emit(self, kind: str, **data: Any) -> None:
+        with self._lock:
+            self.events.append({"id": len(self.events), "type": kind, **data})
+
+    def events_since(self, n: int) -> list[dict]:
+        with self._lock:
+            return self.events[n:]
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINISHED
+
+    def status(self, position: int | None = None) -> dict:
+        return {
+            "job_id": self.id, "kind": self.spec.kind, "state": self.state, "position": position,
+            "rows_received": self.received, "rows_expected": self.spec.n_rows,
+            "progress": self.last_progress, "pages": len(self.pages), "summary": self.summary,
+            "error": self.error,
+        }
+
+
+class JobManager:
+    """Runs one job at a time on a worker thread (one GPU, one training); others queue in order."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.jobs: dict[str, Job] = {}
+        self.queue: deque[Job] = deque()
+        self.running: Job | None = None
+        self._lock = threading.Condition()
+        self._worker: threading.Thread | None = None
+        self._stop = False
+
+    # ---- bookkeeping -----------------------------------------------------------------------
+    def create(self, spec: JobSpec) -> Job:
+        if not WORKBOOK_ID.match(spec.workbook_id):
+            raise DataError("The workbook id should be 8 to 64 letters, digits, '-' or '_'.",
+                            hint="Reopen the SheetDL pane; it makes a new id.")
+        if spec.n_rows > self.config.max_rows:
+            raise DataError(f"SheetDL's add-in takes at most {self.config.max_rows:,} rows; this table has "
+                            f"{spec.n_rows:,}.", hint="Train on a sample of the rows, or use the sheetdl command.")
+        if not spec.columns or len(spec.columns) > self.config.max_columns:
+            raise DataError(f"A table needs 1 to {self.config.max_columns:,} columns; this one has {len(spec.columns):,}.",
+                            hint="Select a table with a header row.")
+        if spec.kind == "predict" and not self.model_path(spec.workbook_id).is_file():
+            raise ModelFileError("This workbook has no trained SheetDL model yet.",
+                                 hint="Train a model first (SheetDL tab → Train); then Predict fills new rows.")
+        with self._lock:
+            self._forget_old()
+            job = Job(spec, secrets.token_hex(8))
+            self.jobs[job.id] = job
+        return job
+
+    def get(self, job_id: str) -> Job:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise DataError("There is no such SheetDL job (the server may have restarted).",
+                            hint="Start the training again.")
+        return job
+
+    def position(self, job: Job) -> int | None:
+        """1 = next to run; 0 = running; None = not waiting."""
+        with self._lock:
+            if job is self.running:
+                return 0
+            for i, j in enumerate(self.queue):
+                if j is job:
+                    return i + 1
+        return None
+
+    def _forget_old(self) -> None:
+        done = [j for j in self.jobs.values() if j.finished]
+        for j in sorted(done, key=lambda j: j.created)[: max(0, len(done) - self.config.keep_jobs)]:
+            del self.jobs[j.id]
+
+    def model_path(self, workbook_id: str) -> Path:
+        if not WORKBOOK_ID.match(workbook_id):
+            raise DataError("The workbook id should be 8 to 64 letters, digits, '-' or '_'.")
+        return self.config.models_dir / f"{workbook_id}.sheetdl"
+
+    # ---- running ---------------------------------------------------------------------------
+    def start(self, job: Job) -> int | None:
+        job.rows()  # every chunk arrived (raises in plain words if not)
+        with self._lock:
+            if job.state != "receiving":
+                return self.position(job)
+            job.state = "queued"
+            self.queue.append(job)
+            self._notify_positions()
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(target=self._work, name="sheetdl-jobs", daemon=True)
+                self._worker.start()
+            self._lock.notify_all()
+        return self.position(job)
+
+    def cancel(self, job: Job) -> None:
+        job.cancel_requested.set()
+        with self._lock:
+            if job in self.queue:
+                self.queue.remove(job)
+                job.state = "cancelled"
+                job.emit("cancelled", message="Stopped at your request; nothing was written.")
+                self._notify_positions()
+            elif job.state == "receiving":
+                job.state = "cancelled"
+                job.emit("cancelled", message="Stopped at your request; nothing was written.")
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._stop = True
+            for j in list(self.queue) + ([self.running] if self.running else []):
+                j.cancel_requested.set()
+            self._lock.notify_all()
+
+    def _notify_positions(self) -> None:
+        for i, j in enumerate(self.queue):
+            j.emit("queued", position=i + 1,
+                   message="Waiting for the training before it to finish" if i == 0 and self.running
+                   else f"Waiting: {i + 1} in line" if i else "Starting soon")
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                while not self.queue and not self._stop:
+                    self._lock.wait(timeout=1.0)
+                if self._stop:
+                    return
+                job = self.queue.popleft()
+                self.running = job
+                job.state = "running"
+                self._notify_positions()
+            try:
+                job.emit("started", message="Training" if job.spec.kind == "train" else "Predicting")
+                run_job(job, self)
+                job.state = "done"
+                job.emit("done", pages=len(job.pages), summary=job.summary)
+            except SheetDLError as e:
+                from ..errors import Cancelled
+
+                job.error = e.to_dict()
+                job.state = "cancelled" if isinstance(e, Cancelled) else "failed"
+                job.emit(job.state, error=job.error, message=e.message)
+            except Exception:  # a bug of ours: details to the log, plain words to the pane
+                log.error("job %s failed:\n%s", job.id, traceback.format_exc())
+                job.error = {"error": "InternalError",
+                             "message": "SheetDL ran into a problem it did not expect; your workbook was not changed.",
+                             "hint": "Try again; if it happens again, run 'sheetdl serve' in a terminal to see the details.",
+                             "sheet": None, "column": None, "cells": []}
+                job.state = "failed"
+                job.emit("failed", error=job.error, message=job.error["message"])
+            finally:
+                job.chunks.clear()  # the data is not kept once the job ran
+                with self._lock:
+                    self.running = None
+                    self._notify_positions()
+
+
+def run_job(job: Job, manager: JobManager) -> None:
+    """Train (or predict) on the job's rows and lay the results out as pages of SheetEdits."""
+    from ..edits import WriteCells
+    from ..results import layout, summary_sentences
+
+    spec = job.spec
+    table = build_table(sheet=spec.sheet, header_row=spec.header_row, first_col=spec.first_col,
+                        columns=spec.columns, rows=job.rows(), sheet_max_col=spec.sheet_max_col)
+    if spec.kind == "train":
+        results, model = _train(job, table)
+        path = manager.model_path(spec.workbook_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        model.save(path)
+    else:
+        results = _predict(job, table, manager.model_path(spec.workbook_id))
+    edits = layout(results, table, spec.existing_sheets)
+    job.summary = summary_sentences(results, table)
+    pages: list[list[dict]] = [[]]
+    cells = 0
+    for e in edits:
+        n = e.n_rows * e.n_cols if isinstance(e, WriteCells) else 1
+        if pages[-1] and cells + n > manager.config.edits_page_cells:
+            pages.append([])
+            cells = 0
+        pages[-1].append(e.to_dict())
+        cells += n
+    job.pages = pages
+
+
+def _train(job: Job, table):
+    from ..model import train_table
+    from ..schema import infer_schema
+    from ..settings import Settings
+    from ..training import FitOptions
+
+    spec = job.spec
+    settings = Settings(target=spec.target, sheet=spec.sheet, ignore=tuple(spec.ignore),
+                        time_budget=spec.time_budget, task=spec.task, seed=spec.seed)
+    if not settings.target:
+        raise DataError("Pick the column to predict.", hint="Choose it under 'Predict this column'.")
+    schema = infer_schema(table, target=settings.target, ignore=settings.ignore, task=settings.task)
+    job.emit("schema", task=schema.task, task_reason=schema.task_reason,
+             columns=[{"name": c.name, "kind": c.kind, "role": c.role, "reason": c.reason} for c in schema.columns])
+    t0 = time.monotonic()
+    seen: set[tuple[int, int]] = set()
+
+    def progress(p) -> None:
+        done = 1.0 if p.stage != "training" else (p.fold - 1 + min(1.0, p.epoch / max(p.max_epochs, 1))) / p.n_folds
+        info = {"stage": p.stage, "fold": p.fold, "n_folds": p.n_folds, "epoch": p.epoch,
+                "max_epochs": p.max_epochs, "valid_score": _num(p.valid_score), "elapsed": round(time.monotonic() - t0, 2),
+                "remaining": _num(p.remaining), "fraction": round(done, 4), "message": p.message,
+                "score_name": "accuracy" if schema.task == "classification" else "R²"}
+        job.last_progress = info
+        job.emit("progress", **info)
+        if p.stage == "training" and p.valid_score is not None and (p.fold, p.epoch) not in seen:
+            seen.add((p.fold, p.epoch))
+            job.emit("curve", fold=p.fold, epoch=p.epoch, valid_score=_num(p.valid_score))
+
+    opts = FitOptions(time_budget=settings.time_budget, device="auto", seed=settings.seed, progress=progress,
+                      cancel=job.cancel_requested.is_set)
+    model, results = train_table(table, schema, opts, reasons=spec.reasons)
+    if not seen:  # folds too short to report while running: send the averaged curve at once
+        for c in results.curve:
+            job.emit("curve", fold=0, epoch=c.epoch, valid_score=_num(c.valid_score))
+    results.settings = settings.describe(task=schema.task, sheet=table.sheet,
+                                         device=results.run_info.get("Device", "").split(" ")[0].lower())
+    model.settings = results.settings
+    return results, model
+
+
+def _predict(job: Job, table, path: Path):
+    from ..store import load_model
+
+    model = load_model(path)
+    job.emit("progress", stage="predicting", fraction=0.5, message=f"Predicting '{model.target}'", fold=0,
+             n_folds=0, epoch=0, max_epochs=0, valid_score=None, elapsed=0, remaining=None)
+    results = model.results_for(table, reasons=job.spec.reasons)
+    results.importance = list(model.importances)
+    results.settings = dict(model.settings)
+    results.run_info = {"Model": "saved with this workbook", **{f"Training: {k}": v for k, v in model.info.items()}}
+    results.notes = list(table.notes) + ["Predictions come from the model trained earlier on this workbook; "
+                                         "its scores were measured when it was trained."]
+    results.metrics, results.baseline = dict(model.metrics), dict(model.baseline)
+    if job.cancel_requested.is_set():
+        from ..errors import Cancelled
+
+        raise Cancelled()
+    return results
+
+
+def _num(v):
+    return None if v is None or not np.isfinite(v) else round(float(v), 5)
+
+

@@ -1,0 +1,1 @@
+"""One router per concern: health, schema preview, jobs (+ progress events), edits, the task pane."""

@@ -1,0 +1,48 @@
+"""Request bodies. ``extra="forbid"``: a field SheetDL does not know (a file path, say) is refused."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Text = Annotated[str, StringConstraints(max_length=32_767)]  # Excel's longest cell text
+#: what Office.js gives for a cell: text, a number, TRUE/FALSE, or blank
+Cell = Text | int | float | bool | None
+SheetName = Annotated[str, StringConstraints(min_length=1, max_length=31)]
+Name = Annotated[str, StringConstraints(max_length=255)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SchemaRequest(Strict):
+    sheet: SheetName
+    columns: list[Cell] = Field(max_length=1_000)
+    rows: list[list[Cell]]
+    target: Name | None = None
+    ignore: list[Name] = Field(default_factory=list, max_length=1_000)
+
+
+class CreateJob(Strict):
+    kind: Literal["train", "predict"] = "train"
+    workbook_id: Annotated[str, StringConstraints(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")]
+    sheet: SheetName
+    header_row: int = Field(ge=1, le=1_048_576)
+    first_col: int = Field(ge=1, le=16_384)
+    columns: list[Cell] = Field(min_length=1, max_length=1_000)
+    n_rows: int = Field(ge=1, le=1_048_576)
+    sheet_max_col: int = Field(default=0, ge=0, le=16_384)
+    existing_sheets: list[Name] = Field(default_factory=list, max_length=1_000)
+    target: Name | None = None
+    ignore: list[Name] = Field(default_factory=list, max_length=1_000)
+    time_budget: float = Field(default=60.0, ge=1.0, le=24 * 3600.0)
+    task: Literal["auto", "classification", "regression"] = "auto"
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    reasons: bool = True
+
+
+class RowsChunk(Strict):
+    start: int = Field(ge=0)
+    rows: list[list[Cell]]
