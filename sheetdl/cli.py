@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -43,12 +44,14 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--device", help="auto, cpu or cuda")
     t.add_argument("--seed", help="a whole number that makes the run repeatable")
     t.add_argument("--no-reasons", action="store_true", help="skip the per-row 'Why' column (faster)")
+    _in_place(t)
 
     pr = sub.add_parser("predict", help="fill predictions into another workbook with a saved model")
     pr.add_argument("workbook")
     pr.add_argument("--model", required=True, help="the .sheetdl file that 'sheetdl train' wrote")
     _common(pr)
     pr.add_argument("--no-reasons", action="store_true", help="skip the per-row 'Why' column (faster)")
+    _in_place(pr)
 
     ex = sub.add_parser("explain", help="show what a saved model learned: scores and column importance")
     ex.add_argument("model", help="a .sheetdl model file")
@@ -71,6 +74,12 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", metavar="FILE", help="where to write the result workbook")
     p.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
     p.add_argument("--quiet", action="store_true", help="no progress display")
+
+
+def _in_place(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--in-place", action="store_true",
+                   help="write the results into the workbook itself, after saving a backup copy "
+                        "'NAME (before SheetDL).xlsx' beside it")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,11 +139,13 @@ def _settings_for(path: Path, args):
 
 def _check_input(path: Path) -> None:
     from .errors import WorkbookError
+    from .sheets.read import check_file
 
     if not path.exists():
         raise WorkbookError(f"There is no file at '{path}'.", hint="Check the name and folder of the workbook.")
     if path.is_dir():
         raise WorkbookError(f"'{path}' is a folder, not a workbook.", hint="Give the path of a workbook file.")
+    check_file(path)  # damaged, protected, not a workbook: said plainly before anything else opens it
 
 
 def default_output(source: Path, suffix: str = "SheetDL") -> Path:
@@ -148,9 +159,181 @@ def default_output(source: Path, suffix: str = "SheetDL") -> Path:
         n += 1
 
 
-def _output_for(source: Path, args) -> Path:
+#: what a claimed output name holds until the finished workbook is renamed over it
+_RESERVED = "SheetDL is writing this workbook (process {pid}); it will replace this file when done.\n"
+_RESERVED_RE = re.compile(r"^SheetDL is writing this workbook \(process (\d+)\)")
+
+
+def reserve_output(source: Path, suffix: str = "SheetDL", ext: str = ".xlsx") -> Path:
+    """Like :func:`default_output`, but claims the name by creating the file exclusively (O_EXCL), so
+    two runs on the same workbook at the same time never pick the same name. The file holds a line
+    naming this process; the writer renames the finished workbook over it, :func:`_release` removes
+    it if nothing was written, and a later run removes one whose process was killed."""
+    _remove_stale_reservations(source.parent)
+    n = 1
+    while True:
+        tag = suffix if n == 1 else f"{suffix} {n}"
+        out = source.with_name(f"{source.stem} ({tag}){ext}")
+        if not out.exists() and not out.with_suffix(".sheetdl").exists():
+            try:
+                fd = os.open(out, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+            except FileExistsError:
+                pass  # another run took it a moment ago: try the next number
+            except OSError as e:
+                raise OutputError(
+                    f"Can't write to the folder '{out.parent}': it is read-only or you don't have "
+                    f"permission ({e.strerror}).",
+                    hint="Choose a folder you can write to with --output.",
+                ) from e
+            else:
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    fh.write(_RESERVED.format(pid=os.getpid()))
+                return out
+        n += 1
+
+
+def _reserved_by(path: Path) -> int | None:
+    """The process number in a claimed-name file, or None when the file is anything else."""
+    try:
+        if path.stat().st_size > 200:
+            return None
+        m = _RESERVED_RE.match(path.read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return None
+    return int(m.group(1)) if m else None
+
+
+def _release(reserved: Path | None) -> None:
+    """Remove a claimed output name that never received a result."""
+    if reserved is not None and _reserved_by(reserved) == os.getpid():
+        try:
+            reserved.unlink()
+        except OSError:
+            pass
+
+
+def _remove_stale_reservations(folder: Path) -> None:
+    """Claimed names left by a run that was killed (its process is gone) are free again."""
+    from .sheets.write import _pid_alive
+
+    try:
+        candidates = [p for p in folder.iterdir()
+                      if p.name.endswith((").xlsx", ").xlsm")) and " (SheetDL" in p.name]
+    except OSError:
+        return
+    for p in candidates:
+        pid = _reserved_by(p)
+        if pid is not None and not _pid_alive(pid):
+            try:
+                p.unlink()
+            except OSError:
+                pass
+
+
+def excel_lock_file(path: Path) -> Path | None:
+    """The owner file Excel keeps beside a workbook it has open ('~$Customers.xlsx'; Excel replaces
+    the first two letters of longer names: '~$stomers.xlsx'), or None."""
+    for name in (f"~${path.name}", f"~${path.name[2:]}"):
+        lock = path.with_name(name)
+        if len(name) > 2 + len(path.suffix) and lock.is_file():
+            return lock
+    return None
+
+
+def _warn_if_open(source: Path, ui: "_Console") -> str | None:
+    lock = excel_lock_file(source)
+    if lock is None:
+        return None
+    note = (f"'{source.name}' looks open in Excel (its lock file '{lock.name}' is beside it): SheetDL read "
+            "the version last saved to disk, so changes not yet saved in Excel are not included. "
+            "Your file was not changed.")
+    ui.warn(note)
+    return note
+
+
+def _in_place_check(source: Path, args) -> None:
+    if args.output:
+        raise SettingsError("--in-place and --output can't be used together.",
+                            hint="Leave out --output to write into the workbook itself, or --in-place to "
+                                 "write a copy.")
+    if source.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise OutputError(
+            f"'{source.name}' is not an Excel workbook (.xlsx or .xlsm), so SheetDL can't write into it.",
+            hint=f"Leave out --in-place: SheetDL writes the results to '{source.stem} (SheetDL).xlsx'.")
+    lock = excel_lock_file(source)
+    if lock is not None:
+        raise OutputError(
+            f"'{source.name}' is open in Excel (its lock file '{lock.name}' is beside it), so SheetDL won't "
+            "write into it.",
+            hint="Save and close it in Excel, then run again (or leave out --in-place to get a copy).")
+
+
+def backup_copy(source: Path) -> Path:
+    """Copy ``source`` to 'NAME (before SheetDL).xlsx' beside it (… 2, 3 when taken); never overwrites."""
+    n = 1
+    while True:
+        tag = "before SheetDL" if n == 1 else f"before SheetDL {n}"
+        backup = source.with_name(f"{source.stem} ({tag}){source.suffix}")
+        try:
+            with open(source, "rb") as src, open(backup, "xb") as dst:
+                shutil.copyfileobj(src, dst)
+                dst.flush()
+                os.fsync(dst.fileno())
+        except FileExistsError:
+            n += 1
+            continue
+        except OSError as e:
+            raise OutputError(
+                f"Can't save a backup copy of '{source.name}' beside it ({e.strerror or e}), so SheetDL "
+                "won't write into it.",
+                hint="Make the folder writable, or leave out --in-place to write a copy elsewhere "
+                     "with --output.") from e
+        shutil.copystat(source, backup)
+        return backup
+
+
+def _write_in_place(source: Path, table, results, ui: "_Console") -> tuple[Path, Path, list[str]]:
+    """Backup, write the result beside the workbook, then rename it over the workbook (atomic). Returns
+    (where the results are, the backup, what was lost). If anything of the workbook would be lost,
+    or the workbook changed on disk while SheetDL worked, the original is left alone and the result
+    kept as a copy."""
+    before = source.stat()
+    backup = backup_copy(source)
+    staged = reserve_output(source, ext=source.suffix.lower())  # .xlsm stays .xlsm: macros kept
+    try:
+        lost = _write_results(source, table, results, staged)
+    except BaseException:
+        _release(staged)
+        raise
+    now = source.stat()
+    if lost:
+        ui.warn(f"Writing into '{source.name}' would lose what is listed below, so it was left as it was; "
+                f"the results are in '{staged.name}'.")
+        return staged, backup, lost
+    if (now.st_mtime_ns, now.st_size) != (before.st_mtime_ns, before.st_size):
+        ui.warn(f"'{source.name}' was changed on disk while SheetDL worked, so it was left as it was; "
+                f"the results are in '{staged.name}'.")
+        return staged, backup, lost
+    if excel_lock_file(source) is not None:
+        ui.warn(f"'{source.name}' was opened in Excel while SheetDL worked, so it was left as it was; "
+                f"the results are in '{staged.name}'.")
+        return staged, backup, lost
+    try:
+        os.replace(staged, source)
+    except OSError as e:
+        ui.warn(f"Could not replace '{source.name}' ({e.strerror or e}); the results are in '{staged.name}'.")
+        return staged, backup, lost
+    return source, backup, lost
+
+
+def _output_for(source: Path, args) -> Path | None:
+    """The output asked for with --output (checked), or None for the default name, which is claimed
+    only when the results are written."""
+    if getattr(args, "in_place", False):
+        _in_place_check(source, args)
+        return None
     if not args.output:
-        return default_output(source)
+        return None
     out = Path(args.output)
     if out.suffix.lower() not in (".xlsx", ".xlsm"):
         raise OutputError(f"The output '{out.name}' should be an Excel workbook ending in .xlsx.",
@@ -192,6 +375,7 @@ def cmd_train(args, ui: "_Console") -> int:
     _check_input(source)
     settings, setting_notes = _settings_for(source, args)
     output = _output_for(source, args)
+    open_note = None if getattr(args, "in_place", False) else _warn_if_open(source, ui)
     table = read_table(source, sheet=settings.sheet)
     if not settings.target:
         raise SettingsError(
@@ -208,14 +392,31 @@ def cmd_train(args, ui: "_Console") -> int:
     ui.stop_progress()
     results.settings = settings.describe(task=schema.task, sheet=table.sheet,
                                          device=results.run_info.get("Device", "").split(" ")[0].lower())
-    results.notes = setting_notes + results.notes
+    results.notes = setting_notes + ([open_note] if open_note else []) + results.notes
     model.settings = results.settings
     ui.status("Writing the results workbook…")
-    lost = _write_results(source, table, results, output)
-    model_path = output.with_suffix(".sheetdl")
+    output, backup, lost = _write_output(source, table, results, output, args, ui)
+    model_path = (default_output(source) if output == source else output).with_suffix(".sheetdl")
     model.save(model_path)
     ui.done_train(results, table, output, model_path, lost)
+    if backup is not None:
+        ui.out.print(f"Backup:  {backup}  (your workbook as it was before)")
     return 0
+
+
+def _write_output(source: Path, table, results, output: Path | None, args, ui: "_Console"):
+    """(where the results went, the backup made or None, what was lost)."""
+    if getattr(args, "in_place", False):
+        return _write_in_place(source, table, results, ui)
+    reserved = None
+    if output is None:
+        output = reserved = reserve_output(source)
+    try:
+        lost = _write_results(source, table, results, output)
+    except BaseException:
+        _release(reserved)
+        raise
+    return output, None, lost
 
 
 def cmd_predict(args, ui: "_Console") -> int:
@@ -226,8 +427,11 @@ def cmd_predict(args, ui: "_Console") -> int:
     _check_input(source)
     model = load_model(args.model)
     output = _output_for(source, args)
+    open_note = None if getattr(args, "in_place", False) else _warn_if_open(source, ui)
     table = read_table(source, sheet=args.sheet)
     ui.status(f"Predicting '{model.target}' for {table.n_rows:,} rows of sheet '{table.sheet}'…")
+    known = {"".join(c.name.split()).casefold() for c in model.schema.columns}
+    new_columns = [c for c in table.columns if "".join(c.split()).casefold() not in known]
     results = model.results_for(table, reasons=not args.no_reasons)
     results.importance = list(model.importances)
     results.settings = dict(model.settings)
@@ -235,8 +439,20 @@ def cmd_predict(args, ui: "_Console") -> int:
     results.notes = list(table.notes) + [
         f"Predictions come from the model in '{Path(args.model).name}'; its scores were measured when it was trained."]
     results.metrics, results.baseline = dict(model.metrics), dict(model.baseline)
-    lost = _write_results(source, table, results, output)
+    if new_columns:
+        listed = ", ".join(f"'{c}'" for c in new_columns[:10]) + (
+            f" and {len(new_columns) - 10} more" if len(new_columns) > 10 else "")
+        note = (f"{listed} {'is' if len(new_columns) == 1 else 'are'} new to the model; "
+                f"{'it was' if len(new_columns) == 1 else 'they were'} left out (the model learned without "
+                f"{'it' if len(new_columns) == 1 else 'them'}).")
+        results.notes.append(note)
+        ui.say(note)
+    if open_note:
+        results.notes.append(open_note)
+    output, backup, lost = _write_output(source, table, results, output, args, ui)
     ui.done_predict(results, output, lost)
+    if backup is not None:
+        ui.out.print(f"Backup:  {backup}  (your workbook as it was before)")
     return 0
 
 
@@ -268,7 +484,7 @@ def cmd_demo(args, ui: "_Console") -> int:
     ui.say(f"Demo: predicting the species of the penguins whose 'Species' cell is blank in {copy}")
     ns = argparse.Namespace(workbook=str(copy), target=None, sheet=None, ignore=None, time_budget=None,
                             task=None, device=None, seed=None, no_reasons=False, output=None,
-                            overwrite=False, quiet=args.quiet)
+                            overwrite=False, quiet=args.quiet, in_place=False)
     return cmd_train(ns, ui)
 
 
@@ -292,6 +508,9 @@ class _Console:
     def status(self, text: str) -> None:
         self.stop_progress()
         self.say(text)
+
+    def warn(self, text: str) -> None:
+        self.err.print(f"[yellow]Warning:[/] {text}")
 
     def error(self, text: str) -> None:
         self.err.print(f"[bold red]Error:[/] {text}")

@@ -7,7 +7,9 @@ Table. ``typed_frame(table, schema)`` turns raw cells into typed pandas columns,
 the target, by kind:
 
 - number   → float64, NaN for blank/unreadable ("1,234", "12%", "$5", "(3)" read as numbers)
-- category → object, stripped strings (ints written without ".0"), None for blank
+- category → object, stripped strings (ints written without ".0"), None for blank; spellings that
+             differ only in case or spacing read as one (the training table's most common spelling,
+             kept in ``Column.parse["spellings"]``)
 - boolean  → float64 1.0 / 0.0 / NaN (yes/no, true/false, y/n, 1/0)
 - date     → datetime64[ns], NaT for blank/unreadable
 - text     → object str / None
@@ -123,6 +125,9 @@ IMAGE_MIN_SHARE = 0.8
 CATEGORY_MAX_VALUES = 20
 #: ...as is one whose different values are at most this share of its filled rows
 CATEGORY_MAX_SHARE = 0.1
+#: a category's spellings (its values, keyed ignoring case and spaces) are saved with the model up to
+#: this many values; above it, each table's most common spelling is used
+SPELLINGS_KEPT_MAX = 5000
 #: free text: at least this many words per cell on average...
 TEXT_MIN_WORDS = 3
 #: ...or at least this many characters per cell on average
@@ -136,6 +141,9 @@ CLASSIFICATION_MAX_INT_CLASSES = 10
 #: ...or at most this many when at least MANY_ROWS rows are labelled
 CLASSIFICATION_MAX_INT_CLASSES_MANY_ROWS = 20
 MANY_ROWS = 1000
+#: a target with more classes than this needs TARGET_MIN_ROWS_PER_CLASS labelled rows per class on average
+TARGET_MAX_CLASSES = 100
+TARGET_MIN_ROWS_PER_CLASS = 5
 #: regression needs at least this many labelled rows
 REGRESSION_MIN_ROWS = 5
 #: cells that mean "no value" in a number, date or yes/no column: blank, not unreadable
@@ -587,22 +595,61 @@ def _base_guess(cells: _Cells) -> _Guess:
     texts = Counter()
     for k, c in cells.counts.items():
         texts[_text(k)] += c
-    n_distinct = len(texts)
+    spellings = _spellings(texts)
+    n_distinct = len(set(spellings.values()))
     words = sum(len(t.split()) * c for t, c in texts.items()) / cells.n_filled
     chars = sum(len(t) * c for t, c in texts.items()) / cells.n_filled
     free = words >= TEXT_MIN_WORDS or chars >= TEXT_MIN_CHARS
     if n_distinct <= CATEGORY_MAX_VALUES or n_distinct <= CATEGORY_MAX_SHARE * cells.n_filled or not free:
         g = _Guess("category", f"category, {n_distinct:,} value{'s' if n_distinct != 1 else ''}",
                    n_missing=n_blank)
+        g.parse = {"free_text": free}
+        if len(spellings) <= SPELLINGS_KEPT_MAX:  # kept with the model, so predict reads them alike
+            g.parse["spellings"] = spellings
+        merged = _merged_spellings(texts, spellings)
+        if merged:
+            g.notes.append(merged)
     else:
-        g = _Guess("text", f"text, free text in {n_distinct:,} different values", n_missing=n_blank)
+        g = _Guess("text", f"text, free text in {len(texts):,} different values", n_missing=n_blank)
+        g.parse = {"free_text": free}
+        n_distinct = len(texts)
     g.n_distinct = n_distinct
-    g.parse = {"free_text": free}
     return g
+
+
+def _spelling_key(text: str) -> str:
+    """'  NEW  york ' and 'New York' are one category: case and runs of spaces don't count."""
+    return " ".join(text.split()).casefold()
+
+
+def _spellings(texts: Counter) -> dict[str, str]:
+    """Spelling key → the way the column writes that value most often (ties: the first in sort order)."""
+    groups: dict[str, list[str]] = {}
+    for t in sorted(texts):
+        groups.setdefault(_spelling_key(t), []).append(t)
+    return {key: max(ts, key=lambda t: texts[t]) for key, ts in groups.items()}
+
+
+def _merged_spellings(texts: Counter, spellings: dict[str, str], limit: int = 3) -> str | None:
+    """The note saying which spellings were taken as one value, or None when there were none."""
+    variants: dict[str, list[str]] = {}
+    for t in sorted(texts, key=lambda t: -texts[t]):
+        main = spellings[_spelling_key(t)]
+        if t != main:
+            variants.setdefault(main, []).append(t)
+    if not variants:
+        return None
+    shown = [f"'{main}' (also written " + ", ".join(f"'{v}'" for v in vs[:3])
+             + (f" and {len(vs) - 3} more" if len(vs) > 3 else "") + ")"
+             for main, vs in list(variants.items())[:limit]]
+    more = f" and {len(variants) - limit} more" if len(variants) > limit else ""
+    return ("Values that differ only in capitals or spaces were taken as one: " + "; ".join(shown) + more
+            + ". Each was read as its most common spelling.")
 
 
 def _feature_guess(cells: _Cells, name: str) -> _Guess:
     g = _base_guess(cells)
+    g.notes = [n.replace("Values that differ", f"In column '{name}', values that differ", 1) for n in g.notes]
     if g.kind in ("constant", "image"):
         return g
     n_blank = cells.n_rows - cells.n_filled
@@ -741,7 +788,7 @@ def _label_key(label):
         return ("bool", label)
     if isinstance(label, (int, float)):
         return ("num", float(label))
-    return ("str", str(label).casefold())
+    return ("str", " ".join(str(label).split()).casefold())
 
 
 def _sort_key(label):
@@ -956,6 +1003,23 @@ def _infer_target(table: Table, i: int, arr: np.ndarray, task: str, forced_kind:
             sheet=table.sheet,
             column=name,
         )
+    if len(classes) > TARGET_MAX_CLASSES and n_labelled < TARGET_MIN_ROWS_PER_CLASS * len(classes):
+        raise DataError(
+            f"The target column {where} holds {len(classes):,} different values in {n_labelled:,} labelled "
+            f"rows (about {n_labelled / len(classes):.1f} rows each), too few to learn each one "
+            f"({_show(classes)}).",
+            hint=f"Choose a target with fewer values, group rare values into one (like 'Other'), or label "
+                 f"at least {TARGET_MIN_ROWS_PER_CLASS} rows for each value.",
+            sheet=table.sheet,
+            column=name,
+        )
+    variants = {by_key[key]: [str(v) for v in c if v != by_key[key]] for key, c in spelling.items()
+                if isinstance(by_key[key], str) and len(c) > 1}
+    if variants:
+        shown = "; ".join(f"'{main}' (also written " + ", ".join(f"'{v}'" for v in vs[:3]) + ")"
+                          for main, vs in list(variants.items())[:3])
+        col.notes.append(f"In the target '{name}', labels that differ only in capitals or spaces were taken "
+                         f"as one: {shown}. Predictions use the most common spelling.")
     lonely = [c for c in classes if size[_label_key(c)] == 1]
     if lonely:
         col.notes.append(
@@ -1048,6 +1112,13 @@ def _typed(cells: _Cells, kind: str, parse: dict) -> pd.Series:
         return pd.Series(vals, dtype="datetime64[ns]")
     # category, text, image (and anything else) as text
     conv = {k: _text(k) for k in cells.counts}
+    if kind == "category":  # one spelling per value: the training table's, else this table's commonest
+        known = parse.get("spellings") or {}
+        texts = Counter()
+        for k, c in cells.counts.items():
+            texts[conv[k]] += c
+        here = _spellings(texts)
+        conv = {k: known.get(_spelling_key(t)) or here[_spelling_key(t)] for k, t in conv.items()}
     return pd.Series([None if k is None else conv[k] for k in rows], dtype=object)
 
 

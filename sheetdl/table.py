@@ -133,7 +133,55 @@ def read_table(path, *, sheet: str | None = None) -> Table:
         table = _from_range(raw, notes)
     table.source = str(path)
     table.sheet_max_col = max(raw.max_col, table.last_col)
+    if getattr(wb, "is_package", False):
+        from .sheets.read import sheet_details
+
+        _check_details(table, sheet_details(wb.path, name),
+                       last_row=table_ref.last_row - table_ref.totals_rows if table_ref is not None else None)
     return table
+
+
+def _check_details(table: "Table", details, *, last_row: int | None) -> None:
+    """Formulas saved without results stop the run (their cells would silently read blank); hidden
+    and filtered rows and hidden columns are used like the others, and a note says so."""
+    from .errors import WorkbookError, cell_list
+
+    cols = {column_index(letter): letter for letter in table.letters}
+    top = table.header_row
+    bottom = last_row if last_row is not None else 1_048_576
+    uncalc = [f"{cols[c]}{r}" for r, c in details.uncalculated if c in cols and top < r <= bottom]
+    if uncalc:
+        n = len(uncalc)
+        raise WorkbookError(
+            f"Sheet '{table.sheet}' has {n:,} formula{'s' if n != 1 else ''} whose result{'s were' if n != 1 else ' was'} "
+            f"never saved ({cell_list(uncalc)}), so SheetDL would read {'those cells' if n != 1 else 'that cell'} "
+            "as blank. The file was probably written by a program that stores formulas without working "
+            "them out.",
+            hint="Open the file in Excel (or LibreOffice), save it, and run SheetDL again: saving stores "
+                 "each formula's result.",
+            sheet=table.sheet,
+            cells=uncalc[:50],
+        )
+    hidden = sorted(set(table.sheet_rows.tolist()) & details.hidden_rows) if details.hidden_rows else []
+    if hidden:
+        refs = [str(r) for r in hidden]
+        n = len(hidden)
+        if details.filtered:
+            table.notes.append(
+                f"{n:,} row{'s are' if n != 1 else ' is'} hidden by a filter on sheet '{table.sheet}' "
+                f"(row{'s' if n != 1 else ''} {cell_list(refs)}); SheetDL used every row, filtered out or not. "
+                "To leave rows out, delete them or clear their target cell.")
+        else:
+            table.notes.append(
+                f"Row{'s' if n != 1 else ''} {cell_list(refs)} of sheet '{table.sheet}' "
+                f"{'are' if n != 1 else 'is'} hidden in Excel; SheetDL used {'them' if n != 1 else 'it'} "
+                "like every other row.")
+    hidden_cols = [cols[c] for c in sorted(details.hidden_cols) if c in cols]
+    for letter in hidden_cols:
+        name = table.columns[table.letters.index(letter)]
+        table.notes.append(
+            f"Column {letter} ('{name}') of sheet '{table.sheet}' is hidden in Excel; SheetDL used it. "
+            "To leave it out, add it to the columns to ignore.")
 
 
 def _is_sheetdl_sheet(name: str) -> bool:
@@ -228,18 +276,30 @@ def _is_text(v) -> bool:
 _is_text_vec = np.frompyfunc(_is_text, 1, 1)
 
 
-def find_header_row(cells: np.ndarray) -> int:
-    """Index (into ``cells``) of the header row; see the HEADER_* constants for the rule."""
+def find_header_row(cells: np.ndarray, group_rows=frozenset()) -> int:
+    """Index (into ``cells``) of the header row; see the HEADER_* constants for the rule.
+
+    ``group_rows`` are rows holding cells merged across columns ("Measurements" over three
+    columns): such a row is taken for titles over groups of columns, not the header, when the next
+    row is a header of its own (mostly text, at least as wide).
+    """
     filled = np.not_equal(cells, None)
     widths = filled.sum(axis=1)
     rows = np.flatnonzero(widths > 0)
     scan = rows[:HEADER_SCAN_ROWS]
     for k, r in enumerate(scan):
         n = int(widths[r])
-        if n < 2:
+        if n < 2 and r not in group_rows:
             continue
         text = _is_text_vec(cells[r][filled[r]]).astype(bool)
         if text.mean() < HEADER_MIN_TEXT_SHARE:
+            continue
+        if r in group_rows and k + 1 < len(scan):
+            nxt = scan[k + 1]
+            nxt_text = _is_text_vec(cells[nxt][filled[nxt]]).astype(bool)
+            if widths[nxt] >= n and nxt_text.mean() >= HEADER_MIN_TEXT_SHARE:
+                continue
+        if n < 2:
             continue
         below = rows[k + 1 : k + 1 + HEADER_LOOKAHEAD_ROWS]
         if len(below) == 0:
@@ -261,7 +321,8 @@ def _from_range(raw, notes: list[str]) -> Table:
     from .errors import WorkbookError
 
     cells = raw.cells
-    h = find_header_row(cells)
+    group_rows = {r1 - raw.row0 for r1, c1, r2, c2 in getattr(raw, "merged", ()) if c2 > c1}
+    h = find_header_row(cells, group_rows)
     filled = np.not_equal(cells, None)
     cols = np.flatnonzero(filled[h])
     c1, c2 = int(cols[0]), int(cols[-1])
@@ -278,10 +339,16 @@ def _from_range(raw, notes: list[str]) -> Table:
         )
     first_filled = int(np.flatnonzero(filled.any(axis=1))[0])
     if h > first_filled:
-        notes.append(
-            f"Found the header on row {header_row} of sheet '{raw.name}' "
-            "(rows above it look like a title)."
-        )
+        if (h - 1) in group_rows:
+            notes.append(
+                f"Found the header on row {header_row} of sheet '{raw.name}'; the merged cells above it "
+                "look like titles over groups of columns and were left out."
+            )
+        else:
+            notes.append(
+                f"Found the header on row {header_row} of sheet '{raw.name}' "
+                "(rows above it look like a title)."
+            )
     return Table(
         sheet=raw.name,
         columns=names,

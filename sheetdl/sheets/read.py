@@ -26,9 +26,12 @@ __all__ = [
     "SUPPORTED",
     "ExcelTable",
     "RawSheet",
+    "SheetDetails",
     "Workbook",
     "clean_cells",
+    "check_file",
     "open_workbook",
+    "sheet_details",
 ]
 
 #: what an analyst can hand us, by file extension
@@ -81,6 +84,8 @@ class RawSheet:
     #: rightmost column (1-based) holding anything, errors and stray spaces included
     max_col: int = 0
     tables: list[ExcelTable] = field(default_factory=list)
+    #: merged cells as (first row, first col, last row, last col), 1-based on the sheet
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)
 
     @property
     def n_filled(self) -> int:
@@ -92,6 +97,8 @@ class Workbook:
 
     def __init__(self, path: Path, sheet_names: list[str], loader, hidden=(), tables=None) -> None:
         self.path = path
+        #: an .xlsx/.xlsm package whose sheet XML :func:`sheet_details` can look into
+        self.is_package = False
         self.sheet_names = sheet_names
         self.hidden = set(hidden)
         self._loader = loader
@@ -115,13 +122,24 @@ class Workbook:
 def open_workbook(path) -> Workbook:
     """Open ``path`` for reading, or raise :class:`WorkbookError` saying plainly why not."""
     path = Path(path)
+    ext, head = check_file(path)
+    if ext in CSV_EXTENSIONS:
+        return _open_csv(path)
+    return _open_calamine(path, ext, head)
+
+
+def check_file(path) -> tuple[str, bytes]:
+    """The checks that need no parsing: the file exists, has a workbook's extension, is not empty,
+    not password-protected and, for a package, its zip directory reads. Raises :class:`WorkbookError`;
+    returns (extension, first bytes). Cheap, so callers run it before anything else opens the file."""
+    path = Path(path)
     if not path.exists():
         raise WorkbookError(f"No file at {path}.", hint="Check the file name and the folder it is in.")
     if path.is_dir():
         raise _not_a_workbook(path)
     ext = path.suffix.lower()
     if ext in CSV_EXTENSIONS:
-        return _open_csv(path)
+        return ext, b""
     if ext not in EXCEL_EXTENSIONS:
         raise _not_a_workbook(path)
     try:
@@ -139,7 +157,22 @@ def open_workbook(path) -> Workbook:
         # an .xlsx inside an OLE container is how Excel stores a password-protected file
         if _looks_encrypted(path) or not _opens_as_xls(path):
             raise _password_protected(path)
-    return _open_calamine(path, ext, head)
+    if head.startswith(_ZIP_MAGIC):
+        try:
+            with zipfile.ZipFile(path):
+                pass
+        except (zipfile.BadZipFile, OSError, ValueError):
+            raise _damaged(path) from None
+    elif not head.startswith(_CFB_MAGIC) and ext in (".xlsx", ".xlsm", ".xltx", ".xltm", ".xlsb", ".ods"):
+        raise _not_a_workbook(path)  # these are zip packages; text or anything else is no workbook
+    return ext, head
+
+
+def _damaged(path: Path) -> WorkbookError:
+    return WorkbookError(
+        f"'{path.name}' could not be opened: it looks damaged.",
+        hint="Open it in Excel, save it again (File > Save As > Excel Workbook) and retry.",
+    )
 
 
 def _not_a_workbook(path: Path) -> WorkbookError:
@@ -241,9 +274,17 @@ def _open_calamine(path: Path, ext: str, head: bytes) -> Workbook:
             ) from None
         if start is None:
             start = (0, 0)
-        return _raw_sheet(name, rows, int(start[0]) + 1, int(start[1]) + 1)
+        raw = _raw_sheet(name, rows, int(start[0]) + 1, int(start[1]) + 1)
+        try:
+            raw.merged = [(int(a[0]) + 1, int(a[1]) + 1, int(b[0]) + 1, int(b[1]) + 1)
+                          for a, b in (sh.merged_cell_ranges or ())]
+        except Exception:  # merged cells are a hint for finding the header, nothing more
+            raw.merged = []
+        return raw
 
-    return Workbook(path, names, load, hidden=hidden, tables=tables)
+    book = Workbook(path, names, load, hidden=hidden, tables=tables)
+    book.is_package = head.startswith(_ZIP_MAGIC) and ext in (".xlsx", ".xlsm", ".xltx", ".xltm")
+    return book
 
 
 def _raw_sheet(name: str, rows: list[list], row0: int, col0: int) -> RawSheet:
@@ -408,6 +449,113 @@ def _parse_table_part(xml: bytes) -> ExcelTable | None:
             cols.append(_ESCAPE_RE.sub(lambda m: chr(int(m.group(1), 16)), _attr(el, "name") or ""))
     r1, c1, r2, c2 = ref
     return ExcelTable(name, r1, c1, r2, c2, header_rows=header_rows, totals_rows=totals_rows, columns=cols)
+
+
+# ---------------------------------------------------------------------------------------------------
+# What the cell values don't show: formulas never calculated, hidden rows and columns, filters
+
+
+@dataclass
+class SheetDetails:
+    """Facts about one sheet that calamine's cell values hide; rows and columns are 1-based."""
+
+    #: formula cells saved without a result (the file was written by a program that doesn't calculate)
+    uncalculated: list[tuple[int, int]] = field(default_factory=list)
+    hidden_rows: set[int] = field(default_factory=set)
+    hidden_cols: set[int] = field(default_factory=set)
+    #: the sheet has an AutoFilter (rows hidden by it are "filtered out", not just hidden)
+    filtered: bool = False
+
+
+_CHUNK = 8 * 1024 * 1024
+# a formula cell with no result: <c r="B2"><f>A2*2</f></c>, <f .../>, an empty <v/>; a t="str" cell
+# with an empty <v></v> is a formula whose result is "" and is left alone
+_UNCALC_RE = re.compile(
+    rb'<c\b([^>]*)>\s*<f\b[^>]*(?:/>|>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>')
+_REF_RE = re.compile(rb'\br="\$?([A-Za-z]{1,3})\$?(\d+)"')
+_ROW_TAG_RE = re.compile(rb"<row\b[^>]*>")
+_COL_TAG_RE = re.compile(rb"<col\b[^>]*/?>")
+_HIDDEN_RE = re.compile(rb'\bhidden="(?:1|true)"')
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ch - 64
+    return n
+
+
+def sheet_details(path, sheet_name: str) -> SheetDetails:
+    """Read one sheet's XML as a stream (a big sheet is never held in memory whole) for what the
+    values alone don't tell. An unreadable part gives empty details: this is advice, not reading."""
+    out = SheetDetails()
+    try:
+        with zipfile.ZipFile(path) as zf:
+            part = _sheet_part(zf, sheet_name)
+            if part is None:
+                return out
+            with zf.open(part) as fh:
+                tail = b""
+                while True:
+                    chunk = fh.read(_CHUNK)
+                    data = tail + chunk
+                    if not chunk:
+                        cut = len(data)
+                    else:  # leave an element that may be cut in half for the next round
+                        cut = data.rfind(b"<c ")
+                        cut = data.rfind(b"<", 0, len(data)) if cut < 0 else cut
+                        cut = max(cut, 0)
+                    _scan(data[:cut], out)
+                    tail = data[cut:]
+                    if not chunk:
+                        break
+    except Exception:
+        return SheetDetails()
+    return out
+
+
+def _scan(data: bytes, out: SheetDetails) -> None:
+    if b"<f" in data:
+        for m in _UNCALC_RE.finditer(data):
+            attrs = m.group(1)
+            if re.search(rb'\bt="str"', attrs):
+                continue
+            ref = _REF_RE.search(attrs)
+            if ref:
+                out.uncalculated.append((int(ref.group(2)), _col_number(ref.group(1))))
+    if b"autoFilter" in data:
+        out.filtered = True
+    if b"hidden=" not in data:
+        return
+    for m in _ROW_TAG_RE.finditer(data):
+        tag = m.group(0)
+        if _HIDDEN_RE.search(tag):
+            r = re.search(rb'\br="(\d+)"', tag)
+            if r:
+                out.hidden_rows.add(int(r.group(1)))
+    for m in _COL_TAG_RE.finditer(data):
+        tag = m.group(0)
+        if _HIDDEN_RE.search(tag):
+            lo = re.search(rb'\bmin="(\d+)"', tag)
+            hi = re.search(rb'\bmax="(\d+)"', tag)
+            if lo and hi:
+                out.hidden_cols.update(range(int(lo.group(1)), min(int(hi.group(1)), 16384) + 1))
+
+
+def _sheet_part(zf: zipfile.ZipFile, sheet_name: str) -> str | None:
+    names = set(zf.namelist())
+    wb_part = "xl/workbook.xml"
+    for _id, (typ, target) in _read_rels(zf, "").items():
+        if typ.endswith("/officeDocument"):
+            wb_part = target
+    if wb_part not in names:
+        return None
+    rels = _read_rels(zf, wb_part)
+    for el in ElementTree.fromstring(zf.read(wb_part)).iter():
+        if _local(el.tag) == "sheet" and _attr(el, "name") == sheet_name:
+            rel = rels.get(_rid(el) or "")
+            return rel[1] if rel and rel[1] in names else None
+    return None
 
 
 # ---------------------------------------------------------------------------------------------------

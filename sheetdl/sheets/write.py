@@ -61,6 +61,7 @@ __all__ = [
     "apply_edits",
     "package_inventory",
     "describe_lost",
+    "remove_stale_temp_files",
 ]
 
 #: packages openpyxl can copy
@@ -596,9 +597,56 @@ def _refuse_same_file(src: Path, out: Path) -> None:
         )
 
 
-def _temp_file(folder: Path, out: Path) -> str:
+#: a temporary result file: '.~Customers (SheetDL).4242.sheetdl-k3j2.tmp' (4242: the writing process)
+_TEMP_RE = re.compile(r"^\.~.*\.(\d+)\.sheetdl-[^.]*\.tmp$")
+#: temporary files without a process number (model files) are stale after this many seconds
+STALE_TEMP_SECONDS = 3600
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".~{out.stem[:40]}-", suffix=out.suffix, dir=folder)
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # someone else's process, or we can't tell: leave its file alone
+    return True
+
+
+def remove_stale_temp_files(folder) -> list[str]:
+    """Delete the temporary files an earlier run left behind when it was killed mid-write (kill -9,
+    power cut): ours carry the writing process's number, and that process is gone. Returns their names."""
+    import time
+
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    now = time.time()
+    for e in entries:
+        m = _TEMP_RE.match(e.name)
+        try:
+            if m:
+                stale = not _pid_alive(int(m.group(1)))
+            elif e.name.startswith(".sheetdl-") and e.name.endswith(".tmp"):
+                stale = now - e.stat().st_mtime > STALE_TEMP_SECONDS
+            else:
+                continue
+            if stale and e.is_file(follow_symlinks=False):
+                os.unlink(e.path)
+                removed.append(e.name)
+        except OSError:
+            continue
+    return removed
+
+
+def _temp_file(folder: Path, out: Path) -> str:
+    remove_stale_temp_files(folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".~{out.stem[:40]}.{os.getpid()}.sheetdl-", suffix=".tmp", dir=folder)
     except OSError as e:
         raise OutputError(
             f"Can't write to the folder '{folder}': it is read-only or you don't have permission ({e.strerror}).",
