@@ -284,6 +284,21 @@ class TableEncoder:
         return sum(e.width for c, e in self.encoders.items() if self.kinds[c] in ("number", "boolean", "date"))
 
     @property
+    def continuous(self) -> list[bool]:
+        """For each numeric input: does it carry a measured amount (→ PLR embedding) rather than a flag
+        (missing indicator, yes/no, the month and weekday circles)?"""
+        out: list[bool] = []
+        for c, e in self.encoders.items():
+            k = self.kinds[c]
+            if k == "number":
+                out += [True] + [False] * (e.width - 1)
+            elif k == "boolean":
+                out += [False] * e.width
+            elif k == "date":
+                out += [True] + [False] * (e.width - 1)
+        return out
+
+    @property
     def cardinalities(self) -> list[int]:
         return [e.cardinality for c, e in self.encoders.items() if self.kinds[c] == "category"]
 

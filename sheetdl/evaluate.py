@@ -14,6 +14,13 @@ __all__ = [
     "regression_metrics",
     "confusion_matrix",
     "roc_auc",
+    "apply_temperature",
+    "fit_temperature",
+    "reliability",
+    "expected_calibration_error",
+    "conformal_quantile",
+    "cross_conformal_coverage",
+    "INTERVAL_LEVEL",
 ]
 
 #: metric key → the name a user reads
@@ -85,3 +92,92 @@ def regression_metrics(y_true: np.ndarray, pred: np.ndarray) -> dict[str, float]
         "rmse": float(np.sqrt((err**2).mean())),
         "r2": float(1.0 - (err**2).sum() / ss_tot) if ss_tot > 0 else 0.0,
     }
+
+
+# ---- calibration: confidence that means what it says -------------------------------------------
+
+#: confidence bins of the reliability table (lower edges); the last bin includes 100%
+RELIABILITY_EDGES = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+
+
+def apply_temperature(proba: np.ndarray, temperature: float) -> np.ndarray:
+    """Soften (T > 1) or sharpen (T < 1) probabilities: softmax(log p / T)."""
+    if temperature == 1.0:
+        return proba
+    z = np.log(np.clip(np.asarray(proba, dtype=np.float64), 1e-12, 1.0)) / temperature
+    z -= z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def fit_temperature(y_true: np.ndarray, proba: np.ndarray) -> float:
+    """The temperature that minimises the log loss of out-of-fold probabilities (Guo et al., 2017).
+
+    One number for the whole model, so the ranking of classes, and with it accuracy, never changes.
+    A grid over log T then a finer grid around the best is exact enough and cannot diverge.
+    """
+    y_true = np.asarray(y_true, dtype=np.int64)
+    logp = np.log(np.clip(np.asarray(proba, dtype=np.float64), 1e-12, 1.0))
+    rows = np.arange(len(y_true))
+
+    def loss(t: float) -> float:
+        z = logp / t
+        z = z - z.max(axis=1, keepdims=True)
+        return float(-(z[rows, y_true] - np.log(np.exp(z).sum(axis=1))).mean())
+
+    if len(y_true) == 0:
+        return 1.0
+    grid = np.exp(np.linspace(np.log(0.25), np.log(4.0), 41))
+    best = min(grid, key=loss)
+    fine = best * np.exp(np.linspace(-0.035, 0.035, 15))
+    return float(min(fine, key=loss))
+
+
+def reliability(y_true: np.ndarray, proba: np.ndarray) -> list[dict[str, float]]:
+    """Rows binned by confidence (the probability of the predicted class): in each bin, how many
+    rows, their average confidence and how often the prediction was right."""
+    proba = np.asarray(proba, dtype=np.float64)
+    conf = proba.max(axis=1)
+    right = proba.argmax(axis=1) == np.asarray(y_true)
+    out = []
+    edges = RELIABILITY_EDGES
+    for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
+        inside = (conf >= lo) & ((conf < hi) if i < len(edges) - 2 else (conf <= hi))
+        if inside.any():
+            out.append({"low": lo, "high": hi, "rows": int(inside.sum()),
+                        "confidence": float(conf[inside].mean()), "accuracy": float(right[inside].mean())})
+    return out
+
+
+def expected_calibration_error(y_true: np.ndarray, proba: np.ndarray) -> float:
+    """Average gap between confidence and accuracy over the reliability bins, weighted by rows."""
+    bins = reliability(y_true, proba)
+    n = sum(b["rows"] for b in bins) or 1
+    return float(sum(b["rows"] * abs(b["confidence"] - b["accuracy"]) for b in bins) / n)
+
+
+# ---- regression intervals: split-conformal on out-of-fold residuals -----------------------------
+
+#: share of held-out rows a Low–High interval aims to hold
+INTERVAL_LEVEL = 0.9
+
+
+def conformal_quantile(scores: np.ndarray, level: float = INTERVAL_LEVEL) -> float:
+    """The finite-sample conformal quantile of nonconformity scores (|residual| / scale)."""
+    scores = np.sort(np.asarray(scores, dtype=np.float64))
+    n = len(scores)
+    if n == 0:
+        return float("inf")
+    rank = min(n, int(np.ceil((n + 1) * level)))
+    return float(scores[rank - 1])
+
+
+def cross_conformal_coverage(scores: np.ndarray, folds: np.ndarray, level: float = INTERVAL_LEVEL) -> float:
+    """How often the interval held the truth on rows it was not calibrated on: each fold's rows are
+    judged with the quantile of the other folds' scores."""
+    scores = np.asarray(scores, dtype=np.float64)
+    inside = np.zeros(len(scores), dtype=bool)
+    for f in np.unique(folds):
+        q = conformal_quantile(scores[folds != f], level)
+        inside[folds == f] = scores[folds == f] <= q
+    return float(inside.mean()) if len(scores) else float("nan")

@@ -34,6 +34,9 @@ class FittedModel:
     importances: list[Importance] = field(default_factory=list)
     settings: dict[str, str] = field(default_factory=dict)
     info: dict[str, str] = field(default_factory=dict)
+    #: learned on out-of-fold predictions: {"temperature": T} (classification) or
+    #: {"interval": q, "spread_floor": s0, "level": 0.9} (regression); empty = none
+    calibration: dict[str, float] = field(default_factory=dict)
 
     # ---- the public API ----------------------------------------------------------------
     @property
@@ -61,6 +64,17 @@ class FittedModel:
         out = self._outputs(self._table(data))
         return pd.DataFrame(out, columns=[str(c) for c in self.classes])
 
+    def interval(self, data: pd.DataFrame | Table) -> tuple[np.ndarray, np.ndarray]:
+        """Regression: (low, high) for every row, a range meant to hold the true value for
+        ``calibration['level']`` of rows (90%), checked on held-out rows during training."""
+        if self.task != "regression":
+            raise DataError(f"'{self.target}' is a category, so there is no numeric range to give.",
+                            hint="Use predict_proba() for how sure the model is.")
+        frame = typed_frame(self._table(data), self._feature_schema())
+        encs = [m.encoder.transform(frame) for m in self.members]
+        mean, spread = self._ensemble_spread(self.members, encs)
+        return self._interval(mean, spread)
+
     def importance(self) -> pd.DataFrame:
         """Permutation importance measured on held-out rows during training."""
         return pd.DataFrame(
@@ -80,6 +94,9 @@ class FittedModel:
         res = Results(schema=self.schema, prediction=self._labels(outputs),
                       labelled=np.zeros(len(frame), dtype=bool))
         self._fill_confidence(res, outputs)
+        if self.task == "regression" and self.calibration.get("interval"):
+            _, spread = self._ensemble_spread(self.members, [m.encoder.transform(frame) for m in self.members])
+            res.low, res.high = self._interval(outputs, spread)
         if reasons:
             res.reasons = self._reasons(frame, table.values, outputs)
         return res
@@ -99,9 +116,26 @@ class FittedModel:
         return self._ensemble(self.members, [m.encoder.transform(frame) for m in self.members])
 
     def _ensemble(self, members, encs) -> np.ndarray:
+        """The fold members' mean answer (calibrated probabilities / standardised numbers)."""
         device = torch.device("cpu")
         outs = [training.predict_net(m.net, e, device, self.task) for m, e in zip(members, encs)]
-        return np.mean(outs, axis=0)
+        return self._calibrated(np.mean(outs, axis=0))
+
+    def _calibrated(self, outputs: np.ndarray) -> np.ndarray:
+        t = self.calibration.get("temperature", 1.0)
+        return evaluate.apply_temperature(outputs, t) if self.task == "classification" and t != 1.0 else outputs
+
+    def _ensemble_spread(self, members, encs) -> tuple[np.ndarray, np.ndarray]:
+        device = torch.device("cpu")
+        pairs = [training.predict_net(m.net, e, device, self.task, spread=True) for m, e in zip(members, encs)]
+        return np.mean([p[0] for p in pairs], axis=0), np.mean([p[1] for p in pairs], axis=0)
+
+    def _interval(self, mean: np.ndarray, spread: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Standardised mean and member spread → (low, high) in the user's units."""
+        q = self.calibration.get("interval", float("nan"))
+        half = q * (np.asarray(spread) + self.calibration.get("spread_floor", 1.0))
+        inv = self.target_encoder.inverse_transform
+        return inv(mean - half), inv(mean + half)
 
     def _labels(self, outputs: np.ndarray) -> list:
         if self.task == "classification":
@@ -119,6 +153,36 @@ class FittedModel:
             self.members, frame, raw, self.task, self._ensemble, chosen,
             target_sd=self.target_encoder.std_, number_format=_number_words,
         )
+
+
+#: fewer labelled rows than this: no calibration (one temperature from a handful of rows is noise)
+MIN_CALIBRATION_ROWS = 30
+
+
+def _calibrate(model: FittedModel, y: np.ndarray, held: np.ndarray, spread: np.ndarray, folds: np.ndarray) -> None:
+    """Learn the calibration from out-of-fold answers: a temperature for probabilities, or the
+    conformal width of the Low–High interval (scaled by the TabM members' disagreement)."""
+    if len(y) < MIN_CALIBRATION_ROWS:
+        return
+    if model.task == "classification":
+        t = evaluate.fit_temperature(y, held)
+        model.calibration = {"temperature": t}
+        return
+    floor = float(np.median(spread)) if np.any(spread > 0) else 1.0
+    floor = floor if floor > 0 else 1.0
+    scores = np.abs(np.asarray(y, dtype=np.float64) - held) / (spread + floor)
+    level = evaluate.INTERVAL_LEVEL
+    model.calibration = {"interval": evaluate.conformal_quantile(scores, level), "spread_floor": floor,
+                         "level": level, "coverage": evaluate.cross_conformal_coverage(scores, folds, level)}
+
+
+def _model_words(net) -> str:
+    c = net.config
+    kind = (f"TabM, an efficient ensemble of {c.get('ensemble', 1)} MLPs" if c.get("ensemble", 1) > 1
+            else "MLP")
+    plr = any(c.get("continuous", [])) and c.get("number_embedding", 0)
+    extra = " with learned embeddings of numbers (PLR)" if plr else ""
+    return f"{kind} ({c['depth']} layers × {c['hidden']}){extra}"
 
 
 def _number_words(v: float) -> str:
@@ -155,20 +219,40 @@ def train_table(table: Table, schema: Schema, opts: training.FitOptions, *, reas
 
     # held-out predictions for labelled rows, fold average for blank rows
     n_out = target_encoder.n_classes_ if schema.task == "classification" else 0
+    regression = schema.task == "regression"
     outputs = np.zeros((len(frame), n_out) if n_out else len(frame), dtype=np.float64)
+    spread = np.zeros(len(frame))
     for f, m in enumerate(members):
         pos = np.flatnonzero(folds == f)
         if len(pos):
-            outputs[labelled[pos]] = training.predict_net(m.net, m.encoder.transform(frame.iloc[labelled[pos]]),
-                                                     cpu, schema.task)
+            enc = m.encoder.transform(frame.iloc[labelled[pos]])
+            if regression:
+                outputs[labelled[pos]], spread[labelled[pos]] = training.predict_net(m.net, enc, cpu, schema.task,
+                                                                                     spread=True)
+            else:
+                outputs[labelled[pos]] = training.predict_net(m.net, enc, cpu, schema.task)
     if k == 1:  # too few rows to hold any out: the labelled rows' answers are in-sample
         outputs[labelled] = model._ensemble(members, [members[0].encoder.transform(frame.iloc[labelled])])
+    else:
+        _calibrate(model, y, outputs[labelled], spread[labelled], folds)
+        if not regression and model.calibration:  # the held-out probabilities too, as users get them
+            model.calibration["calibration_error_before"] = evaluate.expected_calibration_error(y, outputs[labelled])
+            outputs[labelled] = model._calibrated(outputs[labelled])
     if len(blank):
-        blank_frame = frame.iloc[blank]
-        outputs[blank] = model._ensemble(members, [m.encoder.transform(blank_frame) for m in members])
+        blank_encs = [m.encoder.transform(frame.iloc[blank]) for m in members]
+        if regression:
+            outputs[blank], spread[blank] = model._ensemble_spread(members, blank_encs)
+        else:
+            outputs[blank] = model._ensemble(members, blank_encs)
 
     res = Results(schema=schema, prediction=model._labels(outputs), labelled=is_labelled)
     model._fill_confidence(res, outputs)
+    if regression and model.calibration.get("interval"):
+        res.low, res.high = model._interval(outputs, spread)
+        res.interval_level = model.calibration["level"]
+        res.interval_coverage = model.calibration["coverage"]
+    if not regression and k > 1:
+        res.reliability = evaluate.reliability(y, outputs[labelled])
 
     # scores on held-out rows, model vs. naive baseline (from each fold's training rows)
     held = outputs[labelled]
@@ -209,16 +293,20 @@ def train_table(table: Table, schema: Schema, opts: training.FitOptions, *, reas
         res.importance = explain.permutation_importance(
             members, frame, y, labelled, folds, schema.task,
             lambda net, enc: training.predict_net(net, enc, cpu, schema.task),
-            seed=opts.seed, kinds={c.name: c.kind for c in schema.features})
+            seed=opts.seed, kinds={c.name: c.kind for c in schema.features},
+            deadline=t0 + 0.95 * opts.time_budget)
     if reasons:
         res.reasons = model._reasons(frame, table.values, outputs)
 
     model.metrics, model.baseline, model.importances = res.metrics, res.baseline, res.importance
+    if not regression and k > 1:
+        model.calibration["calibration_error"] = evaluate.expected_calibration_error(y, outputs[labelled])
     total = time.monotonic() - t0
     res.run_info = {
         "Device": device_words,
         "Training rows": f"{len(labelled):,}",
         "Rows predicted (blank target)": f"{len(blank):,}",
+        "Model": _model_words(members[0].net),
         "Cross-fitting folds": str(k),
         "Epochs per fold": ", ".join(str(len(m.history)) for m in members),
         "Training time": f"{train_seconds:.1f} s",

@@ -68,6 +68,10 @@ class Results:
     #: regression: prediction interval (None until the accuracy issue adds it)
     low: np.ndarray | None = None
     high: np.ndarray | None = None
+    #: regression: the share of rows the interval aims to hold (0.9), and the share of held-out rows
+    #: whose true value it did hold
+    interval_level: float | None = None
+    interval_coverage: float | None = None
     #: plain-words reasons for each row's prediction ("Flipper length 210 mm raised it…"), or None
     reasons: list[str] | None = None
     # ---- model-level ----------------------------------------------------------------------
@@ -79,6 +83,9 @@ class Results:
     baseline_description: str = ""
     #: classification: rows = actual class, columns = predicted class, in ``schema.classes`` order
     confusion: np.ndarray | None = None
+    #: classification: held-out rows binned by confidence — dicts with low, high (bin edges, 0-1),
+    #: rows, confidence (average in the bin) and accuracy (share right in the bin)
+    reliability: list[dict] | None = None
     #: training curve (mean over folds per epoch)
     curve: list[CurvePoint] = field(default_factory=list)
     importance: list[Importance] = field(default_factory=list)
@@ -411,6 +418,17 @@ def _report(results: Results, table, name: str, pred_col: int) -> tuple[list[Edi
                                   min_color="FFFFFF", max_color="5B9BD5"))
         s.gap()
 
+    if not regression and results.reliability:
+        s.heading("Is the confidence honest?")
+        s.lines(["Rows the model did not train on, grouped by its Confidence. When confidence means what it "
+                 "says, the two percentages in a row are close."], muted=True)
+        body = [[f"{_pct(b['low'])}–{_pct(b['high'])}", int(b["rows"]), float(b["confidence"]),
+                 float(b["accuracy"])] for b in results.reliability]
+        top, last = s.table(["Confidence", "Rows", "Average confidence", "Actually right"], body,
+                            [None, "#,##0", "0%", "0%"])
+        s.center(top, last, 2)
+        s.gap()
+
     s.heading("Columns")
     col_rows = [[c.name, c.kind, c.n_missing, _used(c)] for c in results.schema.columns]
     top, last = s.table(["Column", "Kind", "Blank cells", "How it was used"], col_rows, [None, None, "#,##0", None])
@@ -512,7 +530,12 @@ def _summary(results: Results, table, pred_col: int, decimals: int) -> list[str]
                 out.append(f"It does no better than always guessing the average (R² {r2:.2f}), so don't rely "
                            "on its predictions yet.")
         if results.low is not None and results.high is not None:
-            out.append("Low and High give a likely range for each prediction.")
+            if results.interval_coverage is not None and results.interval_level is not None:
+                out.append(f"Low and High give a likely range for each prediction: on rows the model did not "
+                           f"train on, the true value fell inside it {_pct(results.interval_coverage)} of the "
+                           f"time (it aims at {_pct(results.interval_level)}).")
+            else:
+                out.append("Low and High give a likely range for each prediction.")
 
     letter = column_letter(pred_col)
     labelled = np.asarray(results.labelled, dtype=bool)

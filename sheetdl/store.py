@@ -27,7 +27,8 @@ from .schema import Schema
 __all__ = ["save_model", "load_model", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "sheetdl-model"
-FORMAT_VERSION = 1
+#: 2: TabM members and PLR embeddings (net config gains 'ensemble', 'continuous'; calibration)
+FORMAT_VERSION = 2
 
 
 def _digest(description: str, tensors: dict[str, torch.Tensor]) -> str:
@@ -60,6 +61,7 @@ def save_model(model, path) -> Path:
         "importance": [vars(i) for i in model.importances],
         "settings": model.settings,
         "info": model.info,
+        "calibration": model.calibration,
     })
     meta = {"sheetdl": description, "sha256": _digest(description, tensors)}
     folder = path.parent if str(path.parent) else Path(".")
@@ -110,7 +112,11 @@ def load_model(path):
     for i, md in enumerate(d["members"]):
         net = TabularNet(**md["net"])
         prefix = f"m{i}."
-        net.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+        state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+        if "head.weight" in state:  # format 1: one plain linear head
+            state["head_weight"] = state.pop("head.weight").T[None].contiguous()
+            state["head_bias"] = state.pop("head.bias")[None].contiguous()
+        net.load_state_dict(state)
         net.eval()
         members.append(Member(encoder=TableEncoder.from_json(md["encoder"]), net=net,
                               history=md["history"], valid_rows=None))
@@ -123,4 +129,5 @@ def load_model(path):
         importances=[Importance(**i) for i in d.get("importance", [])],
         settings=d.get("settings", {}),
         info=d.get("info", {}),
+        calibration=d.get("calibration", {}),
     )

@@ -26,10 +26,11 @@ import torch
 from .encode import EncodedTable, TableEncoder, TargetEncoder
 from .errors import Cancelled
 from .models.module import TabularDataModule, TabularModule
-from .models.tabular import TabularNet
+from .models.tabular import NUMBER_EMBEDDING, TabularNet
 from .schema import Schema
 
-__all__ = ["Progress", "FitOptions", "Member", "choose_device", "make_folds", "n_folds_for", "train_members"]
+__all__ = ["Progress", "FitOptions", "Member", "choose_device", "choose_shape", "make_folds", "n_folds_for",
+           "train_members"]
 
 #: cross-fitting folds by number of labelled rows: (up to this many rows, folds)
 FOLD_RULE = ((5_000, 5), (50_000, 3))
@@ -121,7 +122,67 @@ def make_folds(y: np.ndarray | None, n: int, k: int, seed: int) -> np.ndarray:
 
 
 def _batch_size(n_train: int) -> int:
-    return int(min(1024, max(32, 2 ** round(math.log2(max(n_train, 1) / 20)))))
+    """About twenty steps an epoch on small tables; bigger batches (fewer, cheaper steps) as data grows."""
+    return int(min(MAX_BATCH, max(32, 2 ** round(math.log2(max(n_train, 1) / 20)))))
+
+
+#: the largest batch; reached from ~80k training rows on
+MAX_BATCH = 4096
+#: share of the time budget training may use at most; the rest is for measuring and explaining
+TRAINING_SHARE = 0.85
+#: (TabM members, PLR number embeddings?) to choose from, best first; the last rung is a plain MLP on
+#: scaled numbers, for sheets so large that even one member with embeddings would not fit the budget
+SHAPES = ((32, True), (16, True), (8, True), (4, True), (2, True), (1, True), (1, False))
+HIDDEN = 128
+DEPTH = 3
+#: when no shape fits the plan, keep PLR if it costs at most this many times the plain MLP
+PLR_AFFORDABLE = 1.5
+#: multiply-adds a second the training step sustains (forward + backward ≈ 3 × forward), measured on
+#: 2 laptop CPU cores shared with other work (small batches waste much of the peak); a GPU does far more
+CPU_MACS_PER_SECOND = 4e9
+GPU_MACS_PER_SECOND = 2e12
+#: epochs a fold usually needs before early stopping (more for small tables, capped by MAX_STEPS)
+EXPECTED_EPOCHS = 40
+#: share of the time budget the planned training may use; the rest is headroom and explanations
+PLANNED_SHARE = 0.4
+
+
+def forward_macs(n_numeric: int, continuous: list[bool], embed_width: int, n_outputs: int, k: int,
+                 hidden: int = HIDDEN, depth: int = DEPTH, plr: bool = True) -> float:
+    """Multiply-adds of one row through the network (PLR embeddings + k members of the MLP); the
+    sines and cosines count as a few multiply-adds each."""
+    from .models.tabular import N_FREQUENCIES
+
+    n_plr = sum(continuous) if plr else 0
+    width = n_plr * NUMBER_EMBEDDING + (n_numeric - n_plr) + embed_width
+    plr = n_plr * 2 * N_FREQUENCIES * (NUMBER_EMBEDDING + 8)
+    return plr + k * (width * hidden + (depth - 1) * hidden * hidden + hidden * n_outputs)
+
+
+def choose_shape(*, n_fit: int, n_folds: int, macs: Callable[[int, bool], float], time_budget: float,
+                 device: torch.device) -> tuple[int, bool]:
+    """(TabM members, PLR embeddings?): the best shape whose planned training fits the budget's share.
+
+    A rule on the data's size and shape, never on the data set: planned seconds = folds × rows ×
+    epochs × 3 × forward multiply-adds / the device's pace.
+    """
+    pace = GPU_MACS_PER_SECOND if device.type == "cuda" else CPU_MACS_PER_SECOND
+    batch = _batch_size(n_fit)
+    epochs = min(EXPECTED_EPOCHS * max(1.0, 2000 / max(n_fit, 1)) ** 0.5, MAX_STEPS / -(-n_fit // batch), MAX_EPOCHS)
+    for k, plr in SHAPES:
+        planned = n_folds * n_fit * epochs * 3 * macs(k, plr) / pace
+        if planned <= PLANNED_SHARE * time_budget:
+            return k, plr
+    # nothing fits the plan: early stopping and the budget will cut training short anyway, so keep
+    # the number embeddings unless they make the network much dearer (many numeric columns)
+    return (1, True) if macs(1, True) <= PLR_AFFORDABLE * macs(1, False) else (1, False)
+
+
+def choose_ensemble(*, n_fit: int, n_folds: int, macs: Callable[[int], float], time_budget: float,
+                    device: torch.device) -> int:
+    """The TabM ensemble size alone (embeddings assumed), for callers that plan a fixed design."""
+    return choose_shape(n_fit=n_fit, n_folds=n_folds, time_budget=time_budget, device=device,
+                        macs=lambda k, plr: macs(k))[0]
 
 
 class _Budget(L.Callback):
@@ -138,8 +199,10 @@ class _Budget(L.Callback):
         if time.monotonic() > self.deadline:
             trainer.should_stop = True
 
-    def on_validation_epoch_end(self, trainer, pl_module):
-        if trainer.sanity_checking or self.opts.progress is None or not pl_module.history:
+    # Lightning calls callbacks' on_validation_epoch_end *before* the module's, where the epoch's
+    # scores are recorded; on_train_epoch_end comes after validation, so history is up to date.
+    def on_train_epoch_end(self, trainer, pl_module):
+        if self.opts.progress is None or not pl_module.history:
             return
         now = time.monotonic()
         epoch = len(pl_module.history)
@@ -160,10 +223,12 @@ class _RestoreBest(L.Callback):
         self.best = math.inf
         self.best_state: dict | None = None
         self.bad_epochs = 0
+        self.seen = 0
 
-    def on_validation_epoch_end(self, trainer, pl_module):
-        if trainer.sanity_checking or not pl_module.history:
+    def on_train_epoch_end(self, trainer, pl_module):  # after validation: see _Budget
+        if len(pl_module.history) == self.seen:  # no validation ran this epoch
             return
+        self.seen = len(pl_module.history)
         loss = pl_module.history[-1]["valid_loss"]
         if loss < self.best - 1e-4 or self.best_state is None:
             self.best = loss
@@ -177,6 +242,22 @@ class _RestoreBest(L.Callback):
     def on_fit_end(self, trainer, pl_module):
         if self.best_state is not None:
             pl_module.net.load_state_dict(self.best_state)
+
+
+#: below this much work per step (batch × members × width), one thread beats two: the step is too
+#: small to split, and a second thread that waits for a busy core costs more than it brings
+SINGLE_THREAD_WORK = 256 * 8 * 128
+
+
+@contextlib.contextmanager
+def _threads_for(work: int, device: torch.device):
+    before = torch.get_num_threads()
+    if device.type == "cpu" and work < SINGLE_THREAD_WORK and before > 1:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _quiet_lightning() -> None:
@@ -195,18 +276,26 @@ def to_tensors(enc: EncodedTable, device: torch.device) -> tuple[torch.Tensor, t
 
 
 @torch.no_grad()
-def predict_net(net: TabularNet, enc: EncodedTable, device: torch.device, task: str, batch: int = 8192) -> np.ndarray:
-    """Class probabilities (n, k) or standardised numbers (n,)."""
+def predict_net(net: TabularNet, enc: EncodedTable, device: torch.device, task: str, batch: int = 8192,
+                *, spread: bool = False):
+    """Class probabilities (n, k) or standardised numbers (n,). With ``spread`` (regression), also the
+    standard deviation of the TabM members' numbers, (n,) — zeros for a single member."""
     net.eval().to(device)
     num, cat, txt = to_tensors(enc, device)
-    outs = []
-    for s in range(0, len(num), batch):
-        out = net(num[s : s + batch], cat[s : s + batch], txt[s : s + batch]).float()
-        outs.append(torch.softmax(out, 1) if task == "classification" else out.squeeze(1))
+    outs, spreads = [], []
+    with _threads_for(min(len(num), batch) * net.k * net.config["hidden"], device):
+        for s in range(0, len(num), batch):
+            each = net.members(num[s : s + batch], cat[s : s + batch], txt[s : s + batch]).float()
+            out = net.combine(each)
+            outs.append(torch.softmax(out, 1) if task == "classification" else out.squeeze(1))
+            if spread:
+                spreads.append(each[:, :, 0].std(dim=1, unbiased=False))
     if not outs:
         k = net.config["n_outputs"]
-        return np.zeros((0, k) if task == "classification" else (0,), np.float32)
-    return torch.cat(outs).cpu().numpy()
+        empty = np.zeros((0, k) if task == "classification" else (0,), np.float32)
+        return (empty, np.zeros(0, np.float32)) if spread else empty
+    mean = torch.cat(outs).cpu().numpy()
+    return (mean, torch.cat(spreads).cpu().numpy()) if spread else mean
 
 
 @contextlib.contextmanager
@@ -257,7 +346,7 @@ def train_members(
     k = min(n_folds_for(n), n) if n >= 2 else 1
     folds = make_folds(y if task == "classification" else None, n, k, opts.seed)
     start = time.monotonic()
-    total_deadline = start + opts.time_budget
+    total_deadline = start + TRAINING_SHARE * opts.time_budget
     members: list[Member] = []
     precision = "bf16-mixed" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "32-true"
     for f in range(k):
@@ -275,11 +364,25 @@ def train_members(
         enc_stop = enc_all.take(np.array([pos_index[p] for p in stop_pos]))
         yt = torch.as_tensor(y, device=device)
         L.seed_everything(opts.seed + f, workers=False, verbose=False)
+        n_outputs = target_encoder.n_classes_ if task == "classification" else 1
+        if f == 0:  # one shape for every fold, planned from the first
+            from .models.tabular import embedding_dim
+
+            embed_width = sum(embedding_dim(c) for c in encoder.cardinalities) + 16 * len(encoder.vocab_sizes)
+            ensemble, plr = choose_shape(
+                n_fit=len(fit_pos), n_folds=k, time_budget=opts.time_budget, device=device,
+                macs=lambda m, p: forward_macs(encoder.n_numeric, encoder.continuous, embed_width, n_outputs, m,
+                                               plr=p))
         net = TabularNet(
             n_numeric=encoder.n_numeric,
             cardinalities=encoder.cardinalities,
             vocab_sizes=encoder.vocab_sizes,
-            n_outputs=target_encoder.n_classes_ if task == "classification" else 1,
+            n_outputs=n_outputs,
+            hidden=HIDDEN,
+            depth=DEPTH,
+            continuous=encoder.continuous,
+            ensemble=ensemble,
+            number_embedding=NUMBER_EMBEDDING if plr else 0,
         )
         batch_size = _batch_size(len(fit_pos))
         steps_per_epoch = -(-len(fit_pos) // batch_size)
@@ -309,7 +412,8 @@ def train_members(
                         total_deadline=total_deadline, opts=opts, max_epochs=max_epochs),
             ],
         )
-        trainer.fit(module, datamodule=data)
+        with _threads_for(batch_size * ensemble * HIDDEN, device):
+            trainer.fit(module, datamodule=data)
         if opts.cancel is not None and opts.cancel():
             raise Cancelled()
         net.eval()

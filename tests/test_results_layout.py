@@ -402,3 +402,22 @@ def test_layout_is_json_serialisable():
     table, res = price_results()
     for edits in (layout(churn_results(), churn_table()), layout(res, table)):
         assert E.loads(E.dumps(edits)) == E.loads(E.dumps(E.loads(E.dumps(edits))))
+
+
+def test_report_shows_a_reliability_table_for_confidence():
+    bins = [{"low": 0.5, "high": 0.6, "rows": 40, "confidence": 0.55, "accuracy": 0.52},
+            {"low": 0.9, "high": 1.0, "rows": 160, "confidence": 0.96, "accuracy": 0.95}]
+    edits = layout(churn_results(reliability=bins), churn_table())
+    c = cells(edits, "SheetDL Report")
+    assert "Is the confidence honest?" in texts(edits, "SheetDL Report")
+    row = next(r for (r, k), v in c.items() if v == "Confidence" and k == 1)
+    assert [c[(row, k)] for k in range(1, 5)] == ["Confidence", "Rows", "Average confidence", "Actually right"]
+    assert [c[(row + 1, k)] for k in range(1, 5)] == ["50%–60%", 40, 0.55, 0.52]
+    assert c[(row + 2, 1)] == "90%–100%"
+    assert "Is the confidence honest?" not in texts(layout(churn_results(), churn_table()), "SheetDL Report")
+
+
+def test_report_says_how_often_the_interval_held_the_truth():
+    t, res = price_results(interval_level=0.9, interval_coverage=0.893)
+    words = " ".join(texts(layout(res, t), "SheetDL Report"))
+    assert "the true value fell inside it 89% of the time (it aims at 90%)" in words

@@ -95,6 +95,14 @@ class TabularModule(L.LightningModule):
 
     def _step(self, batch: Batch, stage: str) -> torch.Tensor:
         numeric, categorical, text, y = batch
+        if stage == "train" and hasattr(self.net, "members"):
+            # TabM: every member learns on its own loss; they only meet when predicting
+            each = self.net.members(numeric, categorical, text)
+            k = each.shape[1]
+            loss = self._loss(each.reshape(-1, each.shape[2]), y.repeat_interleave(k), smoothing=self.label_smoothing)
+            self._train_loss_sum += float(loss.detach())
+            self._train_batches += 1
+            return loss
         out = self(numeric, categorical, text)
         if stage == "train":
             loss = self._loss(out, y, smoothing=self.label_smoothing)

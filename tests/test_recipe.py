@@ -1,0 +1,110 @@
+"""The accuracy recipe: TabM members over PLR embeddings, the size rules, calibration, intervals."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import sheetdl
+from sheetdl import evaluate
+from sheetdl.models.tabular import TabularNet
+from sheetdl.training import choose_ensemble, forward_macs
+
+
+def _net(k: int, n_outputs: int = 3) -> TabularNet:
+    torch.manual_seed(0)
+    return TabularNet(n_numeric=4, cardinalities=[5], vocab_sizes=[], n_outputs=n_outputs,
+                      continuous=[True, True, False, True], ensemble=k)
+
+
+def test_tabm_members_predict_as_one():
+    net = _net(4).eval()
+    num, cat, txt = torch.randn(7, 4), torch.randint(0, 5, (7, 1)), torch.zeros(7, 0, 32, dtype=torch.long)
+    each = net.members(num, cat, txt)
+    assert each.shape == (7, 4, 3)
+    mean_prob = torch.softmax(each, -1).mean(1)
+    assert torch.allclose(torch.softmax(net(num, cat, txt), 1), mean_prob, atol=1e-6)
+    # members differ (their own input scaling and heads) but share the trunk
+    assert not torch.allclose(each[:, 0], each[:, 1])
+    assert sum(p.numel() for p in net.trunk.parameters()) == sum(p.numel() for p in _net(1).trunk.parameters())
+
+
+def test_one_member_is_a_plain_mlp_and_regression_averages():
+    net = _net(1, n_outputs=1).eval()
+    num, cat, txt = torch.randn(5, 4), torch.randint(0, 5, (5, 1)), torch.zeros(5, 0, 32, dtype=torch.long)
+    assert torch.equal(net(num, cat, txt), net.members(num, cat, txt)[:, 0])
+    net4 = _net(4, n_outputs=1).eval()
+    assert torch.allclose(net4(num, cat, txt), net4.members(num, cat, txt).mean(1), atol=1e-6)
+
+
+def test_ensemble_size_shrinks_with_data_and_grows_on_a_gpu():
+    def k_for(n_fit, device="cpu", budget=60.0):
+        return choose_ensemble(n_fit=n_fit, n_folds=3, time_budget=budget, device=torch.device(device),
+                               macs=lambda m: forward_macs(20, [True] * 15 + [False] * 5, 16, 2, m))
+
+    sizes = [k_for(n) for n in (300, 3_000, 30_000, 300_000)]
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] > 1 and sizes[-1] == 1
+    assert k_for(30_000, "cuda") >= k_for(30_000)
+    assert k_for(3_000, budget=600) >= k_for(3_000)
+
+
+def test_temperature_softens_overconfident_probabilities():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 4000)
+    right = rng.random(4000) < 0.75  # right 75% of the time …
+    pred = np.where(right, y, 1 - y)
+    proba = np.full((4000, 2), 0.02)
+    proba[np.arange(4000), pred] = 0.98  # … but 98% sure
+    t = evaluate.fit_temperature(y, proba)
+    assert t > 1.5
+    calibrated = evaluate.apply_temperature(proba, t)
+    assert np.array_equal(calibrated.argmax(1), proba.argmax(1))  # accuracy untouched
+    assert calibrated.max(1).mean() == pytest.approx(0.75, abs=0.02)
+    assert evaluate.expected_calibration_error(y, calibrated) < evaluate.expected_calibration_error(y, proba)
+    bins = evaluate.reliability(y, calibrated)
+    assert sum(b["rows"] for b in bins) == 4000
+
+
+def test_conformal_interval_holds_its_level_on_other_folds():
+    rng = np.random.default_rng(1)
+    scores = np.abs(rng.normal(size=3000))
+    folds = np.arange(3000) % 5
+    assert evaluate.cross_conformal_coverage(scores, folds, 0.9) == pytest.approx(0.9, abs=0.02)
+    assert evaluate.conformal_quantile(scores, 0.9) == pytest.approx(1.645, abs=0.1)
+
+
+def test_regression_gets_an_interval_that_covers_held_out_rows(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=400)
+    df = pd.DataFrame({"x": x, "kind": rng.choice(["a", "b"], 400), "y": 3 * x + rng.normal(scale=0.5, size=400)})
+    model = sheetdl.fit(df, target="y", time_budget=30, seed=0)
+    cal = model.calibration
+    assert cal["level"] == 0.9 and 0.8 <= cal["coverage"] <= 0.98
+    low, high = model.interval(df)
+    pred = model.predict(df).astype(float).to_numpy()
+    assert np.all(low <= pred + 1e-9) and np.all(pred <= high + 1e-9)
+    assert ((df["y"] >= low) & (df["y"] <= high)).mean() > 0.8
+    path = tmp_path / "r.sheetdl"
+    model.save(path)
+    again = sheetdl.load(path)
+    assert again.calibration == model.calibration
+    assert np.allclose(again.interval(df)[0], low)
+
+
+def test_classification_is_calibrated_on_out_of_fold_rows():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(600, 2))
+    y = np.where(x[:, 0] + 0.8 * rng.normal(size=600) > 0, "yes", "no")  # noisy: confidence must be modest
+    df = pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "y": y})
+    model = sheetdl.fit(df, target="y", time_budget=30, seed=0)
+    assert 0.2 < model.calibration["temperature"] < 5
+    assert model.calibration["calibration_error"] < 0.1
+
+
+def test_same_seed_same_model_on_the_cpu():
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"a": rng.normal(size=150), "b": rng.choice(["x", "y", "z"], 150)})
+    df["y"] = np.where(df["a"] + (df["b"] == "x") > 0.3, "up", "down")
+    one = sheetdl.fit(df, target="y", time_budget=120, seed=5).predict_proba(df)
+    two = sheetdl.fit(df, target="y", time_budget=120, seed=5).predict_proba(df)
+    assert np.array_equal(one.to_numpy(), two.to_numpy())
