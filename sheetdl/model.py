@@ -210,7 +210,7 @@ def train_table(table: Table, schema: Schema, opts: training.FitOptions, *, reas
         y = target_encoder.transform(target.iloc[labelled], [])
 
     with training.ctrl_c_cancels(opts):
-        members, folds, device_words, train_seconds = training.train_members(
+        members, folds, device_words, train_seconds, training_notes = training.train_members(
             frame, y, labelled, schema, target_encoder, opts)
     model = FittedModel(schema=schema, target_encoder=target_encoder, members=members,
                         settings=dict(settings or {}))
@@ -314,5 +314,5 @@ def train_table(table: Table, schema: Schema, opts: training.FitOptions, *, reas
     }
     model.info = dict(res.run_info)
     res.settings = dict(settings or {})
-    res.notes = list(table.notes) + [n for c in schema.columns for n in c.notes]
+    res.notes = list(table.notes) + [n for c in schema.columns for n in c.notes] + training_notes
     return model, res

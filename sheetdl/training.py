@@ -24,8 +24,8 @@ import pandas as pd
 import torch
 
 from .encode import EncodedTable, TableEncoder, TargetEncoder
-from .errors import Cancelled
-from .models.module import TabularDataModule, TabularModule
+from .errors import Cancelled, DataError
+from .models.module import Diverged, TabularDataModule, TabularModule
 from .models.tabular import NUMBER_EMBEDDING, TabularNet
 from .schema import Schema
 
@@ -35,6 +35,10 @@ __all__ = ["Progress", "FitOptions", "Member", "choose_device", "choose_shape", 
 #: cross-fitting folds by number of labelled rows: (up to this many rows, folds)
 FOLD_RULE = ((5_000, 5), (50_000, 3))
 FOLDS_ABOVE = 2
+#: the optimiser's starting learning rate; divided by 10 (twice at most) when training diverges
+LEARNING_RATE = 1e-3
+#: a GPU that runs out of memory halves the batch down to this before giving up on the GPU
+MIN_BATCH_SIZE = 32
 #: share of each fold's training rows held back to decide when to stop
 INNER_VALID_SHARE = 0.15
 #: epochs without improvement before a fold stops
@@ -325,6 +329,47 @@ def ctrl_c_cancels(opts: FitOptions):
         raise Cancelled()
 
 
+def _note(notes: list[str], text: str) -> None:
+    if text not in notes:
+        notes.append(text)
+
+
+def _fit_fold(net: TabularNet, *, task: str, enc_fit: EncodedTable, enc_stop: EncodedTable, y_fit: np.ndarray,
+              y_stop: np.ndarray, fold: int, n_folds: int, start: float, fold_deadline: float,
+              total_deadline: float, opts: FitOptions, ensemble: int, lr: float, batch_size: int,
+              device: torch.device) -> TabularModule:
+    """Train one fold's network in place; returns the module (its ``history`` is the curve)."""
+    steps_per_epoch = -(-len(y_fit) // batch_size)
+    max_epochs = int(min(MAX_EPOCHS, max(20, MAX_STEPS // steps_per_epoch)))
+    module = TabularModule(net, task=task, max_epochs=max_epochs, lr=lr)
+    data = TabularDataModule(
+        (*to_tensors(enc_fit, device), torch.as_tensor(y_fit, device=device)),
+        (*to_tensors(enc_stop, device), torch.as_tensor(y_stop, device=device)),
+        batch_size=batch_size,
+        seed=opts.seed + fold,
+    )
+    cuda = device.type == "cuda"
+    trainer = L.Trainer(
+        accelerator="gpu" if cuda else "cpu",
+        devices=1,
+        precision="bf16-mixed" if cuda and torch.cuda.is_bf16_supported() else "32-true",
+        max_epochs=max_epochs,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        callbacks=[
+            _RestoreBest(PATIENCE),
+            _Budget(deadline=fold_deadline, fold=fold + 1, n_folds=n_folds, start=start,
+                    total_deadline=total_deadline, opts=opts, max_epochs=max_epochs),
+        ],
+    )
+    with _threads_for(batch_size * ensemble * HIDDEN, device):
+        trainer.fit(module, datamodule=data)
+    return module
+
+
 def train_members(
     frame: pd.DataFrame,
     y: np.ndarray,
@@ -337,10 +382,12 @@ def train_members(
 
     ``frame``: typed features of every row; ``y``: encoded target of the labelled rows, in order;
     ``labelled``: positions (into frame) of the labelled rows. Returns the members, the fold of each
-    labelled row, the device description and the seconds spent.
+    labelled row, the device description, the seconds spent, and notes for the report (retries after
+    an unstable start or a GPU out of memory).
     """
     _quiet_lightning()
-    accelerator, device, device_words = choose_device(opts.device)
+    _, device, device_words = choose_device(opts.device)
+    notes: list[str] = []
     task = schema.task
     n = len(labelled)
     k = min(n_folds_for(n), n) if n >= 2 else 1
@@ -348,7 +395,7 @@ def train_members(
     start = time.monotonic()
     total_deadline = start + TRAINING_SHARE * opts.time_budget
     members: list[Member] = []
-    precision = "bf16-mixed" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "32-true"
+    attempt = {"lr": LEARNING_RATE, "batch_size": None, "device": device}
     for f in range(k):
         train_pos = np.flatnonzero(folds != f) if k > 1 else np.arange(n)
         inner = make_folds(y[train_pos] if task == "classification" else None, len(train_pos),
@@ -362,7 +409,6 @@ def train_members(
         pos_index = {p: i for i, p in enumerate(train_pos)}
         enc_fit = enc_all.take(np.array([pos_index[p] for p in fit_pos]))
         enc_stop = enc_all.take(np.array([pos_index[p] for p in stop_pos]))
-        yt = torch.as_tensor(y, device=device)
         L.seed_everything(opts.seed + f, workers=False, verbose=False)
         n_outputs = target_encoder.n_classes_ if task == "classification" else 1
         if f == 0:  # one shape for every fold, planned from the first
@@ -373,50 +419,60 @@ def train_members(
                 n_fit=len(fit_pos), n_folds=k, time_budget=opts.time_budget, device=device,
                 macs=lambda m, p: forward_macs(encoder.n_numeric, encoder.continuous, embed_width, n_outputs, m,
                                                plr=p))
-        net = TabularNet(
-            n_numeric=encoder.n_numeric,
-            cardinalities=encoder.cardinalities,
-            vocab_sizes=encoder.vocab_sizes,
-            n_outputs=n_outputs,
-            hidden=HIDDEN,
-            depth=DEPTH,
-            continuous=encoder.continuous,
-            ensemble=ensemble,
-            number_embedding=NUMBER_EMBEDDING if plr else 0,
-        )
-        batch_size = _batch_size(len(fit_pos))
-        steps_per_epoch = -(-len(fit_pos) // batch_size)
-        max_epochs = int(min(MAX_EPOCHS, max(20, MAX_STEPS // steps_per_epoch)))
-        module = TabularModule(net, task=task, max_epochs=max_epochs)
-        data = TabularDataModule(
-            (*to_tensors(enc_fit, device), yt[fit_pos]),
-            (*to_tensors(enc_stop, device), yt[stop_pos]),
-            batch_size=batch_size,
-            seed=opts.seed + f,
-        )
-        now = time.monotonic()
-        fold_deadline = now + max(0.0, total_deadline - now) / (k - f)
-        trainer = L.Trainer(
-            accelerator=accelerator,
-            devices=1,
-            precision=precision,
-            max_epochs=max_epochs,
-            logger=False,
-            enable_checkpointing=False,
-            enable_progress_bar=False,
-            enable_model_summary=False,
-            num_sanity_val_steps=0,
-            callbacks=[
-                _RestoreBest(PATIENCE),
-                _Budget(deadline=fold_deadline, fold=f + 1, n_folds=k, start=start,
-                        total_deadline=total_deadline, opts=opts, max_epochs=max_epochs),
-            ],
-        )
-        with _threads_for(batch_size * ensemble * HIDDEN, device):
-            trainer.fit(module, datamodule=data)
+        def build() -> TabularNet:
+            return TabularNet(
+                n_numeric=encoder.n_numeric,
+                cardinalities=encoder.cardinalities,
+                vocab_sizes=encoder.vocab_sizes,
+                n_outputs=n_outputs,
+                hidden=HIDDEN,
+                depth=DEPTH,
+                continuous=encoder.continuous,
+                ensemble=ensemble,
+                number_embedding=NUMBER_EMBEDDING if plr else 0,
+            )
+
+        # what a retry learned (a smaller rate, smaller batches, the CPU) holds for the later folds too
+        attempt["batch_size"] = min(_batch_size(len(fit_pos)), attempt.get("batch_size") or 1 << 30)
+        while True:
+            now = time.monotonic()
+            fold_deadline = now + max(0.0, total_deadline - now) / (k - f)
+            L.seed_everything(opts.seed + f, workers=False, verbose=False)
+            net = build()
+            try:
+                module = _fit_fold(net, task=task, enc_fit=enc_fit, enc_stop=enc_stop, y_fit=y[fit_pos],
+                                   y_stop=y[stop_pos], fold=f, n_folds=k, start=start,
+                                   fold_deadline=fold_deadline, total_deadline=total_deadline, opts=opts,
+                                   ensemble=ensemble, **attempt)
+                break
+            except Diverged:
+                if attempt["lr"] <= LEARNING_RATE / 100:
+                    raise DataError(
+                        f"Training on '{schema.target}' kept failing: the model's error became infinite even "
+                        "with a much smaller learning rate.",
+                        hint="Look for extreme values (e.g. 1E+300) or numbers in the wrong unit in the "
+                             "number columns, or leave such columns out with --ignore.",
+                        column=schema.target) from None
+                attempt["lr"] /= 10
+                _note(notes, f"Training became unstable, so SheetDL retried with a smaller learning rate "
+                             f"({attempt['lr']:g}).")
+            except torch.cuda.OutOfMemoryError:
+                if attempt["device"].type == "cuda":
+                    torch.cuda.empty_cache()
+                if attempt["device"].type == "cuda" and attempt["batch_size"] > MIN_BATCH_SIZE:
+                    attempt["batch_size"] //= 2
+                    _note(notes, f"The GPU ran out of memory; SheetDL trained in smaller batches "
+                                 f"({attempt['batch_size']} rows).")
+                elif attempt["device"].type == "cuda":
+                    attempt["device"] = torch.device("cpu")
+                    device_words = f"CPU ({torch.get_num_threads()} threads) — the GPU ran out of memory"
+                    _note(notes, "The GPU ran out of memory even with small batches, so SheetDL trained on "
+                                 "the CPU instead.")
+                else:
+                    raise
         if opts.cancel is not None and opts.cancel():
             raise Cancelled()
         net.eval()
         members.append(Member(encoder=encoder, net=net.cpu(), history=module.history,
                               valid_rows=np.flatnonzero(folds == f) if k > 1 else np.arange(0)))
-    return members, folds, device_words, time.monotonic() - start
+    return members, folds, device_words, time.monotonic() - start, notes

@@ -136,3 +136,70 @@ def test_a_class_with_one_row_and_no_blank_targets():
     assert res.confusion.shape == (3, 3) and res.confusion.sum() == 150
     assert res.metrics["accuracy"] > 0.8
     assert len(res.reasons) == 150 and "a = " in res.reasons[0]
+
+
+def _small_table():
+    from sheetdl.schema import infer_schema
+    from sheetdl.table import Table
+
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({"a": rng.normal(size=200), "b": rng.choice(["x", "y"], size=200)})
+    df["t"] = np.where(df["a"] > 0, "hi", "lo")
+    table = Table.from_dataframe(df)
+    return table, infer_schema(table, target="t")
+
+
+def test_nan_loss_retries_with_a_smaller_learning_rate_then_fails_in_words(monkeypatch):
+    import math
+
+    from sheetdl.model import train_table
+    from sheetdl.models import module
+    from sheetdl.training import FitOptions
+
+    table, schema = _small_table()
+    real = module.TabularModule._loss
+    lrs = []
+
+    def unstable(self, out, y, *, smoothing):
+        lrs.append(self.lr)
+        loss = real(self, out, y, smoothing=smoothing)
+        return loss * math.nan if self.lr > 1e-4 else loss  # diverges at the default rate only
+
+    monkeypatch.setattr(module.TabularModule, "_loss", unstable)
+    model, res = train_table(table, schema, FitOptions(time_budget=60), reasons=False)
+    assert min(lrs) == pytest.approx(1e-4)
+    assert any("smaller learning rate" in n for n in res.notes)
+    assert res.metrics["accuracy"] > 0.8
+
+    monkeypatch.setattr(module.TabularModule, "_loss", lambda self, out, y, *, smoothing: real(
+        self, out, y, smoothing=smoothing) * math.nan)
+    with pytest.raises(sheetdl.DataError, match="kept failing"):
+        train_table(table, schema, FitOptions(time_budget=60), reasons=False)
+
+
+def test_gpu_out_of_memory_falls_back_to_smaller_batches_then_cpu(monkeypatch):
+    import torch
+
+    from sheetdl import training
+    from sheetdl.model import train_table
+
+    table, schema = _small_table()
+    seen = []
+    real_fit = training._fit_fold
+
+    def fake_gpu(net, **kw):
+        seen.append((kw["device"].type, kw["batch_size"]))
+        if kw["device"].type == "cuda":
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+        return real_fit(net, **kw)
+
+    monkeypatch.setattr(training, "choose_device", lambda setting: ("gpu", torch.device("cuda"), "GPU (test)"))
+    monkeypatch.setattr(training, "_fit_fold", fake_gpu)
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: None)
+    monkeypatch.setattr(training, "_batch_size", lambda n: 128)
+    model, res = train_table(table, schema, training.FitOptions(time_budget=60), reasons=False)
+    assert seen[:4] == [("cuda", 128), ("cuda", 64), ("cuda", 32), ("cpu", 32)]  # first fold
+    assert all(d == "cpu" for d, _ in seen[4:])  # later folds don't try the GPU again
+    assert any("smaller batches" in n for n in res.notes) and any("on the CPU instead" in n for n in res.notes)
+    assert "GPU ran out of memory" in res.run_info["Device"]
+    assert res.metrics["accuracy"] > 0.8

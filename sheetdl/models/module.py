@@ -6,6 +6,7 @@ there is no per-row Python in the loop and no worker processes (a spreadsheet fi
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import lightning as L
@@ -13,7 +14,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["TensorBatches", "TabularDataModule", "TabularModule"]
+
+class Diverged(RuntimeError):
+    """The training loss became NaN or infinite (learning rate too high for this data)."""
+
+
+__all__ = ["Diverged", "TensorBatches", "TabularDataModule", "TabularModule"]
 
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
@@ -100,17 +106,20 @@ class TabularModule(L.LightningModule):
             each = self.net.members(numeric, categorical, text)
             k = each.shape[1]
             loss = self._loss(each.reshape(-1, each.shape[2]), y.repeat_interleave(k), smoothing=self.label_smoothing)
-            self._train_loss_sum += float(loss.detach())
-            self._train_batches += 1
-            return loss
+            return self._train_loss(loss)
         out = self(numeric, categorical, text)
         if stage == "train":
-            loss = self._loss(out, y, smoothing=self.label_smoothing)
-            self._train_loss_sum += float(loss.detach())
-            self._train_batches += 1
-            return loss
+            return self._train_loss(self._loss(out, y, smoothing=self.label_smoothing))
         self._valid_outputs.append((out.detach().float(), y))
         return self._loss(out, y, smoothing=0.0)
+
+    def _train_loss(self, loss: torch.Tensor) -> torch.Tensor:
+        value = float(loss.detach())
+        if not math.isfinite(value):  # one bad step poisons every weight: stop, let the caller retry
+            raise Diverged(value)
+        self._train_loss_sum += value
+        self._train_batches += 1
+        return loss
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         return self._step(batch, "train")
