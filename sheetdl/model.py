@@ -21,6 +21,9 @@ from .table import Table
 
 __all__ = ["FittedModel", "train_table"]
 
+#: fewer labelled rows than this and the report warns that the model and its scores are rough
+FEW_ROWS = 50
+
 
 @dataclass
 class FittedModel:
@@ -315,4 +318,8 @@ def train_table(table: Table, schema: Schema, opts: training.FitOptions, *, reas
     model.info = dict(res.run_info)
     res.settings = dict(settings or {})
     res.notes = list(table.notes) + [n for c in schema.columns for n in c.notes] + training_notes
+    if len(labelled) < FEW_ROWS:
+        res.notes.insert(0, f"Only {len(labelled)} rows have '{schema.target}' filled in. A model learns little "
+                            f"from so few, and the scores in this report are rough: add more rows with a known "
+                            f"'{schema.target}' (a few hundred is a good start).")
     return model, res

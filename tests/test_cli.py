@@ -229,3 +229,12 @@ def test_regression_from_a_csv_with_semicolons(tmp_path):
     assert all(isinstance(v, (int, float)) for v in preds)
     report = " ".join(str(c.value) for row in wb["SheetDL Report"].iter_rows() for c in row if c.value)
     assert "R²" in report and "off by" in report
+
+
+def test_few_labelled_rows_are_warned_about_in_the_report(tmp_path):
+    rows = [["Size", "Colour", "Label"]] + [[i, "red" if i % 2 else "blue", "A" if i % 2 else "B"] for i in range(12)]
+    path = _book(tmp_path / "Tiny.xlsx", rows)
+    assert main(["train", str(path), "--target", "Label", "--quiet", "--time-budget", "20"]) == 0
+    report = openpyxl.load_workbook(tmp_path / "Tiny (SheetDL).xlsx")["SheetDL Report"]
+    text = " ".join(str(c.value) for row in report.iter_rows() for c in row if c.value)
+    assert "Only 12 rows have 'Label' filled in" in text
