@@ -369,8 +369,9 @@ def _report(results: Results, table, name: str, pred_col: int) -> tuple[list[Edi
     where = f"sheet '{table.sheet}'"
     if getattr(table, "source", ""):
         where += f" of {Path(str(table.source)).name}"
-    s.lines([f"{'Regression' if regression else 'Classification'} on {where}. "
-             f"{results.schema.task_reason}".strip()], muted=True, italic=True)
+    reason = results.schema.task_reason.strip()
+    s.lines([f"Data from {where}. Task: {reason}" + ("" if reason.endswith(".") else ".")],
+            muted=True, italic=True)
     s.gap()
 
     s.heading("In plain words")
@@ -475,7 +476,7 @@ def _report(results: Results, table, name: str, pred_col: int) -> tuple[list[Edi
     if results.not_carried_over:
         _lost_section(s, results.not_carried_over)
 
-    for col, width in ((1, 34), (2, 16), (3, 16), (4, 16), (5, 16)):
+    for col, width in ((1, 34), (2, 16), (3, 19), (4, 16), (5, 16)):  # 19: 'Average confidence'
         s.edits.append(SetColumnWidth(name, col, width))
     n_classes = len(results.schema.classes or []) if not regression else 0
     for col in range(6, 2 + n_classes):

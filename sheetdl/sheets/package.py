@@ -563,10 +563,13 @@ _SHEET_ORDER = {k: i for i, k in enumerate(
 
 
 def _new_sheet_xml(tab_color: str | None) -> str:
-    pr = f'<sheetPr><tabColor rgb="{_argb(tab_color)}"/></sheetPr>' if tab_color else ""
-    return (f'{_DECL}<worksheet xmlns="{_MAIN_NS}" xmlns:r="{_R_NS}">{pr}<dimension ref="A1"/><sheetViews>'
+    # our sheets print landscape, one page wide: a report split across pages by column is unreadable
+    tab = f'<tabColor rgb="{_argb(tab_color)}"/>' if tab_color else ""
+    return (f'{_DECL}<worksheet xmlns="{_MAIN_NS}" xmlns:r="{_R_NS}"><sheetPr>{tab}<pageSetUpPr fitToPage="1"/>'
+            '</sheetPr><dimension ref="A1"/><sheetViews>'
             '<sheetView workbookViewId="0"/></sheetViews><sheetFormatPr defaultRowHeight="15"/><sheetData/>'
-            '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>')
+            '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+            '<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/></worksheet>')
 
 
 class _SheetXml:

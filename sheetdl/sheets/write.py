@@ -344,6 +344,10 @@ def _add_sheet(wb, e: AddSheet) -> None:
     ws = wb.create_sheet(e.name, index)
     if e.tab_color:
         ws.sheet_properties.tabColor = _argb(e.tab_color)
+    # as in package.py: print landscape, one page wide
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
 
 
 def _write_cells(ws, e: WriteCells) -> None:
