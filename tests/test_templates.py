@@ -1,6 +1,3 @@
-import importlib.util
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -9,24 +6,19 @@ import pytest
 from sheetdl.cli import main
 from sheetdl.settings import SETTING_KEYS, read_settings_sheet
 from sheetdl.templates import TEMPLATES, copy_template, find_template, templates_folder
+from workbook_tools import CSV_EVERY_SHEET, load_script, soffice_convert
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = ROOT / "templates"
 openpyxl = pytest.importorskip("openpyxl")
 
 
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     pytest.importorskip("xlsxwriter")
-    builder = _load("build_templates", TEMPLATE_DIR / "build_templates.py")
+    builder = load_script("build_templates", TEMPLATE_DIR / "build_templates.py")
     return builder.build_all(tmp_path_factory.mktemp("templates"))
 
 
@@ -154,20 +146,6 @@ def test_training_on_a_fresh_template_is_a_plain_message_or_works(tmp_path, caps
 
 
 # --- LibreOffice opens them -------------------------------------------------------------------
-#: CSV filter options: comma, double quote, UTF-8, from row 1, …, and -1 = every sheet to its own
-#: file 'NAME-SHEET.csv' (LibreOffice 7.2 and later).
-CSV_EVERY_SHEET = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
-
-
-def soffice_convert(files: list[Path], out: Path, fmt: str) -> None:
-    """Convert with LibreOffice headless, in a profile of our own (other runs may be open)."""
-    exe = shutil.which("soffice") or shutil.which("libreoffice")
-    if exe is None:
-        pytest.skip("LibreOffice (soffice) is not installed")
-    profile = (out / "profile").as_uri()
-    subprocess.run([exe, f"-env:UserInstallation={profile}", "--headless", "--convert-to", fmt,
-                    "--outdir", str(out), *map(str, files)],
-                   check=True, capture_output=True, timeout=300)
 
 
 def test_templates_open_in_libreoffice(tmp_path):

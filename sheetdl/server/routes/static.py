@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import mimetypes
-from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
