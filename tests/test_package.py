@@ -70,6 +70,7 @@ def make_rich(path: Path, *, vba: bool = False) -> Path:
     sales.insert_chart("D2", chart)
     sales.insert_image("D20", "logo.png", {"image_data": io.BytesIO(png_bytes())})
     sales.insert_textbox("L2", "Read me first")
+    sales.insert_button("L10", {"macro": "say_hello", "caption": "Press me"})  # a form control
     wb.define_name("Plans", "=Sales!$A$1:$A$4")
     wb.define_name("Customers!Local", "=Customers!$A$4")
     if vba:
