@@ -406,16 +406,22 @@ def _parse_ref(ref: str) -> tuple[int, int, int, int] | None:
     return min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2)
 
 
+def _workbook_part(zf: zipfile.ZipFile) -> str | None:
+    """The workbook part the package's root rels point at (usually xl/workbook.xml), if present."""
+    part = "xl/workbook.xml"
+    for _id, (typ, target) in _read_rels(zf, "").items():
+        if typ.endswith("/officeDocument"):
+            part = target
+    return part if part in set(zf.namelist()) else None
+
+
 def read_excel_tables(path) -> dict[str, list[ExcelTable]]:
     """Sheet name → the Excel Tables on it, parsed from ``xl/tables/tableN.xml`` and the rels."""
     out: dict[str, list[ExcelTable]] = {}
     with zipfile.ZipFile(path) as zf:
         names = set(zf.namelist())
-        wb_part = "xl/workbook.xml"
-        for _rid_, (typ, target) in _read_rels(zf, "").items():
-            if typ.endswith("/officeDocument"):
-                wb_part = target
-        if wb_part not in names:
+        wb_part = _workbook_part(zf)
+        if wb_part is None:
             return out
         wb_rels = _read_rels(zf, wb_part)
         root = ElementTree.fromstring(zf.read(wb_part))
@@ -544,11 +550,8 @@ def _scan(data: bytes, out: SheetDetails) -> None:
 
 def _sheet_part(zf: zipfile.ZipFile, sheet_name: str) -> str | None:
     names = set(zf.namelist())
-    wb_part = "xl/workbook.xml"
-    for _id, (typ, target) in _read_rels(zf, "").items():
-        if typ.endswith("/officeDocument"):
-            wb_part = target
-    if wb_part not in names:
+    wb_part = _workbook_part(zf)
+    if wb_part is None:
         return None
     rels = _read_rels(zf, wb_part)
     for el in ElementTree.fromstring(zf.read(wb_part)).iter():
