@@ -8,6 +8,7 @@ JavaScript API after receiving them as JSON. So each edit is deliberately dumb a
   (``"B3:D10"``); the sheet is always a separate field;
 - values are literal: a string that starts with ``=`` is text, never a formula;
 - colours are ``"RRGGBB"`` hex strings;
+- pictures are PNG files, carried in the edit as base64 text, with their size in pixels;
 - an edit only touches the cells it names; nothing is inferred.
 
 ``to_dict``/``from_dict`` (and :func:`dumps`/:func:`loads` for a whole list) round-trip exactly,
@@ -16,9 +17,13 @@ including dates, which JSON has no type for.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as _dt
 import json
 import math
+import operator
+import struct
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Literal
 
@@ -31,7 +36,9 @@ __all__ = [
     "SetRowHeight",
     "ColorScale",
     "AddChart",
+    "AddPicture",
     "FreezePanes",
+    "png_size",
     "edit_from_dict",
     "dumps",
     "loads",
@@ -191,9 +198,95 @@ class FreezePanes(Edit):
     cell: str
 
 
+#: every PNG file starts with these 8 bytes, then its IHDR chunk (length 13) holding width and height
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_HEAD = PNG_SIGNATURE + b"\x00\x00\x00\x0dIHDR"
+#: base64 characters that decode to the signature, the IHDR chunk's head, width and height (24 bytes)
+_PNG_HEAD_B64 = 32
+
+
+@dataclass
+class AddPicture(Edit):
+    """A PNG picture on ``sheet`` with its top-left corner in cell ``anchor``, shown at width × height
+    pixels (96 dpi), not resized with cells; ``description`` is its alt text.
+
+    The picture travels inside the edit (base64) because the Office.js task pane has no access to the
+    server's files. Only the head of ``png`` is checked when the edit is made (cheap even for big
+    pictures), so a wrong value fails here, where it was made, rather than in a writer;
+    :meth:`png_bytes` decodes and checks the whole of it.
+    """
+
+    op: ClassVar[str] = "add_picture"
+    sheet: str
+    anchor: str
+    png: str            # the PNG file, base64
+    width: int
+    height: int
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        where = f"AddPicture on sheet '{self.sheet}' at {self.anchor}"
+        for name in ("width", "height"):
+            value = getattr(self, name)
+            try:
+                if isinstance(value, bool):
+                    raise TypeError
+                value = operator.index(value)  # ints, numpy ints; not 12.5 or "12"
+            except TypeError:
+                raise ValueError(f"{where}: {name} must be a whole number of pixels, not {value!r}.") from None
+            if value <= 0:
+                raise ValueError(f"{where}: {name} must be at least 1 pixel, not {value}.")
+            setattr(self, name, value)
+        if not isinstance(self.png, str):
+            raise ValueError(f"{where}: png must be the PNG file as base64 text, not {type(self.png).__name__}.")
+        try:
+            head = base64.b64decode(self.png[:_PNG_HEAD_B64], validate=True)
+        except (binascii.Error, ValueError):
+            head = b""
+        if not head.startswith(_PNG_HEAD):
+            raise ValueError(f"{where}: png is not a PNG file in base64 (it starts {self.png[:16]!r}).")
+
+    @classmethod
+    def from_png(cls, sheet: str, anchor: str, png: bytes, *, width: int | None = None,
+                 height: int | None = None, description: str = "") -> "AddPicture":
+        """The edit for PNG file bytes; a size left out is the picture's own, in pixels (a width or
+        height alone keeps the picture's proportions)."""
+        own_w, own_h = png_size(png)
+        if width is None and height is None:
+            width, height = own_w, own_h
+        elif width is None:
+            width = max(1, round(own_w * height / own_h))
+        elif height is None:
+            height = max(1, round(own_h * width / own_w))
+        return cls(sheet, anchor, base64.b64encode(png).decode("ascii"), width, height, description)
+
+    def png_bytes(self) -> bytes:
+        """The PNG file; ValueError when ``png`` is not base64 of a whole PNG file."""
+        try:
+            data = base64.b64decode(self.png, validate=True)
+        except (binascii.Error, ValueError) as e:
+            raise ValueError(f"AddPicture on sheet '{self.sheet}' at {self.anchor}: png is not valid base64 "
+                             f"({e}).") from None
+        if len(data) < 8 + 25 + 12 or not data.startswith(_PNG_HEAD) or b"IEND" not in data[-12:]:
+            raise ValueError(f"AddPicture on sheet '{self.sheet}' at {self.anchor}: png is not a whole PNG file "
+                             f"({len(data)} bytes, not ending with the IEND chunk every PNG file ends with).")
+        return data
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) in pixels that a PNG file's header gives; ValueError for anything else."""
+    if len(png) < 24 or not png.startswith(_PNG_HEAD):
+        raise ValueError("not a PNG file")
+    width, height = struct.unpack(">II", png[16:24])
+    if width <= 0 or height <= 0:
+        raise ValueError("a PNG file without a size")
+    return width, height
+
+
 _OPS: dict[str, type[Edit]] = {
     c.op: c
-    for c in (AddSheet, WriteCells, FormatRange, SetColumnWidth, SetRowHeight, ColorScale, AddChart, FreezePanes)
+    for c in (AddSheet, WriteCells, FormatRange, SetColumnWidth, SetRowHeight, ColorScale, AddChart, AddPicture,
+              FreezePanes)
 }
 
 

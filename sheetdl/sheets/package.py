@@ -13,7 +13,8 @@ few parts it must change are changed by text surgery that leaves the rest of the
   appended; existing indexes never move, so every existing cell keeps its look;
 - ``xl/workbook.xml``, its rels and ``[Content_Types].xml``: new sheets are appended at the end, so no
   sheet index a defined name or a view refers to shifts;
-- new sheets, drawings and charts are new parts, appended to the zip.
+- new sheets, drawings, charts and pictures are new parts, appended to the zip; a sheet's pictures and
+  charts share its one drawing part (the one it has, or a new one).
 
 Anything this writer can't change safely (strict OOXML, rows or cells without their reference, a part
 that is not UTF-8, missing parts …) raises :class:`Unsupported` before anything is written; the caller
@@ -37,6 +38,7 @@ from xml.etree import ElementTree as ET
 
 from ..edits import (
     AddChart,
+    AddPicture,
     AddSheet,
     ColorScale,
     Edit,
@@ -68,6 +70,7 @@ _CT_SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.workshe
 _CT_DRAWING = "application/vnd.openxmlformats-officedocument.drawing+xml"
 _CT_CHART = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
 _CT_STYLES = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
+_CT_PNG = "image/png"
 _CT_MAIN = {
     False: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
     True: "application/vnd.ms-excel.sheet.macroEnabled.main+xml",
@@ -454,7 +457,9 @@ class _SheetEdits:
     heights: dict[int, float] = field(default_factory=dict)
     freeze: str | None = None
     scales: list[ColorScale] = field(default_factory=list)
-    charts: list[AddChart] = field(default_factory=list)
+    #: charts and pictures in the order they were asked for (later ones are drawn on top), each picture
+    #: with its PNG bytes
+    drawn: list[tuple[AddChart | AddPicture, bytes | None]] = field(default_factory=list)
 
     def cell(self, row: int, col: int) -> _Cell:
         if not (1 <= row <= _MAX_ROW and 1 <= col <= _MAX_COL):
@@ -488,7 +493,10 @@ class _SheetEdits:
                 raise ValueError(f"unknown chart kind {e.kind!r}")
             for ref in [e.categories, e.anchor, *e.series]:
                 _areas(ref)
-            self.charts.append(e)
+            self.drawn.append((e, None))
+        elif isinstance(e, AddPicture):
+            _cell_ref(e.anchor)
+            self.drawn.append((e, e.png_bytes()))  # a broken picture fails here, before anything is written
         elif isinstance(e, FreezePanes):
             _cell_ref(e.cell)
             self.freeze = e.cell
@@ -1072,6 +1080,29 @@ def _anchor_xml(frm: tuple[int, int], to: tuple[int, int, int, int], shape_id: i
             '</a:graphicData></a:graphic></xdr:graphicFrame><xdr:clientData/></xdr:twoCellAnchor>')
 
 
+_MEDIA_NAME = re.compile(r"^xl/media/image(\d+)\.[^/]*$", re.I)
+
+
+def _picture_xml(frm: tuple[int, int], size_px: tuple[int, int], shape_id: int, rid: str, description: str,
+                 declare: bool) -> str:
+    """A picture's place in a drawing: its top-left cell and its size. A one-cell anchor keeps that
+    size exactly whatever the rows and columns measure in the application that opens the file (a
+    two-cell anchor would be stretched to cells measured with guessed font metrics); it moves with its
+    cell and is not resized with it. Structure as Excel writes an inserted picture."""
+    (fr, fc), (w, h) = frm, size_px
+    cx, cy = w * _EMU_PER_PX, h * _EMU_PER_PX
+    ns = f' xmlns:xdr="{_XDR_NS}" xmlns:a="{_A_NS}"' if declare else ""
+    descr = f" descr={_qa(_ILLEGAL.sub('', description))}" if description else ""
+    return (f'<xdr:oneCellAnchor{ns}><xdr:from><xdr:col>{fc - 1}</xdr:col><xdr:colOff>0</xdr:colOff>'
+            f'<xdr:row>{fr - 1}</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:from><xdr:ext cx="{cx}" cy="{cy}"/>'
+            f'<xdr:pic><xdr:nvPicPr><xdr:cNvPr id="{shape_id}" name="Picture {shape_id - 1}"{descr}/>'
+            '<xdr:cNvPicPr><a:picLocks noChangeAspect="1"/></xdr:cNvPicPr></xdr:nvPicPr><xdr:blipFill>'
+            f'<a:blip xmlns:r="{_R_NS}" r:embed="{rid}"/><a:stretch><a:fillRect/></a:stretch></xdr:blipFill>'
+            f'<xdr:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="{cx}" cy="{cy}"/></a:xfrm>'
+            '<a:prstGeom prst="rect"><a:avLst/></a:prstGeom></xdr:spPr></xdr:pic><xdr:clientData/>'
+            '</xdr:oneCellAnchor>')
+
+
 # =================================================================================================
 # the package
 # =================================================================================================
@@ -1137,6 +1168,7 @@ class Package:
         self._new: list[str] = []  # new part names, in the order they were made
         self._removed: set[str] = set()
         self._collect = False  # drop parts nothing refers to any more (after replacing a sheet)
+        self._media_parts: dict[bytes, str] = {}  # PNG bytes → the media part made for them
         if any(i.flag_bits & 0x1 for i in self._infos):
             raise Unsupported("encrypted zip members")
         self._types = self._text("[Content_Types].xml")
@@ -1431,7 +1463,7 @@ class Package:
         return self._styles
 
     def _edit_sheet(self, sheet: _Sheet, ed: _SheetEdits) -> None:
-        if not (ed.cells or ed.widths or ed.heights or ed.freeze or ed.scales or ed.charts):
+        if not (ed.cells or ed.widths or ed.heights or ed.freeze or ed.scales or ed.drawn):
             return
         doc = _SheetXml(self._text(sheet.part), sheet.part)
         _edit_cells(doc, ed, self._styles_for)
@@ -1440,13 +1472,14 @@ class Package:
             _edit_freeze(doc, ed.freeze)
         if ed.scales:
             _add_color_scales(doc, ed.scales)
-        if ed.charts:
-            self._add_charts(sheet, doc, ed)
+        if ed.drawn:
+            self._add_drawn(sheet, doc, ed)
         self._put(sheet.part, doc.text())
 
-    # ---- drawings and charts ----
+    # ---- drawings: charts and pictures ----
 
-    def _add_charts(self, sheet: _Sheet, doc: _SheetXml, ed: _SheetEdits) -> None:
+    def _add_drawn(self, sheet: _Sheet, doc: _SheetXml, ed: _SheetEdits) -> None:
+        """Charts and pictures, appended to the sheet's drawing (made when it has none)."""
         drawing = next((t for _, rtype, t in self._rels(sheet.part) if rtype == "drawing"), None)
         if drawing is not None and not self._exists(drawing):
             raise Unsupported(f"drawing part {drawing} is missing")
@@ -1463,12 +1496,17 @@ class Package:
         next_id = max([1] + [int(x) for x in re.findall(r"<[\w.-]*:?cNvPr\b[^>]*?\bid=\"(\d+)\"", text)]) + 1
         col_px, row_px = _sizes(doc, ed)
         anchors = []
-        for e in ed.charts:
+        for e, png in ed.drawn:
+            r, c = _cell_ref(e.anchor)
+            if isinstance(e, AddPicture):
+                rid = self._add_rel(drawing, "image", self._media(png))
+                anchors.append(_picture_xml((r, c), (e.width, e.height), next_id, rid, e.description, declare))
+                next_id += 1
+                continue
             chart = self._fresh("xl/charts/chart", ".xml")
             self._put(chart, _chart_xml(e, sheet.name, ed.value))
             self._override(chart, _CT_CHART)
             rid = self._add_rel(drawing, "chart", chart)
-            r, c = _cell_ref(e.anchor)
             w_px, h_px = round(e.width / 2.54 * 96), round(e.height / 2.54 * 96)
             tc, tco = _span(c, w_px, col_px, _MAX_COL)
             tr, tro = _span(r, h_px, row_px, _MAX_ROW)
@@ -1482,6 +1520,36 @@ class Package:
             text = text[:m.end() - 2] + f"></{dp}wsDr>" + text[m.end():]
             close = text.rfind(f"</{dp}wsDr>")
         self._put(drawing, text[:close] + "".join(anchors) + text[close:])
+
+    def _media(self, png: bytes) -> str:
+        """The media part holding these PNG bytes: a new ``xl/media/imageN.png`` whose number no
+        existing picture uses (whatever its extension), or the one made earlier for the same bytes."""
+        part = self._media_parts.get(png)
+        if part is not None and self._exists(part):
+            return part
+        used = {int(m.group(1)) for name in [*self._names, *(n.lower() for n in self._parts)]
+                if (m := _MEDIA_NAME.match(name))}
+        n = 1
+        while n in used:
+            n += 1
+        part = self._media_parts[png] = f"xl/media/image{n}.png"
+        self._put(part, png)
+        self._default_type("png", _CT_PNG)
+        return part
+
+    def _default_type(self, ext: str, ctype: str) -> None:
+        """A ``<Default>`` content type for an extension, unless the package has one (kept as it is)."""
+        if re.search(rf"""<(?:[\w.-]+:)?Default\b[^>]*\bExtension\s*=\s*["']{re.escape(ext)}["']""",
+                     self._types, re.I):
+            return
+        p, root = _prefix_of(self._types, "Types")
+        last = None
+        for last in re.finditer(r"<(?:[\w.-]+:)?Default\b[^>]*>", self._types):
+            pass
+        at = last.end() if last is not None else root.end()
+        self._types = self._types[:at] + f'<{p}Default Extension="{ext}" ContentType="{ctype}"/>' + \
+            self._types[at:]
+        self._put("[Content_Types].xml", self._types)
 
     # ---- dropping what nothing refers to any more ----
 

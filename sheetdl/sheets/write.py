@@ -41,6 +41,7 @@ from xml.etree import ElementTree as ET
 
 from ..edits import (
     AddChart,
+    AddPicture,
     AddSheet,
     ColorScale,
     Edit,
@@ -316,6 +317,8 @@ def apply_edits(wb, edits: Sequence[Edit]) -> None:
             _color_scale(ws, e)
         elif isinstance(e, AddChart):
             _add_chart(wb, ws, e)
+        elif isinstance(e, AddPicture):
+            _add_picture(ws, e)
         elif isinstance(e, FreezePanes):
             ws.freeze_panes = e.cell
         else:  # pragma: no cover - a new edit type without a writer
@@ -483,6 +486,49 @@ def _add_chart(wb, ws, e: AddChart) -> None:
     else:
         chart.legend = None
     ws.add_chart(chart, e.anchor)
+
+
+#: shape ids of pictures added through openpyxl start here, clear of the 1, 2, 3 … it numbers its
+#: own charts and pictures with (it keeps the id of a picture that comes with its anchor)
+_PICTURE_ID_BASE = 1024
+
+
+def _add_picture(ws, e: AddPicture) -> None:
+    """As the package writer does it: a one-cell anchor at the cell, the size in pixels, the alt text.
+    openpyxl writes only the alt text of a picture that comes with its own frame, so it gets one."""
+    from openpyxl.drawing.fill import Blip
+    from openpyxl.drawing.geometry import PresetGeometry2D
+    from openpyxl.drawing.image import Image
+    from openpyxl.drawing.picture import PictureFrame
+    from openpyxl.drawing.spreadsheet_drawing import OneCellAnchor
+    from openpyxl.drawing.xdr import XDRPositiveSize2D
+    from openpyxl.utils.cell import coordinate_to_tuple
+    from openpyxl.utils.units import pixels_to_EMU
+
+    data = e.png_bytes()
+    try:
+        img = Image(io.BytesIO(data))  # needs Pillow, which reads the header only
+    except ImportError as err:  # pragma: no cover - Pillow is a dependency
+        raise OutputError("Can't add pictures to this workbook: the Pillow package is missing.",
+                          sheet=ws.title, hint="Install it with: pip install pillow") from err
+    except (OSError, SyntaxError, ValueError) as err:  # Pillow's errors for a damaged file
+        raise ValueError(f"AddPicture on sheet '{ws.title}' at {e.anchor}: the PNG can't be read ({err}).") from err
+    img.width, img.height = e.width, e.height
+    row, col = coordinate_to_tuple(e.anchor.replace("$", "").upper())
+    anchor = OneCellAnchor()
+    anchor._from.row, anchor._from.col = row - 1, col - 1
+    anchor.ext = XDRPositiveSize2D(pixels_to_EMU(e.width), pixels_to_EMU(e.height))
+    frame = PictureFrame()
+    shape_id = _PICTURE_ID_BASE + len(ws._images)
+    frame.nvPicPr.cNvPr.id = shape_id
+    frame.nvPicPr.cNvPr.name = f"Picture {shape_id}"
+    frame.nvPicPr.cNvPr.descr = e.description or None
+    frame.blipFill.blip = Blip()  # its r:embed is set by openpyxl on saving
+    frame.spPr.prstGeom = PresetGeometry2D(prst="rect")
+    frame.spPr.ln = None
+    anchor.pic = frame
+    img.anchor = anchor
+    ws.add_image(img)
 
 
 # =================================================================================================
@@ -661,10 +707,27 @@ def _temp_file(folder: Path, out: Path) -> str:
 
 
 def _save(wb, tmp: str) -> None:
+    _rewind_images(wb)
     with open(tmp, "wb") as f:
         wb.save(f)
         f.flush()
         os.fsync(f.fileno())
+
+
+def _rewind_images(wb) -> None:
+    """Give each picture of an openpyxl workbook its bytes afresh before a save.
+
+    openpyxl reads a picture's bytes while saving and closes the file it read them from, so a second
+    save of the same workbook (after ``on_lost`` added the "could not be carried over" lines) fails
+    with "I/O operation on closed file". The bytes are taken once, before the first save, and each save
+    gets a new in-memory file of them. The package writer (no ``worksheets``) has nothing to do."""
+    for ws in getattr(wb, "worksheets", ()):
+        for img in getattr(ws, "_images", ()):
+            data = getattr(img, "_sheetdl_bytes", None)
+            if data is None:
+                data = img._data()  # noqa: SLF001 - what openpyxl itself calls on saving
+                img._sheetdl_bytes = data
+            img.ref = io.BytesIO(data)
 
 
 def _set_mode(tmp: str, out: Path) -> None:
