@@ -1,0 +1,35 @@
+"""Picture columns: reading the files a sheet names, and keeping decoded copies for next time.
+
+Imports only Pillow and NumPy (never torch), so the command line and the server stay quick to start.
+"""
+
+from __future__ import annotations
+
+from .cache import ImageCache, cache_dir
+from .load import (
+    MAX_PIXELS,
+    PRETRAINED_SIZE,
+    SCRATCH_SIZE,
+    ImageLoadError,
+    ImageProblem,
+    ProblemKind,
+    load_column,
+    load_image,
+    resolve_path,
+    thumbnail_png,
+)
+
+__all__ = [
+    "PRETRAINED_SIZE",
+    "SCRATCH_SIZE",
+    "MAX_PIXELS",
+    "ProblemKind",
+    "ImageProblem",
+    "ImageLoadError",
+    "resolve_path",
+    "load_image",
+    "load_column",
+    "thumbnail_png",
+    "ImageCache",
+    "cache_dir",
+]
