@@ -1,6 +1,7 @@
 """The add-in manifest: well-formed, every reference resolves, icons exist at the sizes it names, the
-four ribbon buttons open the pane at their view, and the ribbon part (VersionOverrides) is valid
-against Microsoft's published schema kept in addin/schemas/ (see its README for what is there)."""
+four ribbon buttons run in the pane's shared runtime and open it at their view, and the whole manifest
+is valid against Microsoft's published schemas kept in addin/schemas/ (see its README for their
+sources and the one addition)."""
 
 from __future__ import annotations
 
@@ -57,7 +58,9 @@ def test_every_reference_resolves_and_icons_exist_at_their_sizes(root):
         assert _png_size(ROOT / "addin" / "assets" / name) == (n, n)
 
 
-def test_ribbon_tab_with_four_buttons_opening_the_pane_at_their_view(root):
+def test_ribbon_tab_with_four_buttons_in_the_shared_runtime(root):
+    """One runtime (the pane's page, kept alive) serves the ribbon and the pane: each button runs a
+    function that taskpane.js associates and that shows the pane at the button's view."""
     tab = root.find(".//ov:CustomTab", NS)
     strings = {e.get("id"): e.get("DefaultValue") for e in root.iter(f"{{{NS['bt']}}}String")}
     urls = {e.get("id"): e.get("DefaultValue") for e in root.iter(f"{{{NS['bt']}}}Url")}
@@ -65,12 +68,25 @@ def test_ribbon_tab_with_four_buttons_opening_the_pane_at_their_view(root):
     buttons = tab.findall(".//ov:Control", NS)
     labels = [strings[b.find("ov:Label", NS).get("resid")] for b in buttons]
     assert labels == ["Train", "Predict", "Explain", "Templates"]
+
+    host = root.find("ov:VersionOverrides/ov:Hosts/ov:Host", NS)
+    runtimes = host.findall("ov:Runtimes/ov:Runtime", NS)
+    assert len(runtimes) == 1 and runtimes[0].get("lifetime") == "long"
+    pane = urls[runtimes[0].get("resid")]
+    assert pane == "https://localhost:47811/taskpane/taskpane.html"
+    # the function file and the add-in's own page are the runtime's page, or Office starts a second runtime
+    assert host.find("ov:DesktopFormFactor/ov:FunctionFile", NS).get("resid") == runtimes[0].get("resid")
+    assert root.find("o:DefaultSettings/o:SourceLocation", NS).get("DefaultValue") == pane
+    sets = {s.get("Name"): s.get("MinVersion") for s in root.iterfind("o:Requirements/o:Sets/o:Set", NS)}
+    assert sets["SharedRuntime"] == "1.1"
+
+    script = (ROOT / "addin" / "taskpane" / "taskpane.js").read_text()
     for b, label in zip(buttons, labels):
         action = b.find("ov:Action", NS)
-        assert action.get(XSI_TYPE) == "ShowTaskpane"
-        assert action.find("ov:TaskpaneId", NS).text == "SheetDL.Pane"  # one pane, reused
-        url = urls[action.find("ov:SourceLocation", NS).get("resid")]
-        assert url == f"https://localhost:47811/taskpane/taskpane.html?view={label.lower()}"
+        assert action.get(XSI_TYPE) == "ExecuteFunction"
+        name = action.find("ov:FunctionName", NS).text
+        assert name == f"show{label}"
+        assert f'Office.actions.associate("{name}", showAt("{label.lower()}"))' in script
 
 
 def test_only_https_localhost_and_the_port_is_rewritten():
@@ -83,48 +99,67 @@ def test_only_https_localhost_and_the_port_is_rewritten():
     ET.fromstring(other.encode())
 
 
-def _overrides_schema():
+def _manifest_schema():
     xmlschema = pytest.importorskip("xmlschema")
-    # 'lax': the published basic types carry one pattern XSD regexes don't allow ("{0,3}?", for the
-    # root's <Version>, not used below VersionOverrides); anything else wrong with the schema fails here
-    schema = xmlschema.XMLSchema(str(SCHEMAS / "TaskPaneAppVersionOverridesV1_0.xsd"), validation="lax")
+    # 'lax': the published basic types carry one pattern XSD regexes don't allow ("{0,3}?", in a
+    # Version type the manifest doesn't use); anything else wrong with any of the schemas fails here
+    schema = xmlschema.XMLSchema(str(SCHEMAS / "OfficeAppManifestV1_1.xsd"), validation="lax")
     problems = [str(e.elem.get("value")) for sc in schema.maps.iter_schemas() for e in sc.all_errors]
     assert problems == ["([0-9]{1,5})(\\.[0-9]{1,5}){0,3}?"], problems
+    assert {Path(sc.url).name for sc in schema.maps.iter_schemas() if sc.url} >= {
+        "OfficeAppManifestV1_1.xsd", "OfficeAppBasicTypesV1_0.xsd", "TaskPaneAppVersionOverridesV1_0.xsd",
+        "MailAppVersionOverridesV1_0.xsd", "MailAppVersionOverridesV1_1.xsd"}
     return schema
 
 
-def _validate_overrides(schema, manifest_text: str) -> None:
-    root = ET.fromstring(manifest_text.encode())
-    overrides = root.find("ov:VersionOverrides", NS)
-    # xsi:type values ("Workbook", "Button", "ShowTaskpane") are names in the overrides namespace
-    schema.validate(overrides, namespaces={"": NS["ov"], "bt": NS["bt"], "xsi": NS["xsi"]})
-
-
-def test_ribbon_valid_against_microsofts_published_schema():
-    """VersionOverrides (tab, group, buttons, icons, resources) against TaskPaneAppVersionOverridesV1_0.xsd."""
-    schema = _overrides_schema()
-    _validate_overrides(schema, MANIFEST.read_text())
-    _validate_overrides(schema, render_manifest(50123))
+def test_whole_manifest_valid_against_the_published_schemas():
+    """The whole manifest, from the OfficeApp root down, against Microsoft's schemas (addin/schemas/)."""
+    schema = _manifest_schema()
+    schema.validate(str(MANIFEST))
+    schema.validate(render_manifest(50123))
 
 
 def test_the_schema_check_catches_mistakes():
     import xmlschema
 
-    schema = _overrides_schema()
+    schema = _manifest_schema()
     text = MANIFEST.read_text()
+    assert "<Id>" in text and "<Version>" in text and "<Permissions>ReadWriteDocument" in text
     for broken in (
+        text.replace("<Id>16ee6671-4a5a-4b45-a081-ce07381e16c2</Id>", "<Id>sheetdl</Id>"),  # not a GUID
+        text.replace("<Version>0.1.1.0</Version>", "<Version>0.1-beta</Version>"),
+        text.replace("<Permissions>ReadWriteDocument", "<Permissions>Everything"),
+        text.replace("  <Requirements>", "  <Hostz/>\n  <Requirements>", 1),  # an element the root has no place for
         text.replace('<Label resid="Tab.Label"/>', ""),  # a custom tab needs its label
-        text.replace('xsi:type="ShowTaskpane"', 'xsi:type="OpenPane"'),  # no such action
+        text.replace('xsi:type="ExecuteFunction"', 'xsi:type="RunFunction"'),  # no such action
         text.replace('resid="Train.Tip"', 'resid="A.resource.id.longer.than.32.chars"'),
         text.replace("<Supertip>", "<SuperTip>").replace("</Supertip>", "</SuperTip>"),
+        text.replace('lifetime="long"', 'lifetime="forever"'),  # the shared runtime is "long" or "short"
+        # Runtimes must come first in the Host
+        text.replace("""        <Runtimes>
+          <Runtime resid="Taskpane.Url" lifetime="long"/>
+        </Runtimes>
+""", "").replace("</DesktopFormFactor>", """</DesktopFormFactor>
+        <Runtimes><Runtime resid="Taskpane.Url" lifetime="long"/></Runtimes>"""),
     ):
+        assert broken != text
         with pytest.raises((xmlschema.XMLSchemaValidationError, KeyError)):  # an unknown xsi:type: KeyError
-            _validate_overrides(schema, broken)
+            schema.validate(broken)
 
 
-@pytest.mark.skipif(not (SCHEMAS / "OfficeAppManifestV1_1.xsd").is_file(),
-                    reason="OfficeAppManifestV1_1.xsd (the OfficeApp root) is not in addin/schemas/ yet")
-def test_whole_manifest_valid_against_the_published_schemas():
-    xmlschema = pytest.importorskip("xmlschema")
-    schema = xmlschema.XMLSchema(str(SCHEMAS / "OfficeAppManifestV1_1.xsd"))
-    schema.validate(str(MANIFEST))
+def test_the_vendored_schemas_are_the_published_text():
+    """addin/schemas/README.md gives each copied schema's SHA-256 as published; undoing the one fix it
+    documents (the XML Schema namespace) must give that text back, so no edit slips in unnoticed."""
+    import hashlib
+    import re
+
+    rows = re.findall(r"^\| `([^`]+\.xsd)` \|[^|]+\| `([0-9a-f]{8})…([0-9a-f]{9})` \|", (SCHEMAS / "README.md").read_text(),
+                      re.M)
+    assert {name for name, _, _ in rows} == {"OfficeAppManifestV1_1.xsd", "MailAppVersionOverridesV1_0.xsd",
+                                             "MailAppVersionOverridesV1_1.xsd"}
+    for name, head, tail in rows:
+        text = (SCHEMAS / name).read_text(encoding="utf-8")
+        if name.startswith("Mail"):
+            text = text.replace('xmlns:xs="http://www.w3.org/2001/XMLSchema"', 'xmlns:xs="https://www.w3.org/2001/XMLSchema"')
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        assert digest.startswith(head) and digest.endswith(tail), name

@@ -10,6 +10,7 @@ import json
 import socket
 import ssl
 import time
+from pathlib import Path
 
 import pytest
 
@@ -303,3 +304,206 @@ def test_certificate_is_for_localhost_only(server):
     assert (leaf.not_valid_after_utc - leaf.not_valid_before_utc).days <= 825
     assert (cfg.cert_dir / "sheetdl-ca-key.pem").stat().st_mode & 0o077 == 0
     assert cfg.token_file.stat().st_mode & 0o077 == 0
+
+
+# ---- pictures: only image files inside the folders the user allowed -------------------------
+def _png(width: int = 4, height: int = 3) -> bytes:
+    """A small real PNG file (grey pixels), made here so the test needs no picture library."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    raw = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+@pytest.fixture()
+def picture_folders(server, tmp_path):
+    """An allowed folder of pictures, a private folder beside it, and a link from one to the other;
+    the running server's config reads pictures from the allowed folder during the test."""
+    cfg, _ = server
+    pics, private = tmp_path / "pictures", tmp_path / "private"
+    (pics / "cats").mkdir(parents=True)
+    private.mkdir()
+    for p in (pics / "cats" / "a.png", pics / "b.png", private / "secret.png"):
+        p.write_bytes(_png())
+    (private / "id_rsa").write_text("not a picture")
+    links = True
+    try:
+        (pics / "link.png").symlink_to(private / "secret.png")
+        (pics / "key.png").symlink_to(private / "id_rsa")
+    except OSError:  # no symlinks on this system
+        links = False
+    before = cfg.allowed_image_folders
+    cfg.allowed_image_folders = [pics]
+    yield pics, private, links
+    cfg.allowed_image_folders = before
+
+
+def _picture_job(client, photos, *, workbook="wb-pictures-01", ignore=()):
+    cols = ["Photo", "Size", "Label"]
+    rows = [[p, i, "ab"[i % 2] if i else None] for i, p in enumerate(photos)]
+    r = client.post("/api/jobs", json={"workbook_id": workbook, "sheet": "Cats", "header_row": 1, "first_col": 1,
+                                       "columns": cols, "n_rows": len(rows), "target": "Label",
+                                       "ignore": list(ignore)})
+    assert r.status_code == 201, r.text
+    job = r.json()["job_id"]
+    assert client.post(f"/api/jobs/{job}/rows", json={"start": 0, "rows": rows}).status_code == 200
+    return job
+
+
+def test_pictures_outside_the_allowed_folders_are_refused_before_training(server, client, picture_folders):
+    pics, private, links = picture_folders
+    inside = ["cats/a.png", str(pics / "b.png"), "cats/a.png", "b.png", "cats/../b.png", "B.PNG", None, "n/a"]
+    outside = ["../private/secret.png", str(private / "secret.png"), "cats/../../private/secret.png"]
+    photos = inside + outside + (["link.png", "key.png"] if links else [])
+    job = _picture_job(client, photos)
+    r = client.post(f"/api/jobs/{job}/start")
+    assert r.status_code == 400, r.text
+    err = r.json()
+    n_out = len(photos) - len(inside)
+    assert err["error"] == "DataError" and err["column"] == "Photo" and err["sheet"] == "Cats"
+    assert err["cells"] == [f"A{2 + len(inside) + k}" for k in range(n_out)]  # header on row 1
+    assert "outside the folders" in err["message"] and str(pics) in err["message"]
+    assert err["cells"][0] in err["message"] and "--allow-images" in err["hint"]
+    st = client.get(f"/api/jobs/{job}").json()
+    assert st["state"] == "receiving"  # nothing was queued, nothing read
+
+    # every path inside the folder: the check lets the job through
+    ok = _picture_job(client, inside, workbook="wb-pictures-02")
+    manager = server[1].config.app.state.manager
+    manager.check_pictures(manager.get(ok), manager.get(ok).rows())
+    # an ignored column is never read, so it is not checked
+    ignored = _picture_job(client, photos, workbook="wb-pictures-03", ignore=["Photo"])
+    manager.check_pictures(manager.get(ignored), manager.get(ignored).rows())
+    for j in (job, ok, ignored):
+        client.post(f"/api/jobs/{j}/cancel")
+
+
+def test_a_picture_column_must_hold_picture_files(server, client, picture_folders):
+    photos = ["cats/a.png"] * 9 + ["notes.txt"] + ["b.png"] * 9  # still a picture column (> 80 %)
+    job = _picture_job(client, photos)
+    r = client.post(f"/api/jobs/{job}/start")
+    assert r.status_code == 400
+    err = r.json()
+    assert err["cells"] == ["A11"] and "not a picture file" in err["message"] and "A11" in err["message"]
+    client.post(f"/api/jobs/{job}/cancel")
+
+
+def test_no_pictures_are_read_until_a_folder_is_allowed(server, client, picture_folders):
+    cfg, _ = server
+    cfg.allowed_image_folders = []
+    job = _picture_job(client, ["cats/a.png", "b.png", "b.png"])
+    r = client.post(f"/api/jobs/{job}/start")
+    assert r.status_code == 400
+    err = r.json()
+    assert "may not read pictures from any folder" in err["message"]
+    assert "sheetdl serve --allow-images" in err["hint"] and err["cells"] == ["A2", "A3", "A4"]
+    client.post(f"/api/jobs/{job}/cancel")
+
+
+def test_predict_checks_the_saved_models_picture_columns(server, client, picture_folders):
+    """New rows whose picture column no longer looks like pictures (a path among other text) are still
+    read as pictures when the saved model learned from pictures there, so that column is checked too."""
+    import torch
+    from safetensors.torch import save_file
+
+    from sheetdl.server.images import model_image_columns, picture_columns
+
+    _, private, _ = picture_folders
+    manager = server[1].config.app.state.manager
+    path = manager.model_path("wb-pictures-04")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    schema = {"columns": [{"name": "Photo", "kind": "image", "role": "feature", "reason": ""},
+                          {"name": "Size", "kind": "number", "role": "feature", "reason": ""}]}
+    save_file({"x": torch.zeros(1)}, str(path), metadata={"sheetdl": json.dumps({"schema": schema}), "sha256": "-"})
+    assert model_image_columns(path) == {"Photo"}
+    assert model_image_columns(path.with_name("missing.sheetdl")) == set()
+
+    rows = [[str(private / "secret.png"), 1, None], ["x", 2, None], ["y", 3, None], ["z", 4, None]]
+    assert picture_columns(["Photo", "Size", "Label"], rows) == set()  # the rows alone don't say "pictures"
+    r = client.post("/api/jobs", json={"kind": "predict", "workbook_id": "wb-pictures-04", "sheet": "New",
+                                       "header_row": 1, "first_col": 1, "columns": ["Photo", "Size", "Label"],
+                                       "n_rows": len(rows)})
+    job = r.json()["job_id"]
+    client.post(f"/api/jobs/{job}/rows", json={"start": 0, "rows": rows})
+    r = client.post(f"/api/jobs/{job}/start")
+    assert r.status_code == 400, r.text
+    assert r.json()["column"] == "Photo" and r.json()["cells"] == ["A3", "A4", "A5"]
+    assert "not picture files" in r.json()["message"]
+    client.post(f"/api/jobs/{job}/cancel")
+    path.unlink()
+
+
+def test_training_gets_the_picture_folders(server, client, picture_folders, monkeypatch):
+    """The training job is told where relative paths start and which folders it may read."""
+    import sheetdl.model
+    from sheetdl.errors import DataError
+
+    pics, _, _ = picture_folders
+    seen = {}
+
+    def fake_train_table(table, schema, opts, **kw):
+        seen["image_folder"], seen["allowed"] = opts.image_folder, opts.allowed_image_folders
+        raise DataError("stopped by the test")
+
+    monkeypatch.setattr(sheetdl.model, "train_table", fake_train_table)
+    cols = ["Size", "Label"]
+    rows = [[i, "ab"[i % 2]] for i in range(20)]
+    job = _create(client, cols, rows, workbook="wb-pictures-05", target="Label")
+    client.post(f"/api/jobs/{job}/start")
+    last = _events(client, job)[-1]
+    assert last["type"] == "failed" and last["error"]["message"] == "stopped by the test"
+    assert seen == {"image_folder": pics, "allowed": [pics]}
+
+
+def test_outside_folders_follows_dots_links_and_case():
+    import os
+
+    from sheetdl.server.images import outside_folders
+
+    root = Path(os.path.abspath("/srv/pics"))
+    assert not outside_folders("a.png", [root]) and not outside_folders("sub/../a.JPG", [root])
+    assert outside_folders("../pics2/a.png", [root])  # a sibling whose name starts the same
+    assert outside_folders(str(root.parent / "pics2" / "a.png"), [root])
+    assert outside_folders("a.png", [])  # no folder allowed: nothing is inside
+    assert not outside_folders(str(root.parent / "other" / "b.png"), [root, root.parent / "other"])
+    assert outside_folders("notes.txt", [root])
+
+
+def test_serve_remembers_the_picture_folders(tmp_path, monkeypatch, capsys):
+    """`sheetdl serve --allow-images A --allow-images B` keeps the folders for the next start;
+    --forget-images drops them; a folder that is not there is refused in plain words."""
+    import sheetdl.server.app
+    from sheetdl.cli import main
+    from sheetdl.server.testing import free_port
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("SHEETDL_HOME", str(home))
+    monkeypatch.setenv("COLUMNS", "1000")  # long paths on one line
+    started = []
+    monkeypatch.setattr(sheetdl.server.app, "serve", lambda config: started.append(config))
+    a, b = tmp_path / "cats", tmp_path / "dogs"
+    a.mkdir()
+    b.mkdir()
+    port = free_port()
+    assert main(["serve", "--port", str(port), "--allow-images", str(a), "--allow-images", str(b)]) == 0
+    assert started[-1].allowed_image_folders == [a, b] and started[-1].image_folder == a
+    assert f"Pictures from:  {a}; {b}" in capsys.readouterr().out
+    assert main(["serve", "--port", str(port)]) == 0  # remembered
+    assert started[-1].allowed_image_folders == [a, b]
+    assert ServerConfig(home=home).allowed_image_folders == [a, b]
+    assert main(["serve", "--port", str(port), "--forget-images"]) == 0
+    assert started[-1].allowed_image_folders == [] and ServerConfig(home=home).allowed_image_folders == []
+    assert "no folder" in capsys.readouterr().out
+
+    n = len(started)
+    assert main(["serve", "--port", str(port), "--allow-images", str(tmp_path / "nope")]) != 0
+    err = capsys.readouterr()
+    assert "There is no folder" in err.err + err.out and "nope" in err.err + err.out and "Traceback" not in err.err
+    assert main(["serve", "--port", str(port), "--allow-images", Path(tmp_path).anchor]) != 0
+    assert "whole drive" in "".join(capsys.readouterr())
+    assert len(started) == n  # refused before serving

@@ -4,7 +4,9 @@ in-page workbook (addin/testing/office-mock.js, served in place of Microsoft's o
 It reads the penguins sheet (header below a title), shows each column's kind, trains a small model
 while showing progress and the training curve, and the workbook ends with the prediction columns,
 the report and importance sheets, their charts and conditional formats. Then Predict reuses the
-model the workbook remembers.
+model the workbook remembers. Pictures in a job's results (add_picture) land on their cells at their
+size, an Excel too old for pictures gets the rest and a note, and the ribbon's functions (shared
+runtime) show the pane at their view.
 """
 
 from __future__ import annotations
@@ -84,14 +86,15 @@ def _wait(page, expression: str, timeout: float = 60.0) -> None:
         page.wait_for_timeout(200)
 
 
-def _page(browser, cfg, sheets, settings=None, tuning=None):
+def _page(browser, cfg, sheets, settings=None, tuning=None, excel_api=None):
     context = browser.new_context(viewport={"width": 360, "height": 900}, device_scale_factor=1)
     page = context.new_page()
     page.errors = []  # script errors in the pane, checked by each test
     page.on("pageerror", lambda e: page.errors.append(str(e)))
     page.uploads = []  # the row chunks the pane sent
     page.on("request", lambda r: page.uploads.append(r.url) if r.url.endswith("/rows") else None)
-    page.add_init_script(f"window.__SHEETDL_MOCK__ = {json.dumps({'sheets': sheets, 'settings': settings or {}})};"
+    seed = {"sheets": sheets, "settings": settings or {}, **({"excelApi": excel_api} if excel_api else {})}
+    page.add_init_script(f"window.__SHEETDL_MOCK__ = {json.dumps(seed)};"
                          f"window.__SHEETDL_TUNING__ = {json.dumps(tuning or {})};")
     mock = MOCK.read_text()
 
@@ -198,6 +201,17 @@ def test_taskpane_shows_server_errors_in_plain_words(server, browser):
     page.wait_for_selector("#message:not([hidden])", timeout=60000)
     text = page.locator("#message").inner_text()
     assert "Grade" in text and "Traceback" not in text, text
+    page.click("button[data-view=predict]")  # a problem with the training data is the Train view's
+    assert page.locator("#message").is_hidden()
+    page.click("button[data-view=train]")
+    assert page.locator("#message").is_visible()
+    # every column is still offered, the failing one chosen, so another can be picked right there
+    assert page.locator("#target option").all_inner_texts() == ["Name", "Score", "Grade"]
+    assert page.locator("#target").input_value() == "Grade" and page.locator("#train").is_disabled()
+    page.select_option("#target", "Score")
+    page.wait_for_selector("#message", state="hidden", timeout=20000)
+    _wait(page, "document.querySelectorAll('#columns li').length === 3", timeout=20)
+    assert page.locator("#train").is_enabled() and page.locator("#target").input_value() == "Score"
     assert page.errors == []
 
 
@@ -213,3 +227,149 @@ def test_date_formatted_cells_reach_the_server_as_dates(server, browser):
     assert kinds["Day"] == "date"
     assert page.evaluate("window.SheetDLPane.state.table.rows[0][0]") == "2024-01-01"
     assert page.errors == []
+
+
+# ---- pictures (add_picture) and the shared runtime --------------------------------------------
+def _png(width: int, height: int, shade: int = 0x80) -> bytes:
+    """A real PNG file of one grey, made here so the test needs no picture library."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    raw = b"".join(b"\x00" + bytes([shade]) * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def _finished_job(server, edits, summary=()):
+    """A job the server holds as done, with these edits as its one page (what a training run that
+    shows pictures leaves), so the pane fetches and applies them the way it does after Train."""
+    from sheetdl.server.jobs import JobSpec
+
+    manager = server[1].config.app.state.manager
+    job = manager.create(JobSpec(kind="train", workbook_id="wb-pictures-pane", sheet="Cats", header_row=1,
+                                 first_col=1, columns=["Photo"], n_rows=1))
+    job.pages = [[e.to_dict() for e in edits]]
+    job.summary = list(summary)
+    job.state = "done"
+    return job.id
+
+
+def _picture_edits():
+    from sheetdl.edits import AddPicture, AddSheet, SetColumnWidth, SetRowHeight, WriteCells
+
+    thumb, heat = _png(96, 64, 0x40), _png(48, 48, 0xC0)
+    return [
+        AddSheet("SheetDL Images"),
+        WriteCells("SheetDL Images", 1, 1, [["Row", "Picture", "Heat map"], [7, None, None], [9, None, None]]),
+        SetColumnWidth("SheetDL Images", 1, 20),  # column A: 20 characters → (20 × 7 + 5) × 0.75 = 108.75 pt
+        SetRowHeight("SheetDL Images", 2, 52),
+        AddPicture.from_png("SheetDL Images", "B2", thumb, description="The picture of row 7 (cats/7.png)"),
+        AddPicture.from_png("SheetDL Images", "C3", heat, width=96, description="Where the model looked, row 9"),
+    ], thumb, heat
+
+
+def test_pictures_land_on_their_cells_at_their_size(server, browser):
+    cfg, _ = server
+    edits, thumb, heat = _picture_edits()
+    job = _finished_job(server, edits)
+    page = _page(browser, cfg, [{"name": "Cats", "rows": [["Photo"], ["cats/7.png"]]}])
+    page.wait_for_selector("#table-info >> text=1 rows", timeout=20000)
+    page.evaluate(f"window.SheetDLPane.applyResults({json.dumps(job)}, 1)")
+    _wait(page, "window.__mockWorkbook.find('SheetDL Images') && "
+                "window.__mockWorkbook.find('SheetDL Images').pictures.length === 2", timeout=20)
+    page.wait_for_timeout(300)
+    sheet = {s["name"]: s for s in page.evaluate("window.__mockWorkbook.dump()")}["SheetDL Images"]
+    stats = page.evaluate("window.__mockStats")
+    assert stats["errors"] == [] and page.errors == []
+    first, second = sheet["pictures"]
+    assert base64.b64decode(first["base64"]) == thumb and base64.b64decode(second["base64"]) == heat
+    # B2: right of column A (108.75 pt wide), below row 1 (15 pt); 96 × 64 px → 72 × 48 pt
+    assert (first["left"], first["top"], first["width"], first["height"]) == (108.75, 15, 72, 48)
+    # C3: column B keeps Excel's 48 pt; row 2 was set to 52 pt; 96 × 96 px (width given, ratio kept) → 72 × 72 pt
+    assert (second["left"], second["top"], second["width"], second["height"]) == (156.75, 67, 72, 72)
+    assert first["altTextDescription"] == "The picture of row 7 (cats/7.png)"
+    assert {p["placement"] for p in sheet["pictures"]} == {"OneCell"}  # moves with its cell, keeps its size
+    assert sheet["grid"][1][0] == 7 and page.evaluate("window.SheetDLPane.state.skippedPictures") == 0
+
+
+def test_an_excel_without_pictures_gets_the_rest_and_a_note(server, browser):
+    cfg, _ = server
+    edits, _, _ = _picture_edits()
+    job = _finished_job(server, edits)
+    page = _page(browser, cfg, [{"name": "Cats", "rows": [["Photo"], ["cats/7.png"]]}], excel_api="1.8")
+    page.wait_for_selector("#table-info >> text=1 rows", timeout=20000)
+    page.evaluate(f"window.SheetDLPane.applyResults({json.dumps(job)}, 1)")
+    _wait(page, "window.SheetDLPane.state.skippedPictures === 2", timeout=20)
+    page.wait_for_timeout(300)
+    sheet = {s["name"]: s for s in page.evaluate("window.__mockWorkbook.dump()")}["SheetDL Images"]
+    assert sheet["pictures"] == [] and sheet["grid"][2][0] == 9  # the cells are written all the same
+    assert page.evaluate("window.__mockStats")["errors"] == [] and page.errors == []
+
+
+def test_ribbon_buttons_show_the_pane_at_their_view_in_the_shared_runtime(server, browser):
+    """The ribbon's functions (Office.actions) switch the pane's view and show it; when the pane is
+    shown again after being hidden, it reads the (now other) active sheet."""
+    cfg, _ = server
+    sheets = [{"name": "First", "rows": [["A", "B"], [1, "x"], [2, "y"]]},
+              {"name": "Second", "rows": [["C", "D", "E"], [1, 2, "u"], [3, 4, "v"], [5, 6, None]]}]
+    page = _page(browser, cfg, sheets)
+    page.wait_for_selector("#table-info >> text=Sheet 'First'", timeout=20000)
+    names = page.evaluate("Object.keys(Office.actions.associated).sort()")
+    assert names == ["showExplain", "showPredict", "showTemplates", "showTrain"]
+
+    page.evaluate("window.__mockShowPane(false); window.__mockWorkbook.active = 1;"
+                  "Office.actions.associated.showPredict({ completed: function () { window.__completed = true; } })")
+    _wait(page, "window.__completed === true", timeout=10)
+    assert page.locator("#view-predict").is_visible() and page.locator("#view-train").is_hidden()
+    assert page.locator("button[data-view=predict]").get_attribute("aria-selected") == "true"
+    # read again on showing (the train view, where it shows, is hidden now)
+    _wait(page, "document.getElementById('table-info').textContent.indexOf(\"Sheet 'Second'\") === 0", timeout=20)
+    assert "3 rows" in page.locator("#table-info").text_content()
+
+    page.evaluate("Office.actions.associated.showTemplates({ completed: function () {} })")
+    _wait(page, "!document.getElementById('view-templates').hidden", timeout=10)
+    assert page.errors == []
+
+
+def test_taskpane_trains_on_pictures_and_places_them(server, browser, tmp_path):
+    """A sheet whose column names picture files in a folder the server may read: the pane trains, and
+    the pictures SheetDL shows (thumbnails, where the model looked) land on their cells in the workbook."""
+    cfg, _ = server
+    pics = tmp_path / "pictures"
+    pics.mkdir()
+    rows = [["Photo", "Label"]]
+    for i in range(40):
+        dark = i % 2 == 0
+        (pics / f"p{i}.png").write_bytes(_png(40, 40, 30 + i % 7 if dark else 220 - i % 7))
+        rows.append([f"p{i}.png", ("dark" if dark else "light") if i < 34 else None])
+    before = cfg.allowed_image_folders
+    cfg.allowed_image_folders = [pics]
+    try:
+        page = _page(browser, cfg, [{"name": "Photos", "rows": rows}])
+        _wait(page, "document.querySelectorAll('#columns li').length === 2", timeout=20)
+        kinds = dict(zip(page.locator("#columns .name").all_inner_texts(), page.locator("#columns .kind").all_inner_texts()))
+        assert kinds == {"Photo": "image", "Label": "to predict"}
+        page.select_option("#budget", "10")
+        page.click("#train")
+        page.wait_for_selector("#result:not([hidden])", timeout=180000)
+        assert page.locator("#message").is_hidden(), page.locator("#message").inner_text()
+        page.screenshot(path=str(tmp_path / "pictures-pane.png"), full_page=True)
+    finally:
+        cfg.allowed_image_folders = before
+    book = page.evaluate("window.__mockWorkbook.dump()")
+    assert page.evaluate("window.__mockStats")["errors"] == [] and page.errors == []
+    placed = [(s, p) for s in book for p in s["pictures"]]
+    assert placed, [s["name"] for s in book]
+    for sheet, p in placed:
+        assert base64.b64decode(p["base64"])[:8] == b"\x89PNG\r\n\x1a\n"
+        assert p["width"] > 0 and p["height"] > 0 and p["altTextDescription"] and p["placement"] == "OneCell"
+        # its top-left corner on a cell's corner: a sum of the column widths / row heights before it
+        lefts, tops = [0.0], [0.0]
+        for j in range(100):
+            lefts.append(lefts[-1] + sheet["columnWidths"].get(str(j), 48))
+            tops.append(tops[-1] + sheet["rowHeights"].get(str(j), 15))
+        assert any(abs(p["left"] - x) < 1e-6 for x in lefts), (p["left"], lefts[:8])
+        assert any(abs(p["top"] - y) < 1e-6 for y in tops), (p["top"], tops[:8])

@@ -22,11 +22,15 @@
   var OPS_PER_SYNC = 40;
   /** cells written per request: well under Excel on the web's ~5 MB, even with long texts */
   var CELLS_PER_SYNC = TUNING.cellsPerSync || 20000;
+  /** pictures' base64 text per request, well under that cap too */
+  var PICTURE_BYTES_PER_SYNC = 2 * 1024 * 1024;
+  /** points per pixel: SheetEdits size pictures in pixels at 96 dpi, Excel in points */
+  var POINTS_PER_PIXEL = 0.75;
   var COLORS = ["#217346", "#2b88d8", "#c239b3", "#ca5010", "#8764b8"];
 
   var state = {
     view: "train", table: null, schema: null, ignored: {}, job: null, curve: {}, busy: false,
-    lastSummary: [], reportSheet: null
+    lastSummary: [], reportSheet: null, skippedPictures: 0, messageView: null
   };
 
   // ---------------------------------------------------------------------------------------------
@@ -213,8 +217,28 @@
       ignore: Object.keys(state.ignored).filter(function (k) { return state.ignored[k]; })
     }).then(function (s) {
       state.schema = s;
+      hideMessage();
       renderSchema();
+    }, function (err) {
+      // the column to predict can't be learned (all blank, one value…): still offer every column,
+      // so another can be chosen right here
+      state.schema = null;
+      renderTargetChoice(target || (err.detail && err.detail.column));
+      throw err;
     });
+  }
+
+  function renderTargetChoice(selected) {
+    var sel = $("target");
+    sel.innerHTML = "";
+    state.table.columns.forEach(function (name) {
+      var o = document.createElement("option");
+      o.value = name; o.textContent = name; o.selected = name === selected;
+      sel.appendChild(o);
+    });
+    $("task").textContent = "Choose the column to predict; its kind and the other columns appear then.";
+    $("columns").innerHTML = "";
+    $("train").disabled = true;
   }
 
   function renderSchema() {
@@ -258,16 +282,27 @@
              image: "image", id: "identifier", constant: "constant" }[kind] || kind;
   }
 
+  // the refresh under way, if any; a request made meanwhile reads the sheet once more when it ends
+  // (the sheet may have changed since that one read it), so bursts of requests cost two reads
+  var reading = null, readAgain = false;
+
   function refresh() {
+    if (reading) { readAgain = true; return reading; }
+    var view = state.view;  // what the sheet was read for: a problem shows there
     hideMessage();
     $("table-info").textContent = "Reading the active sheet…";
-    return readTable().then(function (t) {
+    reading = readTable().then(function (t) {
       state.table = t;
       showTable();
       if (!t.rows.length) throw Object.assign(new Error("The active sheet has a header but no rows below it."),
         { hint: "Select the sheet that holds your data, then Refresh." });
-      return loadSchema(settingsGet(SETTINGS_TARGET));
-    }).catch(showError);
+      // the column preview only matters for training: its problems show in the Train view
+      return loadSchema(settingsGet(SETTINGS_TARGET)).catch(function (e) { showError(e, "train"); });
+    }).catch(function (e) { showError(e, view); }).then(function () {
+      reading = null;
+      if (readAgain) { readAgain = false; return refresh(); }
+    });
+    return reading;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -308,7 +343,7 @@
           settingsSet(SETTINGS_MODEL, JSON.stringify({ target: target, sheet: t.sheet, trained: new Date().toISOString() }));
         }
         return settingsSave();
-      }).then(function () { showResult(done.summary || []); });
+      }).then(function () { showResult((done.summary || []).concat(skippedNote())); });
     }).catch(showError).then(function () { setBusy(false); state.job = null; showPredictInfo(); });
   }
 
@@ -363,6 +398,12 @@
     }
   }
 
+  function skippedNote() {
+    var n = state.skippedPictures;
+    return n ? [n + (n === 1 ? " picture was" : " pictures were") + " left out: this version of Excel can't add " +
+      "pictures from an add-in (it needs Excel 2021, Excel for Microsoft 365 or Excel on the web)."] : [];
+  }
+
   function scoreText(ev) {
     return ev.score_name === "accuracy" ? Math.round(ev.valid_score * 100) + "%" : ev.valid_score.toFixed(2);
   }
@@ -382,6 +423,7 @@
   // applying SheetEdits with the Excel JavaScript API
   function applyAll(jobId, done) {
     var pages = done.pages || 1, page = 0;
+    state.skippedPictures = 0;
     function next() {
       if (page >= pages) return Promise.resolve();
       return api("GET", "/api/jobs/" + jobId + "/edits?page=" + page).then(function (res) {
@@ -398,14 +440,15 @@
       var i = 0;
       function batch() {
         if (i >= edits.length) return ctx.sync();
-        var ops = 0, cells = 0;
-        while (i < edits.length && ops < OPS_PER_SYNC && cells < CELLS_PER_SYNC) {
+        var ops = 0, cells = 0, bytes = 0;
+        while (i < edits.length && ops < OPS_PER_SYNC && cells < CELLS_PER_SYNC && bytes < PICTURE_BYTES_PER_SYNC) {
           var e = edits[i++];
           if (e.op === "add_sheet" && e.name.indexOf("SheetDL Report") === 0) state.reportSheet = e.name;
           var wait = applyEdit(ctx, e);
           if (wait) return wait.then(batch);  // it needed an answer from Excel (and synced)
           ops += 1;
           if (e.op === "write_cells") cells += e.values.length * ((e.values[0] || []).length || 1);
+          if (e.op === "add_picture") bytes += e.png.length;
         }
         return ctx.sync().then(batch);
       }
@@ -484,6 +527,8 @@
       }
       case "add_chart":
         return addChart(ctx, e);
+      case "add_picture":
+        return addPicture(ctx, e);
       case "freeze_panes": {
         var m2 = /^([A-Z]+)(\d+)$/.exec(e.cell), rows = Number(m2[2]) - 1, cols = colIndex(m2[1]) - 1;
         var fp = sheetOf(ctx, e.sheet).freezePanes;
@@ -495,6 +540,32 @@
       default:
         return null;  // an edit this pane does not know yet: leave the workbook alone
     }
+  }
+
+  /** Pictures need ExcelApi 1.9 (worksheet.shapes); an older Excel gets the rest of the results and
+   * a note saying how many pictures were left out. */
+  function picturesSupported() {
+    try { return Office.context.requirements.isSetSupported("ExcelApi", "1.9"); } catch (err) { return false; }
+  }
+
+  /** A PNG with its top-left corner on the anchor cell, sized in points (pixels × 0.75), moved but not
+   * resized with the cells, with its alt text. The cell's position is read from Excel first. */
+  function addPicture(ctx, e) {
+    if (!picturesSupported()) { state.skippedPictures += 1; return null; }
+    var sheet = sheetOf(ctx, e.sheet);
+    var cell = sheet.getRange(e.anchor);
+    cell.load("left,top");
+    return ctx.sync().then(function () {
+      var shape = sheet.shapes.addImage(e.png);
+      shape.lockAspectRatio = false;  // the edit gives both sides; a locked ratio would rescale one
+      shape.left = cell.left;
+      shape.top = cell.top;
+      shape.width = e.width * POINTS_PER_PIXEL;
+      shape.height = e.height * POINTS_PER_PIXEL;
+      shape.lockAspectRatio = true;
+      if (e.description) shape.altTextDescription = e.description;
+      if (Office.context.requirements.isSetSupported("ExcelApi", "1.10")) shape.placement = Excel.Placement.oneCell;
+    });
   }
 
   function fill2d(fmt, ref) {
@@ -685,7 +756,8 @@
     showPredictInfo();
   }
 
-  function showError(e) {
+  /** A message for the user, in the view it concerns (default: the one showing). */
+  function showError(e, view) {
     var box = $("message");
     box.className = "message" + (e && e.cancelled ? " info" : "");
     box.textContent = (e && e.message) || String(e);
@@ -694,14 +766,16 @@
       h.className = "hint"; h.textContent = e.hint;
       box.appendChild(h);
     }
-    box.hidden = false;
+    state.messageView = typeof view === "string" ? view : state.view;
+    box.hidden = state.messageView !== state.view;
     $("run").hidden = true;
   }
 
-  function hideMessage() { $("message").hidden = true; }
+  function hideMessage() { $("message").hidden = true; state.messageView = null; }
 
   function setView(view) {
     state.view = view;
+    if (state.messageView) $("message").hidden = state.messageView !== view;
     ["train", "predict", "explain", "templates"].forEach(function (v) { $("view-" + v).hidden = v !== view; });
     Array.prototype.forEach.call(document.querySelectorAll(".tab"), function (b) {
       b.classList.toggle("active", b.getAttribute("data-view") === view);
@@ -738,6 +812,12 @@
       Office.actions.associate("showExplain", showAt("explain"));
       Office.actions.associate("showTemplates", showAt("templates"));
     }
+    if (Office.addin && Office.addin.onVisibilityModeChanged) {
+      // the shared runtime outlives a closed pane: when it opens again, read the (perhaps other) sheet
+      Office.addin.onVisibilityModeChanged(function (args) {
+        if (args && args.visibilityMode === "Taskpane" && !state.busy) refresh();
+      });
+    }
     Array.prototype.forEach.call(document.querySelectorAll(".tab"), function (b) {
       b.addEventListener("click", function () { setView(b.getAttribute("data-view")); });
     });
@@ -754,5 +834,9 @@
     refresh();
   });
 
-  window.SheetDLPane = { state: state, refresh: refresh, runJob: runJob, setView: setView, cellIn: cellIn };
+  window.SheetDLPane = {
+    state: state, refresh: refresh, runJob: runJob, setView: setView, cellIn: cellIn,
+    /** fetch a finished job's edits and write them into the workbook (what Train does after its run) */
+    applyResults: function (jobId, pages) { return applyAll(jobId, { pages: pages }); }
+  };
 })();

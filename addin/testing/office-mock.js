@@ -1,15 +1,28 @@
-/* An in-page stand-in for office.js in tests: Office (onReady, document settings, actions) and the
- * subset of the Excel JavaScript API the SheetDL task pane uses, over a small workbook model
- * (sheets with a grid of values, formats, conditional formats, charts, frozen panes).
+/* An in-page stand-in for office.js in tests: Office (onReady, document settings, actions, the shared
+ * runtime's Office.addin) and the subset of the Excel JavaScript API the SheetDL task pane uses, over a
+ * small workbook model (sheets with a grid of values, formats, conditional formats, charts, pictures,
+ * frozen panes).
  *
  * Like Excel it checks what it is given: a values/numberFormat array must match the range's shape,
- * sheet names are at most 31 characters and unique, a missing sheet is an error, and it measures the
- * largest request (between two context.sync() calls) against Excel on the web's ~5 MB cap.
- * Fill it before the page loads: window.__SHEETDL_MOCK__ = { sheets: [{ name, rows: [[...], ...] }], active: 0 }.
+ * sheet names are at most 31 characters and unique, a missing sheet is an error, a picture must be a
+ * PNG/JPEG/GIF/BMP in base64 and its size positive, a range's left/top are read only after load+sync,
+ * and it measures the largest request (between two context.sync() calls) against Excel on the web's
+ * ~5 MB cap. Cells are 48 × 15 points unless a column width or row height was set (Excel's defaults).
+ * Fill it before the page loads:
+ *   window.__SHEETDL_MOCK__ = { sheets: [{ name, rows: [[...], ...] }], active: 0, excelApi: "1.9" };
+ * (excelApi: the newest ExcelApi requirement set this "Excel" supports; default "1.17").
  */
 (function () {
   "use strict";
   var seed = window.__SHEETDL_MOCK__ || { sheets: [{ name: "Sheet1", rows: [] }] };
+  var EXCEL_API = seed.excelApi || "1.17";
+  var COLUMN_POINTS = 48, ROW_POINTS = 15;  // Excel's default column width and row height, in points
+  var IMAGE_HEADS = ["iVBORw0KGgo", "/9j/", "R0lGOD", "Qk"];  // base64 of PNG, JPEG, GIF, BMP heads
+
+  function versionAtMost(v, max) {
+    var a = String(v).split(".").map(Number), b = String(max).split(".").map(Number);
+    return a[0] < b[0] || (a[0] === b[0] && (a[1] || 0) <= (b[1] || 0));
+  }
 
   function colLetter(n) { var s = ""; while (n > 0) { var m = (n - 1) % 26; s = String.fromCharCode(65 + m) + s; n = Math.floor((n - 1) / 26); } return s; }
   function colIndex(l) { var n = 0; for (var i = 0; i < l.length; i++) n = n * 26 + l.charCodeAt(i) - 64; return n; }
@@ -36,6 +49,20 @@
       freezeColumns: function (n) { self.frozen = { rows: 0, cols: n }; },
       freezeAt: function (range) { self.frozen = { rows: range._nr, cols: range._nc }; }
     };
+    this.pictures = [];
+    this.shapes = {
+      items: this.pictures,
+      addImage: function (base64) {
+        if (!versionAtMost("1.9", EXCEL_API)) throw new Error("ApiNotFound: shapes need ExcelApi 1.9");
+        if (typeof base64 !== "string" || /^data:/.test(base64) || !IMAGE_HEADS.some(function (h) { return base64.indexOf(h) === 0; })) {
+          var e = "InvalidArgument: addImage needs a PNG/JPEG/GIF/BMP file as bare base64"; stats.errors.push(e); throw new Error(e);
+        }
+        var shape = new Shape(self, base64);
+        self.pictures.push(shape);
+        cost(base64);
+        return shape;
+      }
+    };
     this.charts = [];
     var chartsApi = this.charts;
     chartsApi.add = function (type, range, by) { var ch = new Chart(self, type, range); chartsApi.push(ch); cost([type]); return ch; };
@@ -59,9 +86,37 @@
   Sheet.prototype.activate = function () { this.wb.active = this.wb.sheets.indexOf(this); };
   Sheet.prototype.value = function (r, c) { var v = this.cells[r + "," + c]; return v === undefined ? "" : v; };
   Sheet.prototype.fmt = function (r, c) { return this.formats[r + "," + c] || (this.formats[r + "," + c] = {}); };
+  Sheet.prototype.leftOf = function (c) { var x = 0; for (var j = 0; j < c; j++) x += j in this.columnWidths ? this.columnWidths[j] : COLUMN_POINTS; return x; };
+  Sheet.prototype.topOf = function (r) { var y = 0; for (var i = 0; i < r; i++) y += i in this.rowHeights ? this.rowHeights[i] : ROW_POINTS; return y; };
+
+  /** A picture on a sheet: Excel's Shape, as far as the pane uses it (sizes in points). Like Excel's,
+   * unless its placement is "Absolute" it moves with the cell its top-left corner is in when columns
+   * or rows before it are resized later. */
+  function Shape(sheet, base64) {
+    var self = this, w = 0, h = 0, col = 0, dx = 0, row = 0, dy = 0, x = 0, y = 0;
+    this.sheet = sheet; this.type = "Image"; this.base64 = base64;
+    this.altTextDescription = ""; this.placement = "TwoCell"; this.lockAspectRatio = true;
+    function cellAt(pos, edge) { var i = 0; while (edge.call(sheet, i + 1) <= pos) i += 1; return i; }
+    Object.defineProperty(this, "left", {
+      get: function () { return self.placement === "Absolute" ? x : sheet.leftOf(col) + dx; },
+      set: function (v) { x = v; col = cellAt(v, sheet.leftOf); dx = v - sheet.leftOf(col); } });
+    Object.defineProperty(this, "top", {
+      get: function () { return self.placement === "Absolute" ? y : sheet.topOf(row) + dy; },
+      set: function (v) { y = v; row = cellAt(v, sheet.topOf); dy = v - sheet.topOf(row); } });
+    function positive(v, what) {
+      if (typeof v !== "number" || !(v > 0)) { var e = "InvalidArgument: picture " + what + " " + v; stats.errors.push(e); throw new Error(e); }
+    }
+    // like Excel: with the aspect ratio locked, setting one side rescales the other
+    Object.defineProperty(this, "width", { get: function () { return w; }, set: function (v) {
+      positive(v, "width"); if (self.lockAspectRatio && w && h) h = h * v / w; w = v; } });
+    Object.defineProperty(this, "height", { get: function () { return h; }, set: function (v) {
+      positive(v, "height"); if (self.lockAspectRatio && w && h) w = w * v / h; h = v; } });
+    // a new picture comes in at its own size (the mock: 72 × 72 points)
+    w = 72; h = 72;
+  }
 
   function Range(sheet, r, c, nr, nc) {
-    this._sheet = sheet; this._r = r; this._c = c; this._nr = nr; this._nc = nc;
+    this._sheet = sheet; this._r = r; this._c = c; this._nr = nr; this._nc = nc; this._loaded = {};
     this.rowIndex = r; this.columnIndex = c; this.rowCount = nr; this.columnCount = nc;
     this.address = sheet.name + "!" + colLetter(c + 1) + (r + 1) + (nr * nc > 1 ? ":" + colLetter(c + nc) + (r + nr) : "");
     var self = this;
@@ -87,7 +142,19 @@
       }
     };
   }
-  Range.prototype.load = function () { return this; };
+  var pendingLoads = [];  // [range, property]: readable after the next context.sync()
+  Range.prototype.load = function (what) {
+    var self = this;
+    String(what || "").split(",").forEach(function (p) { pendingLoads.push([self, p.trim()]); });
+    return this;
+  };
+  // positions (points from the sheet's top-left corner): readable only once loaded, like Excel's
+  ["left", "top"].forEach(function (p) {
+    Object.defineProperty(Range.prototype, p, { get: function () {
+      if (!this._loaded[p]) { var e = "PropertyNotLoaded: range." + p + " was read before load() and sync()"; stats.errors.push(e); throw new Error(e); }
+      return p === "left" ? this._sheet.leftOf(this._c) : this._sheet.topOf(this._r);
+    } });
+  });
   Range.prototype.each = function (fn) { for (var i = 0; i < this._nr; i++) for (var j = 0; j < this._nc; j++) fn(this._r + i, this._c + j, i, j); };
   Range.prototype.check = function (arr, what) {
     if (!Array.isArray(arr) || arr.length !== this._nr || arr.some(function (row) { return !Array.isArray(row) || row.length !== this._nc; }, this)) {
@@ -168,7 +235,11 @@
       return { name: s.name, grid: grid, formats: s.formats, charts: s.charts.map(function (c) {
         return { type: c.type, title: c.title.text, position: c.position, series: c.seriesList.map(function (x) { return { name: x.name, values: x.values, xValues: x.xValues }; }),
                  xTitle: c.axes.categoryAxis.title.text, yTitle: c.axes.valueAxis.title.text };
-      }), conditionalFormats: s.conditionalFormats, frozen: s.frozen, tabColor: s.tabColor, columnWidths: s.columnWidths };
+      }), conditionalFormats: s.conditionalFormats, frozen: s.frozen, tabColor: s.tabColor, columnWidths: s.columnWidths,
+      rowHeights: s.rowHeights, pictures: s.pictures.map(function (p) {
+        return { type: p.type, base64: p.base64, left: p.left, top: p.top, width: p.width, height: p.height,
+                 altTextDescription: p.altTextDescription, placement: p.placement };
+      }) };
     });
   };
 
@@ -183,6 +254,7 @@
           stats.syncs += 1;
           stats.maxRequestBytes = Math.max(stats.maxRequestBytes, stats.requestBytes);
           stats.requestBytes = 0;
+          pendingLoads.splice(0).forEach(function (l) { l[0]._loaded[l[1]] = true; });
           return new Promise(function (res) { setTimeout(res, 0); });
         }
       };
@@ -191,7 +263,8 @@
     ConditionalFormatType: { colorScale: "ColorScale" },
     ConditionalFormatColorCriterionType: { lowestValue: "LowestValue", highestValue: "HighestValue", percentile: "Percentile" },
     ChartType: { line: "Line", barClustered: "BarClustered" },
-    ChartSeriesBy: { columns: "Columns", auto: "Auto" }
+    ChartSeriesBy: { columns: "Columns", auto: "Auto" },
+    Placement: { oneCell: "OneCell", twoCell: "TwoCell", absolute: "Absolute" }
   };
   window.Office = {
     HostType: { Excel: "Excel" },
@@ -200,9 +273,23 @@
       get: function (k) { return k in settingsStore ? settingsStore[k] : null; },
       set: function (k, v) { settingsStore[k] = v; },
       saveAsync: function (cb) { window.__SHEETDL_SAVED_SETTINGS__ = JSON.parse(JSON.stringify(settingsStore)); setTimeout(function () { cb && cb({ status: "succeeded" }); }, 0); }
-    } }, requirements: { isSetSupported: function () { return true; } } },
+    } }, requirements: { isSetSupported: function (name, version) {
+      return name !== "ExcelApi" || versionAtMost(version || "1.1", EXCEL_API);
+    } } },
     actions: { associated: {}, associate: function (name, fn) { this.associated[name] = fn; } },
-    addin: { showAsTaskpane: function () { return Promise.resolve(); } }
+    // the shared runtime: the pane's page stays alive while hidden; tests call __mockShowPane(false/true)
+    addin: {
+      visible: true, handlers: [],
+      showAsTaskpane: function () { return window.__mockShowPane(true); },
+      hide: function () { return window.__mockShowPane(false); },
+      onVisibilityModeChanged: function (fn) { this.handlers.push(fn); return Promise.resolve(); }
+    }
+  };
+  window.__mockShowPane = function (visible) {
+    var addin = window.Office.addin, changed = addin.visible !== visible;
+    addin.visible = visible;
+    if (changed) addin.handlers.forEach(function (fn) { fn({ visibilityMode: visible ? "Taskpane" : "Hidden" }); });
+    return Promise.resolve();
   };
   window.__mockWorkbook = workbook;
   window.__mockStats = stats;

@@ -49,7 +49,8 @@ def render_manifest(port: int) -> str:
     source = ADDIN_DIR / "manifest.xml"
     if not source.is_file():
         raise SheetDLError("This copy of SheetDL was installed without the Excel add-in's files.",
-                           hint="Install SheetDL from its source folder (pip install -e .) to use the add-in.")
+                           hint="Reinstall SheetDL (pip install --force-reinstall sheetdl); its package carries "
+                                "them in sheetdl/addin_files.")
     text = source.read_text(encoding="utf-8")
     return text.replace(f"https://localhost:{DEFAULT_PORT}", f"https://localhost:{port}")
 

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
 import socket
+from pathlib import Path
 
 from ..errors import SheetDLError
 from .config import DEFAULT_PORT, ServerConfig
 
-__all__ = ["add_parsers", "cmd_serve", "cmd_addin"]
+__all__ = ["add_parsers", "cmd_serve", "cmd_addin", "picture_folders"]
 
 
 def add_parsers(sub) -> None:
     s = sub.add_parser("serve", help="run the local server the Excel add-in talks to (https://localhost only)")
     s.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port on 127.0.0.1 (default {DEFAULT_PORT})")
+    s.add_argument("--allow-images", action="append", default=None, metavar="FOLDER",
+                   help="a folder whose pictures an image column may name (repeat for more; relative paths "
+                        "start in the first); remembered for the next `sheetdl serve`")
+    s.add_argument("--forget-images", action="store_true",
+                   help="forget the remembered picture folders: read no pictures")
 
     a = sub.add_parser("addin", help="install, remove or check the SheetDL tab in Excel")
     a.add_argument("action", choices=["install", "uninstall", "status"])
@@ -41,11 +48,45 @@ def cmd_serve(args: argparse.Namespace, ui) -> int:
                                         "(and `sheetdl addin install --port 47812`).") from None
             raise
     config = ServerConfig(port=args.port)
+    picture_folders(config, getattr(args, "allow_images", None), getattr(args, "forget_images", False))
     ui.say(f"SheetDL server: https://localhost:{config.port}  (this computer only; Ctrl-C stops it)")
     ui.say(f"Task pane:      https://localhost:{config.port}/taskpane/taskpane.html")
     ui.say(f"Files:          {config.home}")
+    if config.allowed_image_folders:
+        ui.say("Pictures from:  " + "; ".join(str(f) for f in config.allowed_image_folders))
+    else:
+        ui.say("Pictures from:  no folder (to train on pictures: sheetdl serve --allow-images FOLDER)")
     serve(config)
     return 0
+
+
+def picture_folders(config: ServerConfig, allow: list[str] | None, forget: bool) -> list[Path]:
+    """Set (and remember) the folders the server may read pictures from; without flags, keep the
+    remembered ones. A folder that does not exist is refused, so a typo can't silently allow nothing."""
+    if allow and forget:
+        raise SheetDLError("--allow-images and --forget-images can't be used together.",
+                           hint="Use --forget-images alone to read no pictures, or --allow-images FOLDER to "
+                                "choose the folders.")
+    if forget:
+        config.allowed_image_folders = []
+        config.remember()
+    elif allow:
+        folders: list[Path] = []
+        for raw in allow:
+            folder = Path(raw).expanduser()
+            if not folder.is_dir():
+                raise SheetDLError(f"There is no folder '{raw}' on this computer to read pictures from.",
+                                   hint="Check the folder's spelling, or give the whole path of the folder that "
+                                        "holds the pictures (in quotes if it has spaces).")
+            folder = Path(os.path.abspath(folder))
+            if folder == Path(folder.anchor):
+                raise SheetDLError(f"'{raw}' is a whole drive: any workbook could then make SheetDL read any "
+                                   "picture on it.", hint="Give the folder that holds the pictures you train on.")
+            if folder not in folders:
+                folders.append(folder)
+        config.allowed_image_folders = folders
+        config.remember()
+    return list(config.allowed_image_folders or [])
 
 
 def cmd_addin(args: argparse.Namespace, ui) -> int:

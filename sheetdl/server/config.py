@@ -1,22 +1,44 @@
 """One settings object for the local server: where its files live, its port, its limits, its token.
 
 Everything the server keeps (certificate authority, localhost certificate, the per-install token,
-models per workbook) lives in the user's config folder; ``SHEETDL_HOME`` overrides it (tests).
+models per workbook, the folders it may read pictures from) lives in the user's config folder;
+``SHEETDL_HOME`` overrides it (tests).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["ServerConfig", "DEFAULT_PORT", "sheetdl_home", "ADDIN_DIR"]
+__all__ = ["ServerConfig", "DEFAULT_PORT", "sheetdl_home", "ADDIN_DIR", "addin_dir"]
 
 DEFAULT_PORT = 47811
-#: the add-in's web files (task pane, icons) ship beside the package in a source checkout
-ADDIN_DIR = Path(__file__).resolve().parents[2] / "addin"
+#: the add-in's web files (manifest, task pane, icons) inside an installed package: a wheel carries
+#: a copy of addin/ there (setup.py's build step)
+PACKAGED_ADDIN_DIR = Path(__file__).resolve().parents[1] / "addin_files"
+#: ... and in a source checkout or an editable install, the addin/ folder itself
+SOURCE_ADDIN_DIR = Path(__file__).resolve().parents[2] / "addin"
+#: what the server remembers between runs (``sheetdl serve --allow-images``)
+SETTINGS_FILE = "server.json"
+
+
+def addin_dir() -> Path:
+    """Where the add-in's files are: the installed copy, else the source checkout's addin/ folder.
+
+    When neither has them the packaged path is returned, and whoever needs a file says plainly that
+    this copy of SheetDL lacks the add-in's files.
+    """
+    for folder in (PACKAGED_ADDIN_DIR, SOURCE_ADDIN_DIR):
+        if (folder / "manifest.xml").is_file() and (folder / "taskpane").is_dir():
+            return folder
+    return PACKAGED_ADDIN_DIR
+
+
+ADDIN_DIR = addin_dir()
 
 
 def sheetdl_home() -> Path:
@@ -57,11 +79,18 @@ class ServerConfig:
     keep_jobs: int = 20
     time_budget_limit: float = 24 * 3600.0
     token: str = ""
+    #: folders whose pictures an image column may name (each kept as an absolute path); None: what
+    #: ``sheetdl serve --allow-images`` last remembered (none at first). Relative paths in cells are
+    #: looked up in the first folder.
+    allowed_image_folders: list[Path] | None = None
 
     def __post_init__(self) -> None:
         self.home = Path(self.home)
         if not self.token:
             self.token = self.load_token()
+        if self.allowed_image_folders is None:
+            self.allowed_image_folders = self.remembered().get("allowed_image_folders", [])
+        self.allowed_image_folders = [Path(os.path.abspath(Path(f).expanduser())) for f in self.allowed_image_folders]
 
     # ---- places ----------------------------------------------------------------------------
     @property
@@ -75,6 +104,34 @@ class ServerConfig:
     @property
     def token_file(self) -> Path:
         return self.home / "token"
+
+    @property
+    def settings_file(self) -> Path:
+        return self.home / SETTINGS_FILE
+
+    @property
+    def image_folder(self) -> Path | None:
+        """Where a relative picture path starts: the first allowed folder."""
+        return self.allowed_image_folders[0] if self.allowed_image_folders else None
+
+    def remembered(self) -> dict:
+        """The settings a previous ``sheetdl serve`` kept; {} when none (or unreadable: start afresh)."""
+        try:
+            data = json.loads(self.settings_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        folders = data.get("allowed_image_folders")
+        if not isinstance(folders, list) or not all(isinstance(f, str) and f for f in folders):
+            data.pop("allowed_image_folders", None)
+        return data
+
+    def remember(self) -> None:
+        """Keep this run's picture folders for the next ``sheetdl serve``."""
+        data = self.remembered()
+        data["allowed_image_folders"] = [str(f) for f in self.allowed_image_folders or []]
+        _private_file(self.settings_file, json.dumps(data, indent=2))
 
     @property
     def origin(self) -> str:

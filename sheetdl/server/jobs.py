@@ -33,6 +33,8 @@ log = logging.getLogger("sheetdl.server")
 WORKBOOK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{7,63}$")
 
 FINISHED = ("done", "failed", "cancelled")
+#: characters of a picture's base64 text that weigh on a page of edits like one cell
+PICTURE_CHARS_PER_CELL = 16
 
 
 @dataclass(kw_only=True)
@@ -227,7 +229,9 @@ class JobManager:
 
     # ---- running ---------------------------------------------------------------------------
     def start(self, job: Job) -> int | None:
-        job.rows()  # every chunk arrived (raises in plain words if not)
+        rows = job.rows()  # every chunk arrived (raises in plain words if not)
+        if job.state == "receiving":
+            self.check_pictures(job, rows)
         with self._lock:
             if job.state != "receiving":
                 return self.position(job)
@@ -239,6 +243,18 @@ class JobManager:
                 self._worker.start()
             self._lock.notify_all()
         return self.position(job)
+
+    def check_pictures(self, job: Job, rows: list[list]) -> None:
+        """Refuse, before anything runs, picture paths outside the folders the user allowed."""
+        from ..table import clean_headers, column_letter
+        from .images import check_image_cells, model_image_columns
+
+        spec = job.spec
+        letters = [column_letter(spec.first_col + j) for j in range(len(spec.columns))]
+        names = clean_headers([_cell(c) for c in spec.columns], letters)
+        also = model_image_columns(self.model_path(spec.workbook_id)) if spec.kind == "predict" else set()
+        check_image_cells(sheet=spec.sheet, columns=names, letters=letters, header_row=spec.header_row, rows=rows,
+                          ignore=spec.ignore, folders=self.config.allowed_image_folders or [], also=also)
 
     def cancel(self, job: Job) -> None:
         job.cancel_requested.set()
@@ -304,25 +320,25 @@ class JobManager:
 
 def run_job(job: Job, manager: JobManager) -> None:
     """Train (or predict) on the job's rows and lay the results out as pages of SheetEdits."""
-    from ..edits import WriteCells
+    from ..edits import AddPicture, WriteCells
     from ..results import layout, summary_sentences
 
     spec = job.spec
     table = build_table(sheet=spec.sheet, header_row=spec.header_row, first_col=spec.first_col,
                         columns=spec.columns, rows=job.rows(), sheet_max_col=spec.sheet_max_col)
     if spec.kind == "train":
-        results, model = _train(job, table)
+        results, model = _train(job, table, manager.config)
         path = manager.model_path(spec.workbook_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         model.save(path)
     else:
-        results = _predict(job, table, manager.model_path(spec.workbook_id))
+        results = _predict(job, table, manager.model_path(spec.workbook_id), manager.config)
     edits = layout(results, table, spec.existing_sheets)
     job.summary = summary_sentences(results, table)
     pages: list[list[dict]] = [[]]
     cells = 0
     for e in edits:
-        n = e.n_rows * e.n_cols if isinstance(e, WriteCells) else 1
+        n = e.n_rows * e.n_cols if isinstance(e, WriteCells) else _picture_cells(e) if isinstance(e, AddPicture) else 1
         if pages[-1] and cells + n > manager.config.edits_page_cells:
             pages.append([])
             cells = 0
@@ -331,7 +347,18 @@ def run_job(job: Job, manager: JobManager) -> None:
     job.pages = pages
 
 
-def _train(job: Job, table):
+def _picture_cells(e) -> int:
+    """How many cells a picture counts for when edits are cut into pages (pages stay modest requests)."""
+    return max(1, len(e.png) // PICTURE_CHARS_PER_CELL)
+
+
+def _picture_options(config: ServerConfig) -> dict:
+    """Where pictures may come from: relative paths start in the first allowed folder, and nothing
+    outside the allowed folders is read (an empty list: no pictures at all)."""
+    return {"image_folder": config.image_folder, "allowed_image_folders": list(config.allowed_image_folders or [])}
+
+
+def _train(job: Job, table, config: ServerConfig):
     from ..model import train_table
     from ..schema import infer_schema
     from ..settings import Settings
@@ -361,7 +388,7 @@ def _train(job: Job, table):
             job.emit("curve", fold=p.fold, epoch=p.epoch, valid_score=_num(p.valid_score))
 
     opts = FitOptions(time_budget=settings.time_budget, device="auto", seed=settings.seed, progress=progress,
-                      cancel=job.cancel_requested.is_set)
+                      cancel=job.cancel_requested.is_set, **_picture_options(config))
     model, results = train_table(table, schema, opts, reasons=spec.reasons)
     if not seen:  # folds too short to report while running: send the averaged curve at once
         for c in results.curve:
@@ -372,13 +399,13 @@ def _train(job: Job, table):
     return results, model
 
 
-def _predict(job: Job, table, path: Path):
+def _predict(job: Job, table, path: Path, config: ServerConfig):
     from ..store import load_model
 
     model = load_model(path)
     job.emit("progress", stage="predicting", fraction=0.5, message=f"Predicting '{model.target}'", fold=0,
              n_folds=0, epoch=0, max_epochs=0, valid_score=None, elapsed=0, remaining=None)
-    results = model.results_for(table, reasons=job.spec.reasons)
+    results = model.results_for(table, reasons=job.spec.reasons, **_picture_options(config))
     results.importance = list(model.importances)
     results.settings = dict(model.settings)
     results.run_info = {"Model": "saved with this workbook", **{f"Training: {k}": v for k, v in model.info.items()}}
