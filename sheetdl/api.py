@@ -24,11 +24,13 @@ def fit(
     device: str = "auto",
     seed: int = 0,
     progress: ProgressFn | None = None,
+    image_folder=None,
 ) -> FittedModel:
     """Train on the rows whose ``target`` is filled; returns a model that predicts the others.
 
     Column kinds are inferred as for a workbook; ``model.results`` is not kept — use the CLI or
-    :func:`sheetdl.model.train_table` for the full report.
+    :func:`sheetdl.model.train_table` for the full report. Relative picture paths in image columns
+    start at ``image_folder`` (default: the current folder).
     """
     from .settings import Settings
 
@@ -37,7 +39,8 @@ def fit(
     table = data if isinstance(data, Table) else Table.from_dataframe(data)
     schema = infer_schema(table, target=target, ignore=ignore, task=task)
     model, _ = train_table(table, schema, FitOptions(time_budget=settings.time_budget, device=settings.device,
-                                                    seed=settings.seed, progress=progress), reasons=False)
+                                                    seed=settings.seed, progress=progress,
+                                                    image_folder=image_folder), reasons=False)
     return model
 
 

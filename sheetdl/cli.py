@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--task", help="auto, classify (pick a label) or regress (predict a number)")
     t.add_argument("--device", help="auto, cpu or cuda")
     t.add_argument("--seed", help="a whole number that makes the run repeatable")
+    t.add_argument("--review-threshold", metavar="SHARE",
+                   help="mark predictions less sure than this (e.g. 70%%) 'Check' for a person to review")
     t.add_argument("--no-reasons", action="store_true", help="skip the per-row 'Why' column (faster)")
     _in_place(t)
 
@@ -51,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--model", required=True, help="the .sheetdl file that 'sheetdl train' wrote")
     _common(pr)
     pr.add_argument("--no-reasons", action="store_true", help="skip the per-row 'Why' column (faster)")
+    pr.add_argument("--review-threshold", metavar="SHARE",
+                    help="mark predictions less sure than this (e.g. 70%%) 'Check' (default: the model's setting)")
     _in_place(pr)
 
     ex = sub.add_parser("explain", help="show what a saved model learned: scores and column importance")
@@ -60,9 +64,15 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--folder", default="sheetdl-demo", help="where to put the demo's copy and results")
     d.add_argument("--quiet", action="store_true", help="print only the result")
 
-    n = sub.add_parser("new", help="list the template workbooks, or copy one to fill in")
-    n.add_argument("template", nargs="?", help='the template\'s name, e.g. "Classify rows" (leave out to list them)')
-    n.add_argument("path", nargs="?", help="a folder, or the new workbook's file name (default: this folder)")
+    n = sub.add_parser("new", help="list the template workbooks, copy one to fill in, or make one from a "
+                                   "folder of pictures (sheetdl new images FOLDER)")
+    n.add_argument("template", nargs="?", help='the template\'s name, e.g. "Classify rows" (leave out to list '
+                                               'them), or the word images followed by a folder of pictures')
+    n.add_argument("path", nargs="?", help="for a template: a folder, or the new workbook's file name (default: "
+                                           "this folder); after images: the folder holding one subfolder of "
+                                           "pictures per label")
+    n.add_argument("--output", metavar="FILE", help="where to write the new workbook (default for images: "
+                                                    "inside the folder, named after it)")
 
     from .server.commands import add_parsers as _server_parsers
     _server_parsers(sub)  # serve, addin
@@ -99,7 +109,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_demo(args, ui)
         if args.command == "new":
             from .templates import cmd_new
-            return cmd_new(args.template, args.path, say=lambda line: ui.out.print(line, markup=False, soft_wrap=True))
+            from rich.markup import escape
+            return cmd_new(args.template, args.path, output=args.output,
+                           say=lambda line: ui.out.print(line, markup=False, soft_wrap=True),
+                           warn=lambda line: ui.warn(escape(line)))
         if args.command in ("serve", "addin"):
             from .server.commands import cmd_addin, cmd_serve
             return (cmd_serve if args.command == "serve" else cmd_addin)(args, ui)
@@ -132,9 +145,24 @@ def _settings_for(path: Path, args):
     sheet_kw, notes = read_settings_sheet(path)
     base = Settings(**sheet_kw)
     flags = dict(target=args.target, sheet=args.sheet, ignore=tuple(args.ignore) if args.ignore else None,
-                 time_budget=args.time_budget, task=args.task, device=args.device, seed=args.seed)
+                 time_budget=args.time_budget, task=args.task, device=args.device, seed=args.seed,
+                 review_threshold=args.review_threshold)
     sources = {k: f"given with --{k.replace('_', '-')}" for k, v in flags.items() if v is not None}
     return base.merged(**flags, sources=sources), notes
+
+
+def _review_threshold(flag: str | None, trained: dict[str, str]) -> float | None:
+    """--review-threshold if given, else the threshold the model was trained with (in the report's words)."""
+    from .settings import Settings
+
+    if flag is not None:
+        return Settings(review_threshold=flag, sources={"review_threshold": "given with --review-threshold"}
+                        ).review_threshold
+    words = trained.get("Review threshold", "none")
+    try:
+        return Settings(review_threshold=None if words == "none" else words).review_threshold
+    except Exception:  # a model from an older SheetDL: no threshold
+        return None
 
 
 def _check_input(path: Path) -> None:
@@ -393,6 +421,7 @@ def cmd_train(args, ui: "_Console") -> int:
     results.settings = settings.describe(task=schema.task, sheet=table.sheet,
                                          device=results.run_info.get("Device", "").split(" ")[0].lower())
     results.notes = setting_notes + ([open_note] if open_note else []) + results.notes
+    results.review_threshold = settings.review_threshold
     model.settings = results.settings
     ui.status("Writing the results workbook…")
     output, backup, lost = _write_output(source, table, results, output, args, ui)
@@ -437,7 +466,9 @@ def cmd_predict(args, ui: "_Console") -> int:
     results.settings = dict(model.settings)
     results.run_info = {"Model file": str(Path(args.model).name), **{f"Training: {k}": v for k, v in model.info.items()}}
     results.notes = list(table.notes) + [
-        f"Predictions come from the model in '{Path(args.model).name}'; its scores were measured when it was trained."]
+        f"Predictions come from the model in '{Path(args.model).name}'; its scores were measured when it was trained."
+    ] + results.notes
+    results.review_threshold = _review_threshold(args.review_threshold, model.settings)
     results.metrics, results.baseline = dict(model.metrics), dict(model.baseline)
     if new_columns:
         listed = ", ".join(f"'{c}'" for c in new_columns[:10]) + (
@@ -557,6 +588,9 @@ class _Console:
             left = f" · about {p.remaining:.0f} s left" if p.remaining is not None else ""
             self._progress.update(self._task, completed=done, description=f"Fold {p.fold}/{p.n_folds}",
                                   info=f"epoch {p.epoch} · {score}{left}")
+        elif p.stage == "pictures":  # epoch / max_epochs count pictures here
+            self._progress.update(self._task, completed=p.epoch / max(p.max_epochs, 1), description=p.message,
+                                  info="")
         else:
             self._progress.update(self._task, completed=1.0, description=p.message or p.stage, info="")
 

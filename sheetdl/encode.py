@@ -22,6 +22,7 @@ __all__ = [
     "CategoryEncoder",
     "DateEncoder",
     "TextEncoder",
+    "ImageEncoder",
     "TargetEncoder",
     "TableEncoder",
     "EncodedTable",
@@ -197,6 +198,29 @@ class TextEncoder(_Encoder):
         return out
 
 
+class ImageEncoder(_Encoder):
+    """A picture column → one array per row, already prepared by :mod:`sheetdl.image_columns`.
+
+    By the time a frame reaches the encoders, each cell of an image column holds what the network
+    reads for that picture: a feature vector from the frozen pretrained backbone (``mode`` "features")
+    or the decoded pixels (``mode`` "pixels", trained from scratch). A blank cell or a picture that could
+    not be read holds None and becomes zeros — the network's "no picture".
+    """
+
+    def fit(self, values: pd.Series, *, mode: str, shape: list[int], dtype: str) -> "ImageEncoder":
+        self.mode_, self.shape_, self.dtype_ = mode, list(shape), dtype
+        self.fitted_ = True
+        return self
+
+    def transform(self, values: pd.Series) -> np.ndarray:
+        self._check_fitted()
+        out = np.zeros((len(values), *self.shape_), dtype=self.dtype_)
+        for r, v in enumerate(values):
+            if v is not None and not isinstance(v, (str, float)):
+                out[r] = v
+        return out
+
+
 class TargetEncoder(_Encoder):
     """Labels ↔ class indices (classification) or standardised numbers (regression)."""
 
@@ -243,12 +267,20 @@ class EncodedTable:
     numeric: np.ndarray  # (n, d) float32
     categorical: np.ndarray  # (n, c) int64
     text: np.ndarray  # (n, t, TEXT_MAX_TOKENS) int64
+    #: one array per image column: (n, features) float32 or (n, size, size, 3) uint8 pixels
+    images: tuple[np.ndarray, ...] = ()
 
     def __len__(self) -> int:
         return len(self.numeric)
 
+    @property
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """Every input array, in the order the network's ``forward`` takes them."""
+        return (self.numeric, self.categorical, self.text, *self.images)
+
     def take(self, rows: np.ndarray) -> "EncodedTable":
-        return EncodedTable(self.numeric[rows], self.categorical[rows], self.text[rows])
+        return EncodedTable(self.numeric[rows], self.categorical[rows], self.text[rows],
+                            tuple(a[rows] for a in self.images))
 
 
 @dataclass
@@ -270,7 +302,12 @@ class TableEncoder:
                 enc = DateEncoder().fit(x)
             elif col.kind == "text":
                 enc = TextEncoder().fit(x)
-            else:  # image columns are handled by the images work; nothing else reaches here
+            elif col.kind == "image":
+                spec = col.parse.get("image") or {}
+                if not spec:  # not prepared (no picture could be read): nothing to learn from
+                    continue
+                enc = ImageEncoder().fit(x, mode=spec["mode"], shape=spec["shape"], dtype=spec["dtype"])
+            else:
                 continue
             self.columns.append(col.name)
             self.kinds[col.name] = col.kind
@@ -306,9 +343,19 @@ class TableEncoder:
     def vocab_sizes(self) -> list[int]:
         return [e.vocab_size for c, e in self.encoders.items() if self.kinds[c] == "text"]
 
+    @property
+    def image_inputs(self) -> list[dict]:
+        """For each image column: {"mode": "features", "dim": d} or {"mode": "pixels", "size": s}."""
+        out = []
+        for c, e in self.encoders.items():
+            if self.kinds[c] == "image":
+                out.append({"mode": "features", "dim": e.shape_[0]} if e.mode_ == "features"
+                           else {"mode": "pixels", "size": e.shape_[0]})
+        return out
+
     def slices(self) -> dict[str, tuple[str, list[int]]]:
         """Input column → (block, indices in that block): what permuting one column means."""
-        out, num, cat, txt = {}, 0, 0, 0
+        out, num, cat, txt, img = {}, 0, 0, 0, 0
         for c, e in self.encoders.items():
             k = self.kinds[c]
             if k in ("number", "boolean", "date"):
@@ -317,6 +364,9 @@ class TableEncoder:
             elif k == "category":
                 out[c] = ("categorical", [cat])
                 cat += 1
+            elif k == "image":
+                out[c] = ("images", [img])
+                img += 1
             else:
                 out[c] = ("text", [txt])
                 txt += 1
@@ -324,7 +374,7 @@ class TableEncoder:
 
     def transform(self, frame: pd.DataFrame) -> EncodedTable:
         n = len(frame)
-        num, cat, txt = [], [], []
+        num, cat, txt, img = [], [], [], []
         for c, e in self.encoders.items():
             k, x = self.kinds[c], frame[c]
             if k in ("number", "boolean"):
@@ -333,16 +383,19 @@ class TableEncoder:
                 num.append(e.transform(x))
             elif k == "category":
                 cat.append(e.transform(x)[:, None])
+            elif k == "image":
+                img.append(e.transform(x))
             else:
                 txt.append(e.transform(x)[:, None, :])
         return EncodedTable(
             numeric=np.concatenate(num, axis=1) if num else np.zeros((n, 0), np.float32),
             categorical=np.concatenate(cat, axis=1) if cat else np.zeros((n, 0), np.int64),
             text=np.concatenate(txt, axis=1) if txt else np.zeros((n, 0, TEXT_MAX_TOKENS), np.int64),
+            images=tuple(img),
         )
 
     _KINDS = {"number": NumberEncoder, "boolean": NumberEncoder, "category": CategoryEncoder,
-              "date": DateEncoder, "text": TextEncoder}
+              "date": DateEncoder, "text": TextEncoder, "image": ImageEncoder}
 
     def to_json(self) -> dict:
         return {

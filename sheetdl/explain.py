@@ -14,6 +14,7 @@ import pandas as pd
 
 from .encode import EncodedTable
 from .results import Importance
+from .schema import IMAGE_EXTENSIONS
 
 __all__ = ["permutation_importance", "row_reasons", "describe_strength"]
 
@@ -28,6 +29,10 @@ MIN_NUMBER_EFFECT_SD = 0.02  # 2% of the target's standard deviation
 
 def _replace(enc: EncodedTable, block: str, idx: list[int], source_rows: np.ndarray) -> EncodedTable:
     """A copy of ``enc`` whose column (block, idx) takes its values from ``source_rows``."""
+    if block == "images":  # one array per picture column: swap in the other rows' pictures
+        images = list(enc.images)
+        images[idx[0]] = enc.images[idx[0]][source_rows]
+        return EncodedTable(enc.numeric, enc.categorical, enc.text, tuple(images))
     numeric, categorical, text = enc.numeric, enc.categorical, enc.text
     if block == "numeric":
         numeric = numeric.copy()
@@ -38,7 +43,7 @@ def _replace(enc: EncodedTable, block: str, idx: list[int], source_rows: np.ndar
     else:
         text = text.copy()
         text[:, idx] = enc.text[source_rows][:, idx]
-    return EncodedTable(numeric, categorical, text)
+    return EncodedTable(numeric, categorical, text, enc.images)
 
 
 def _score(task: str, out: np.ndarray, y: np.ndarray) -> float:
@@ -87,7 +92,14 @@ def describe_strength(drop: float, best: float) -> str:
 
 def _typical(enc: EncodedTable, block: str, idx: list[int]) -> EncodedTable:
     """A copy of ``enc`` whose column (block, idx) holds a typical value: the training median for
-    numbers and dates (encoded as 0, not missing), the most frequent category (code 1), no words."""
+    numbers and dates (encoded as 0, not missing), the most frequent category (code 1), no words, and
+    for pictures the average picture of these rows (features or pixels)."""
+    if block == "images":
+        images = list(enc.images)
+        a = enc.images[idx[0]]
+        mean = a.astype(np.float32).mean(axis=0) if len(a) else np.zeros(a.shape[1:], np.float32)
+        images[idx[0]] = np.repeat(mean.astype(a.dtype)[None], len(a), axis=0)
+        return EncodedTable(enc.numeric, enc.categorical, enc.text, tuple(images))
     numeric, categorical, text = enc.numeric, enc.categorical, enc.text
     if block == "numeric":
         numeric = numeric.copy()
@@ -98,7 +110,7 @@ def _typical(enc: EncodedTable, block: str, idx: list[int]) -> EncodedTable:
     else:
         text = text.copy()
         text[:, idx] = 0
-    return EncodedTable(numeric, categorical, text)
+    return EncodedTable(numeric, categorical, text, enc.images)
 
 
 def row_reasons(members, frame: pd.DataFrame, raw: pd.DataFrame, task: str, predict_all,
@@ -156,5 +168,7 @@ def _show(v) -> str:
     if hasattr(v, "strftime"):
         return v.strftime("%Y-%m-%d")
     s = str(v)
+    if s.casefold().endswith(IMAGE_EXTENSIONS):  # a picture: its file name says more than its folder
+        s = s.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
     return s if len(s) <= 30 else s[:29] + "…"
 

@@ -54,26 +54,27 @@ class FittedModel:
     def classes(self) -> list | None:
         return self.schema.classes
 
-    def predict(self, data: pd.DataFrame | Table) -> pd.Series:
-        """The prediction for every row, labels as the user wrote them."""
-        out = self._outputs(self._table(data))
+    def predict(self, data: pd.DataFrame | Table, *, image_folder=None) -> pd.Series:
+        """The prediction for every row, labels as the user wrote them. Relative picture paths start at
+        ``image_folder`` (default: the workbook's folder for a Table, else the current folder)."""
+        out = self._outputs(self._table(data), image_folder)
         return pd.Series(self._labels(out), name=f"Predicted {self.target}", dtype=object)
 
-    def predict_proba(self, data: pd.DataFrame | Table) -> pd.DataFrame:
+    def predict_proba(self, data: pd.DataFrame | Table, *, image_folder=None) -> pd.DataFrame:
         """Classification: one column per class (the class label as column name)."""
         if self.task != "classification":
             raise DataError(f"'{self.target}' is a number the model predicts, so there are no class probabilities.",
                             hint="Use predict() instead.")
-        out = self._outputs(self._table(data))
+        out = self._outputs(self._table(data), image_folder)
         return pd.DataFrame(out, columns=[str(c) for c in self.classes])
 
-    def interval(self, data: pd.DataFrame | Table) -> tuple[np.ndarray, np.ndarray]:
+    def interval(self, data: pd.DataFrame | Table, *, image_folder=None) -> tuple[np.ndarray, np.ndarray]:
         """Regression: (low, high) for every row, a range meant to hold the true value for
         ``calibration['level']`` of rows (90%), checked on held-out rows during training."""
         if self.task != "regression":
             raise DataError(f"'{self.target}' is a category, so there is no numeric range to give.",
                             hint="Use predict_proba() for how sure the model is.")
-        frame = typed_frame(self._table(data), self._feature_schema())
+        frame = self._frame(self._table(data), image_folder=image_folder)
         encs = [m.encoder.transform(frame) for m in self.members]
         mean, spread = self._ensemble_spread(self.members, encs)
         return self._interval(mean, spread)
@@ -90,9 +91,11 @@ class FittedModel:
 
         save_model(self, path)
 
-    def results_for(self, table: Table, *, reasons: bool = True) -> Results:
+    def results_for(self, table: Table, *, reasons: bool = True, image_folder=None,
+                    allowed_image_folders=None) -> Results:
         """Predictions (with confidence and reasons) for every row of another table."""
-        frame = typed_frame(table, self._feature_schema())
+        frame, reports = self._frame(table, image_folder=image_folder, allowed=allowed_image_folders,
+                                     with_reports=True)
         outputs = self._ensemble(self.members, [m.encoder.transform(frame) for m in self.members])
         res = Results(schema=self.schema, prediction=self._labels(outputs),
                       labelled=np.zeros(len(frame), dtype=bool))
@@ -102,6 +105,14 @@ class FittedModel:
             res.low, res.high = self._interval(outputs, spread)
         if reasons:
             res.reasons = self._reasons(frame, table.values, outputs)
+        if reports:
+            from .image_columns import image_folder as folder_of, picture_rows
+
+            res.picture_models = {r.column: r.model_words for r in reports}
+            res.notes += [n for r in reports for n in r.notes(table)]
+            res.pictures = picture_rows(self, frame, table, res, reports, np.zeros(0, np.int64),
+                                        np.zeros(0, np.int64), folder=folder_of(table, image_folder),
+                                        allowed=allowed_image_folders)
         return res
 
     # ---- internals ------------------------------------------------------------------------
@@ -114,8 +125,16 @@ class FittedModel:
     def _table(self, data) -> Table:
         return data if isinstance(data, Table) else Table.from_dataframe(data)
 
-    def _outputs(self, table: Table) -> np.ndarray:
+    def _frame(self, table: Table, *, image_folder=None, allowed=None, with_reports: bool = False):
+        """The typed features of ``table``, pictures read the way the model was trained to read them."""
+        from .image_columns import prepare_images
+
         frame = typed_frame(table, self._feature_schema())
+        reports = prepare_images(frame, table, self.schema, training=False, folder=image_folder, allowed=allowed)
+        return (frame, reports) if with_reports else frame
+
+    def _outputs(self, table: Table, image_folder=None) -> np.ndarray:
+        frame = self._frame(table, image_folder=image_folder)
         return self._ensemble(self.members, [m.encoder.transform(frame) for m in self.members])
 
     def _ensemble(self, members, encs) -> np.ndarray:
@@ -185,6 +204,11 @@ def _model_words(net) -> str:
             else "MLP")
     plr = any(c.get("continuous", [])) and c.get("number_embedding", 0)
     extra = " with learned embeddings of numbers (PLR)" if plr else ""
+    images = c.get("image_inputs") or []
+    if images:
+        how = ("a pretrained ResNet-18's features" if images[0]["mode"] == "features"
+               else "a small CNN trained from scratch")
+        extra += f"; pictures through {how}"
     return f"{kind} ({c['depth']} layers × {c['hidden']}){extra}"
 
 
@@ -197,11 +221,29 @@ def _encode_labels(values: Sequence, classes: list) -> np.ndarray:
     return np.fromiter((index[_label_key(v)] for v in values), dtype=np.int64, count=len(values))
 
 
+def _prepare_pictures(frame: pd.DataFrame, table: Table, schema: Schema, opts: training.FitOptions, t0: float):
+    """Read the pictures of image columns into ``frame`` (progress and cancel as for training)."""
+    if not any(c.kind == "image" and c.role == "feature" for c in schema.columns):
+        return []
+    from .image_columns import prepare_images
+
+    def progress(done: int, total: int, message: str) -> None:
+        if opts.progress:
+            opts.progress(training.Progress("pictures", 0, 0, done, total, None, time.monotonic() - t0, None,
+                                            message))
+
+    return prepare_images(frame, table, schema, training=True, folder=opts.image_folder,
+                          allowed=opts.allowed_image_folders, allow_download=opts.allow_download,
+                          progress=progress, cancel=opts.cancel)
+
+
 def train_table(table: Table, schema: Schema, opts: training.FitOptions, *, reasons: bool = True,
                 settings: dict[str, str] | None = None) -> tuple[FittedModel, Results]:
     """Train on the labelled rows of ``table``; predict every row; measure and explain."""
     t0 = time.monotonic()
     frame = typed_frame(table, schema)
+    with training.ctrl_c_cancels(opts):
+        pictures = _prepare_pictures(frame, table, schema, opts, t0)
     target = frame[schema.target]
     is_labelled = target.notna().to_numpy(dtype=bool)
     labelled = np.flatnonzero(is_labelled)
@@ -300,6 +342,13 @@ def train_table(table: Table, schema: Schema, opts: training.FitOptions, *, reas
             deadline=t0 + 0.95 * opts.time_budget)
     if reasons:
         res.reasons = model._reasons(frame, table.values, outputs)
+    if pictures:
+        from .image_columns import image_folder, picture_rows
+
+        res.picture_models = {r.column: r.model_words for r in pictures}
+        res.pictures = picture_rows(model, frame, table, res, pictures, folds, labelled,
+                                    folder=image_folder(table, opts.image_folder),
+                                    allowed=opts.allowed_image_folders)
 
     model.metrics, model.baseline, model.importances = res.metrics, res.baseline, res.importance
     if not regression and k > 1:
@@ -315,9 +364,14 @@ def train_table(table: Table, schema: Schema, opts: training.FitOptions, *, reas
         "Training time": f"{train_seconds:.1f} s",
         "Total time": f"{total:.1f} s",
     }
+    for r in pictures:
+        res.run_info[f"Pictures in '{r.column}'"] = (
+            f"{r.n_loaded:,} read in {r.seconds:.1f} s" + (f" ({r.n_cached:,} from the cache)" if r.n_cached else "")
+            + f"; {r.model_words}")
     model.info = dict(res.run_info)
     res.settings = dict(settings or {})
     res.notes = list(table.notes) + [n for c in schema.columns for n in c.notes] + training_notes
+    res.notes += [n for r in pictures for n in r.notes(table)]
     if len(labelled) < FEW_ROWS:
         res.notes.insert(0, f"Only {len(labelled)} rows have '{schema.target}' filled in. A model learns little "
                             f"from so few, and the scores in this report are rough: add more rows with a known "

@@ -8,6 +8,7 @@ All per-row arrays are aligned with ``table.values`` rows (same order, same leng
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -30,6 +31,8 @@ __all__ = [
     "importance_words",
     "REPORT_SHEET",
     "IMPORTANCE_SHEET",
+    "IMAGES_SHEET",
+    "PictureRow",
 ]
 
 
@@ -51,6 +54,21 @@ class CurvePoint:
     valid_loss: float
     #: validation score (accuracy or R²) after this epoch
     valid_score: float
+
+
+@dataclass
+class PictureRow:
+    """One row shown on the Images sheet: its picture and where the model looked."""
+
+    row: int  # 0-based position in the table
+    column: str  # the picture column
+    path: str  # the cell as written
+    why: str  # "wrong" (a labelled row the model got wrong) | "unsure" (least confident)
+    label: Any  # the row's target value, None if blank
+    prediction: Any
+    confidence: float | None  # classification: probability of the prediction
+    thumbnail: bytes | None  # PNG of the picture
+    heatmap: bytes | None  # PNG of the picture with the saliency heat map over it
 
 
 @dataclass
@@ -97,6 +115,19 @@ class Results:
     notes: list[str] = field(default_factory=list)
     #: parts of the input workbook the writer could not carry over (filled by the writer)
     not_carried_over: list[str] = field(default_factory=list)
+    #: picture columns: the rows shown with their pictures and heat maps on the Images sheet
+    pictures: list[PictureRow] = field(default_factory=list)
+    #: picture columns: how the pictures were read, in words, per column
+    picture_models: dict[str, str] = field(default_factory=dict)
+    #: classification: predictions less sure than this (0–1) are marked "Check"; None = no marks
+    review_threshold: float | None = None
+
+    @property
+    def to_review(self) -> np.ndarray | None:
+        """Rows whose prediction a person should check (confidence below the review threshold)."""
+        if self.review_threshold is None or self.confidence is None:
+            return None
+        return np.asarray(self.confidence, dtype=float) < self.review_threshold
 
     @property
     def task(self) -> str:
@@ -115,16 +146,22 @@ class Results:
 
 REPORT_SHEET = "SheetDL Report"
 IMPORTANCE_SHEET = "SheetDL Importance"
+IMAGES_SHEET = "SheetDL Images"
 #: most rows in one WriteCells block (Excel on the web takes ~5 MB a request: 5k-20k rows)
 MAX_BLOCK_ROWS = 5000
 #: most ranges in one multi-area FormatRange (Excel's getRanges takes an address of ≤ 8,192 characters)
 MAX_AREAS = 400
+#: a sentence longer than this continues on the next row of the report
+WRAP_AT = 160
 #: Excel's last column (XFD)
 _MAX_COL = 16384
 
 # colours (RRGGBB)
 _HEADER_FILL = "DDEBF7"  # light blue: header cells SheetDL wrote
 _FILLED_FILL = "FFF2CC"  # light yellow: predictions for rows whose target was blank
+_REVIEW_FILL = "F8CBAD"  # light orange: predictions a person should check
+#: what the Review column says for a prediction below the review threshold
+REVIEW_MARK = "Check"
 _HEADING_COLOR = "1F4E79"
 _MUTED_COLOR = "595959"
 
@@ -166,7 +203,7 @@ def layout(results: Results, table, existing_sheets: Sequence[str] = ()) -> list
     ``existing_sheets`` are the workbook's sheet names; new sheets get a number ("SheetDL Report 2")
     rather than replace anything.
     """
-    report_name, importance_name = _sheet_names(existing_sheets)
+    report_name, importance_name, images_name = _sheet_names(existing_sheets)
     edits: list[Edit] = []
     data_edits, pred_col = _data_sheet(results, table)
     edits += data_edits
@@ -174,6 +211,10 @@ def layout(results: Results, table, existing_sheets: Sequence[str] = ()) -> list
     edits += report_edits
     if results.importance:
         edits += _importance(results, importance_name)
+    if results.pictures:
+        from .images_sheet import images_sheet
+
+        edits += images_sheet(results, table, images_name)
     return edits
 
 
@@ -194,7 +235,7 @@ def layout_not_carried_over(
     """
     if not lost:
         return []
-    report_name, _ = _sheet_names(existing_sheets)
+    report_name = _sheet_names(existing_sheets)[0]
     without = replace(results, not_carried_over=[])
     _, next_row = _report(without, table, report_name, _prediction_col(table))
     sheet = _Sheet(report_name, next_row)
@@ -241,6 +282,13 @@ def _data_sheet(results: Results, table) -> tuple[list[Edit], int]:
         formats.append("0%")
         widths.append(12)
         centred.append(len(headers) - 1)
+    review = results.to_review
+    if review is not None:
+        headers.append("Review")
+        columns.append([REVIEW_MARK if r else None for r in review])
+        formats.append(None)
+        widths.append(9)
+        centred.append(len(headers) - 1)
     if results.low is not None and results.high is not None:
         for name, arr in (("Low", results.low), ("High", results.high)):
             headers.append(name)
@@ -278,6 +326,12 @@ def _data_sheet(results: Results, table) -> tuple[list[Edit], int]:
     areas = [f"{_ref(blank_rows[i], start)}:{_ref(blank_rows[j - 1], start)}" for i, j in _runs(blank_rows)]
     for a in range(0, len(areas), MAX_AREAS):
         edits.append(FormatRange(sheet, ",".join(areas[a:a + MAX_AREAS]), fill=_FILLED_FILL))
+    if review is not None:
+        k = headers.index("Review")
+        marked = [r for r, m in zip(rows, review) if m]
+        areas = [f"{_ref(marked[i], start + k)}:{_ref(marked[j - 1], start + k)}" for i, j in _runs(marked)]
+        for a in range(0, len(areas), MAX_AREAS):
+            edits.append(FormatRange(sheet, ",".join(areas[a:a + MAX_AREAS]), fill=_REVIEW_FILL, bold=True))
     if rows:  # one range from the first to the last row: cells between runs are ours and empty
         for k in centred:
             edits.append(FormatRange(sheet, f"{_ref(min(rows), start + k)}:{_ref(max(rows), start + k)}",
@@ -324,6 +378,10 @@ class _Sheet:
         self.row += 1
 
     def lines(self, texts: Sequence[str], *, muted: bool = False, italic: bool = False) -> None:
+        """Sentences one per row; a long one continues on the next rows (at most ``WRAP_AT``
+        characters a row), so nothing runs far off the screen or shrinks the printed page."""
+        texts = [part for t in texts for part in (textwrap.wrap(t, WRAP_AT, break_long_words=False,
+                                                                break_on_hyphens=False) or [t])]
         if not texts:
             return
         self.edits.append(WriteCells(self.name, self.row, 1, [[t] for t in texts]))
@@ -469,7 +527,7 @@ def _report(results: Results, table, name: str, pred_col: int) -> tuple[list[Edi
     notes += [n for n in results.notes if n not in notes]
     if notes:
         s.heading("Notes")
-        s.lines([f"• {n}" for n in notes])
+        s.lines([n if n.startswith(" ") else f"• {n}" for n in notes])  # indented: a note's sub-item
         s.gap()
 
     next_row = s.row
@@ -552,6 +610,17 @@ def _summary(results: Results, table, pred_col: int, decimals: int) -> list[str]
     else:
         out.append(f"No row had a blank '{results.target}', so there was nothing to fill in; {where} shows "
                    "what it predicted for each row without having seen its answer.")
+    review = results.to_review
+    if review is not None:
+        n_check = int(review.sum())
+        col = column_letter(pred_col + 2)  # Predicted, Confidence, Review
+        threshold = _pct(results.review_threshold)
+        if n_check:
+            out.append(f"{_count(n_check, 'prediction')} {'is' if n_check == 1 else 'are'} less sure than your review "
+                       f"threshold of {threshold} and marked '{REVIEW_MARK}' in column {col}: worth a person's look.")
+        else:
+            out.append(f"Every prediction is at least {threshold} sure (your review threshold), so none is marked "
+                       f"'{REVIEW_MARK}'.")
     return out
 
 
@@ -628,14 +697,14 @@ def _importance(results: Results, name: str) -> list[Edit]:
 # ---- helpers ------------------------------------------------------------------------------------
 
 
-def _sheet_names(existing: Sequence[str]) -> tuple[str, str]:
-    """The first free pair: ("SheetDL Report", "SheetDL Importance"), then "… 2", "… 3" …
-    (Excel compares sheet names without regard to case)."""
+def _sheet_names(existing: Sequence[str]) -> tuple[str, str, str]:
+    """The first free set: ("SheetDL Report", "SheetDL Importance", "SheetDL Images"), then "… 2",
+    "… 3" … (Excel compares sheet names without regard to case)."""
     taken = {str(n).casefold() for n in existing}
     k = 1
     while True:
         suffix = "" if k == 1 else f" {k}"
-        pair = (REPORT_SHEET + suffix, IMPORTANCE_SHEET + suffix)
+        pair = (REPORT_SHEET + suffix, IMPORTANCE_SHEET + suffix, IMAGES_SHEET + suffix)
         if not any(p.casefold() in taken for p in pair):
             return pair
         k += 1

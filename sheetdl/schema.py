@@ -884,10 +884,7 @@ def infer_schema(
         role = "feature"
         reason = g.reason
         notes = list(g.notes)
-        if g.kind == "image":
-            role, reason = "ignored", "ignored: image columns are not supported yet"
-            notes.insert(0, "image: file paths to pictures")
-        elif g.kind not in FEATURE_KINDS:
+        if g.kind not in FEATURE_KINDS:
             role = "ignored"
             if i in overrides:
                 reason = f"ignored: you set it as {g.kind}"

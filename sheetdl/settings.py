@@ -73,6 +73,11 @@ _SPECS: tuple[_Spec, ...] = (
     _Spec("seed", "Seed",
           "A whole number that makes runs repeatable; change it to get a different split.",
           ("seed", "random seed", "random state")),
+    _Spec("review_threshold", "Review threshold",
+          "Predictions less sure than this (like 70%) are marked 'Check' for a person to look at; "
+          "blank for none. Categories only.",
+          ("review threshold", "review below", "check below", "confidence threshold", "review",
+           "review confidence", "minimum confidence")),
 )
 _BY_FIELD = {s.field: s for s in _SPECS}
 
@@ -204,6 +209,8 @@ class Settings:
     task: Task = "auto"
     device: Device = "auto"
     seed: int = 0
+    #: predictions whose confidence is below this share (0–1) are marked for review; None = none
+    review_threshold: float | None = None
     #: field name → where its value came from (a :class:`Source` or a phrase such as
     #: "given with --time-budget"); only used to say where a bad value is.
     sources: Mapping[str, Source | str] = field(default_factory=dict, compare=False, repr=False)
@@ -219,6 +226,7 @@ class Settings:
                                      "auto, classification or regression"))
         self._set("device", self._word("device", self.device, _DEVICE_WORDS, "auto, cpu or gpu"))
         self._set("seed", self._seed())
+        self._set("review_threshold", self._threshold())
 
     # -- checks, one per field ------------------------------------------------------------------
 
@@ -280,6 +288,29 @@ class Settings:
             raise self._fail("seed", "a whole number from 0 to 4294967295, like 0", value)
         return int(number)
 
+    def _threshold(self) -> float | None:
+        """'70%', '70', 0.7 and '0,7' all mean 70%; blank means no review marks."""
+        value = self.review_threshold
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        number: float | None = None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = float(value)
+        elif isinstance(value, str):
+            text = value.strip().replace(",", ".")
+            percent = text.endswith("%")
+            try:
+                number = float(text.rstrip("%").strip())
+            except ValueError:
+                number = None
+            if number is not None and percent:
+                number /= 100
+        if number is not None and 1 < number <= 100:  # 70 means 70%
+            number /= 100
+        if number is None or not 0 < number < 1:
+            raise self._fail("review_threshold", "a share between 0% and 100%, like 70%", value)
+        return number
+
     # -- use --------------------------------------------------------------------------------------
 
     def merged(self, **overrides: Any) -> "Settings":
@@ -325,6 +356,7 @@ class Settings:
             "Device": auto("device", "auto") if self.device == "auto"
             else _DEVICE_NAMES[self.device],
             "Seed": str(self.seed),
+            "Review threshold": f"{self.review_threshold:.0%}" if self.review_threshold else "none",
         }
 
 

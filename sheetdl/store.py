@@ -28,7 +28,9 @@ __all__ = ["save_model", "load_model", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "sheetdl-model"
 #: 2: TabM members and PLR embeddings (net config gains 'ensemble', 'continuous'; calibration)
-FORMAT_VERSION = 2
+#: 3: picture columns (net config gains 'image_inputs'; image encoders; a CNN's weights when trained
+#:    from scratch — a pretrained backbone is not stored, only its weights' SHA-256)
+FORMAT_VERSION = 3
 
 
 def _digest(description: str, tensors: dict[str, torch.Tensor]) -> str:

@@ -17,6 +17,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import lightning as L
 import numpy as np
@@ -74,6 +75,12 @@ class FitOptions:
     seed: int = 0
     progress: ProgressFn | None = None
     cancel: CancelFn | None = None
+    #: where relative picture paths start (default: the workbook's folder, else the current folder)
+    image_folder: Path | None = None
+    #: pictures outside these folders are refused (the add-in server sets this); None = anywhere
+    allowed_image_folders: list[Path] | None = None
+    #: may SheetDL fetch pretrained picture weights from the internet (once, then cached)?
+    allow_download: bool = True
 
 
 @dataclass
@@ -155,15 +162,32 @@ PLANNED_SHARE = 0.4
 
 
 def forward_macs(n_numeric: int, continuous: list[bool], embed_width: int, n_outputs: int, k: int,
-                 hidden: int = HIDDEN, depth: int = DEPTH, plr: bool = True) -> float:
-    """Multiply-adds of one row through the network (PLR embeddings + k members of the MLP); the
-    sines and cosines count as a few multiply-adds each."""
-    from .models.tabular import N_FREQUENCIES
+                 hidden: int = HIDDEN, depth: int = DEPTH, plr: bool = True,
+                 image_inputs: list[dict] | None = None) -> float:
+    """Multiply-adds of one row through the network (PLR embeddings + k members of the MLP, + the
+    picture branches, which the members share); the sines and cosines count as a few each."""
+    from .models.tabular import IMAGE_EMBEDDING, N_FREQUENCIES
 
     n_plr = sum(continuous) if plr else 0
-    width = n_plr * NUMBER_EMBEDDING + (n_numeric - n_plr) + embed_width
+    width = n_plr * NUMBER_EMBEDDING + (n_numeric - n_plr) + embed_width + IMAGE_EMBEDDING * len(image_inputs or [])
     plr = n_plr * 2 * N_FREQUENCIES * (NUMBER_EMBEDDING + 8)
-    return plr + k * (width * hidden + (depth - 1) * hidden * hidden + hidden * n_outputs)
+    return (plr + image_macs(image_inputs or [])
+            + k * (width * hidden + (depth - 1) * hidden * hidden + hidden * n_outputs))
+
+
+def image_macs(image_inputs: list[dict]) -> float:
+    """Multiply-adds of the picture branches for one row."""
+    from .models.tabular import IMAGE_EMBEDDING
+
+    total = 0.0
+    for spec in image_inputs:
+        if spec["mode"] == "features":
+            total += spec["dim"] * IMAGE_EMBEDDING
+        else:
+            from .models.image import cnn_macs
+
+            total += cnn_macs(spec["size"])
+    return total
 
 
 def choose_shape(*, n_fit: int, n_folds: int, macs: Callable[[int, bool], float], time_budget: float,
@@ -190,6 +214,33 @@ def choose_ensemble(*, n_fit: int, n_folds: int, macs: Callable[[int], float], t
     """The TabM ensemble size alone (embeddings assumed), for callers that plan a fixed design."""
     return choose_shape(n_fit=n_fit, n_folds=n_folds, time_budget=time_budget, device=device,
                         macs=lambda k, plr: macs(k))[0]
+
+
+#: epochs a CNN trained from scratch on pictures needs to do well (the digits reach ~98% in ~10)
+CNN_EPOCHS = 10
+#: multiply-adds a second a CPU sustains training a small CNN (forward + backward ≈ 3 × forward): convolutions
+#: use the cores far better than small matrix products. Measured 22 Nov 2026, 2 cores, quiet: SmallCNN at
+#: 32 px, batch 64: ~900–1,400 pictures/s ≈ 5–8·10¹⁰; we plan with less, as for the MLP
+CONV_MACS_PER_SECOND = 4e10
+
+
+def picture_folds(k: int, n: int, schema: Schema, time_budget: float, device: torch.device) -> int:
+    """Fewer cross-fitting folds when a CNN learns pictures from scratch: each fold needs about
+    ``CNN_EPOCHS`` passes over its pictures, and five short folds learn less than three long ones.
+    The most folds (at least 2, at most ``k``) whose planned training fits the budget."""
+    specs = [c.parse.get("image") or {} for c in schema.features if c.kind == "image"]
+    pixels = [s for s in specs if s.get("mode") == "pixels"]
+    if not pixels or k <= 2:
+        return k
+    from .models.image import cnn_macs
+
+    macs = sum(cnn_macs(s["size"]) for s in pixels)
+    pace = GPU_MACS_PER_SECOND if device.type == "cuda" else CONV_MACS_PER_SECOND
+    for folds in range(k, 2, -1):
+        n_fit = n * (folds - 1) / folds * (1 - INNER_VALID_SHARE)
+        if folds * CNN_EPOCHS * n_fit * 3 * macs / pace <= TRAINING_SHARE * time_budget:
+            return folds
+    return 2
 
 
 class _Budget(L.Callback):
@@ -274,12 +325,17 @@ def _quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
 
 
-def to_tensors(enc: EncodedTable, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    return (
-        torch.as_tensor(enc.numeric, device=device),
-        torch.as_tensor(enc.categorical, device=device),
-        torch.as_tensor(enc.text, device=device),
-    )
+def to_tensors(enc: EncodedTable, device: torch.device) -> tuple[torch.Tensor, ...]:
+    """(numeric, categorical, text, *images) on ``device``."""
+    return tuple(torch.as_tensor(a, device=device) for a in enc.arrays)
+
+
+def _has_pixels(net) -> bool:
+    return any(spec["mode"] == "pixels" for spec in net.config.get("image_inputs", []))
+
+
+#: rows per forward pass when predicting pictures from pixels (a CNN's activations are large)
+PIXEL_PREDICT_BATCH = 256
 
 
 @torch.no_grad()
@@ -288,11 +344,15 @@ def predict_net(net: TabularNet, enc: EncodedTable, device: torch.device, task: 
     """Class probabilities (n, k) or standardised numbers (n,). With ``spread`` (regression), also the
     standard deviation of the TabM members' numbers, (n,) — zeros for a single member."""
     net.eval().to(device)
-    num, cat, txt = to_tensors(enc, device)
+    inputs = to_tensors(enc, device)
+    n = len(inputs[0])
+    if _has_pixels(net):
+        batch = min(batch, PIXEL_PREDICT_BATCH)
     outs, spreads = [], []
-    with _threads_for(min(len(num), batch) * net.k * net.config["hidden"], device):
-        for s in range(0, len(num), batch):
-            each = net.members(num[s : s + batch], cat[s : s + batch], txt[s : s + batch]).float()
+    work = min(n, batch) * net.k * net.config["hidden"] + (SINGLE_THREAD_WORK if _has_pixels(net) else 0)
+    with _threads_for(work, device):
+        for s in range(0, n, batch):
+            each = net.members(*(t[s : s + batch] for t in inputs)).float()
             out = net.combine(each)
             outs.append(torch.softmax(out, 1) if task == "classification" else out.squeeze(1))
             if spread:
@@ -350,6 +410,7 @@ def _fit_fold(net: TabularNet, *, task: str, enc_fit: EncodedTable, enc_stop: En
         (*to_tensors(enc_stop, device), torch.as_tensor(y_stop, device=device)),
         batch_size=batch_size,
         seed=opts.seed + fold,
+        valid_batch_size=PIXEL_PREDICT_BATCH if _has_pixels(net) else None,
     )
     cuda = device.type == "cuda"
     trainer = L.Trainer(
@@ -368,7 +429,7 @@ def _fit_fold(net: TabularNet, *, task: str, enc_fit: EncodedTable, enc_stop: En
                     total_deadline=total_deadline, opts=opts, max_epochs=max_epochs),
         ],
     )
-    with _threads_for(batch_size * ensemble * HIDDEN, device):
+    with _threads_for(batch_size * ensemble * HIDDEN + (SINGLE_THREAD_WORK if _has_pixels(net) else 0), device):
         trainer.fit(module, datamodule=data)
     return module
 
@@ -394,6 +455,7 @@ def train_members(
     task = schema.task
     n = len(labelled)
     k = min(n_folds_for(n), n) if n >= 2 else 1
+    k = picture_folds(k, n, schema, opts.time_budget, device)
     folds = make_folds(y if task == "classification" else None, n, k, opts.seed)
     start = time.monotonic()
     total_deadline = start + TRAINING_SHARE * opts.time_budget
@@ -421,7 +483,7 @@ def train_members(
             ensemble, plr = choose_shape(
                 n_fit=len(fit_pos), n_folds=k, time_budget=opts.time_budget, device=device,
                 macs=lambda m, p: forward_macs(encoder.n_numeric, encoder.continuous, embed_width, n_outputs, m,
-                                               plr=p))
+                                               plr=p, image_inputs=encoder.image_inputs))
         def build() -> TabularNet:
             return TabularNet(
                 n_numeric=encoder.n_numeric,
@@ -433,6 +495,7 @@ def train_members(
                 continuous=encoder.continuous,
                 ensemble=ensemble,
                 number_embedding=NUMBER_EMBEDDING if plr else 0,
+                image_inputs=encoder.image_inputs,
             )
 
         # what a retry learned (a smaller rate, smaller batches, the CPU) holds for the later folds too

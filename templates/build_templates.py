@@ -25,9 +25,8 @@ sys.path.insert(0, str(HERE.parent))  # the sheetdl checkout: SETTING_KEYS and t
 #: Document dates written into every file so that the bytes never change between builds.
 FIXED_DATE = dt.datetime(2024, 6, 7, 12, 0, 0)
 
-TASK_CHOICES = ["auto", "classification", "regression"]
-TIME_CHOICES = [30, 60, 120, 300, 600, 1800]
-DEVICE_CHOICES = ["auto", "cpu", "gpu"]
+# the dropdowns, row heights and picture texts are shared with the workbooks 'sheetdl new images' makes
+from sheetdl.templates import IMAGE_RESULTS, IMAGE_TIPS, TEXT_WIDTH, row_height, settings_validation  # noqa: E402
 
 
 def _col(c: int) -> str:
@@ -62,37 +61,11 @@ def write_settings_sheet(wb, values: dict, *, data_sheet: str, n_columns: int, f
         else:
             ws.write_blank(r, 1, None, fmt["value"])
         ws.write(r, 2, note, fmt["wrap"])
-        rule = _validation(key, headers, data_sheet)
+        rule = settings_validation(key, headers, data_sheet)
         if rule:
             rule.update({"input_title": key[:32], "input_message": note[:255]})
             ws.data_validation(r, 1, r, 1, rule)
     ws.freeze_panes(1, 0)
-
-
-def _validation(key: str, headers: str, data_sheet: str) -> dict | None:
-    if key == "Target column":
-        return {"validate": "list", "source": headers, "error_type": "warning",
-                "error_title": "Not a header",
-                "error_message": f"This is not one of the headers in row 1 of the '{data_sheet}' sheet. "
-                                 "Pick the column to predict from the list."}
-    if key == "Ignore columns":  # several names separated by commas are fine, hence 'information'
-        return {"validate": "list", "source": headers, "error_type": "information",
-                "error_title": "Several columns",
-                "error_message": "Several columns are fine: separate their headers with commas."}
-    if key == "Task":
-        return {"validate": "list", "source": TASK_CHOICES,
-                "error_title": "Task", "error_message": "Pick auto, classification or regression."}
-    if key == "Time budget (seconds)":
-        return {"validate": "list", "source": [str(t) for t in TIME_CHOICES], "error_type": "information",
-                "error_title": "Time budget",
-                "error_message": "Any number of seconds works, or a duration such as '2 minutes'."}
-    if key == "Device":
-        return {"validate": "list", "source": DEVICE_CHOICES,
-                "error_title": "Device", "error_message": "Pick auto, cpu or gpu."}
-    if key == "Seed":
-        return {"validate": "integer", "criteria": "between", "minimum": 0, "maximum": 2**32 - 1,
-                "error_title": "Seed", "error_message": "The seed is a whole number, such as 0."}
-    return None
 
 
 def formats(wb) -> dict:
@@ -131,6 +104,7 @@ class Template:
     num_formats: dict[str, str] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)  # header → cell note
     warning: str | None = None
+    tips: list[str] | None = None  # None: the general TIPS
 
 
 def _steps(t: Template) -> list[tuple[str, str | None]]:
@@ -285,7 +259,8 @@ TEMPLATE_SPECS: list[Template] = [
     Template(
         name="Classify images",
         intro="Put a label on pictures: one row per picture file, with the label filled in where "
-              "you know it and blank where SheetDL should say.",
+              "you know it and blank where SheetDL should say. Other columns, such as a date or a "
+              "place, can help.",
         headers=["Image", "Taken on", "Field", "Label"],
         rows=[
             ["photos/leaf_001.jpg", dt.date(2024, 5, 2), "North", "healthy"],
@@ -300,21 +275,21 @@ TEMPLATE_SPECS: list[Template] = [
         target="Label",
         task="classification",
         num_formats={"Taken on": "yyyy-mm-dd"},
-        step_data="Put the pictures in a folder beside this workbook (for example 'photos'). On "
-                  "the 'Data' sheet, list one picture per row in the 'Image' column, as a path "
-                  "such as photos/leaf_001.jpg (or a full path). Other columns, such as a date, "
-                  "are optional.",
+        step_data="Put the pictures in a folder beside this workbook (for example 'photos'; "
+                  "subfolders are fine). On the 'Data' sheet, list one picture per row in the "
+                  "'Image' column, as a path from this workbook's folder such as "
+                  "photos/leaf_001.jpg, or as a full path. Other columns are optional. Shortcut: if "
+                  "the pictures are already sorted into one subfolder per label (photos/healthy, "
+                  "photos/rust …), run  sheetdl new images \"photos\"  in a terminal instead: it makes "
+                  "a workbook listing every picture with its label.",
         step_target="The 'Label' column holds what each picture shows. Fill it in where you know "
                     "it; leave it blank on the pictures you want SheetDL to label. Two or more "
                     "labels are fine.",
-        comes_back=_classify_back("Label"),
-        notes={"Image": "Paths to picture files (.jpg, .png …), relative to this workbook's "
-                        "folder or full paths. Needs SheetDL's image support, which is coming.",
+        comes_back=_classify_back("Label")[:-1] + IMAGE_RESULTS[3:],
+        notes={"Image": "Paths to picture files (.jpg, .png …), from this workbook's folder "
+                        "(photos/leaf_001.jpg) or full paths.",
                "Label": "The label to predict. Rows where it is blank get a prediction."},
-        warning="Coming soon: SheetDL does not read pictures yet. Today it recognises the 'Image' "
-                "column as picture paths and leaves it out (the report says so), so it can only "
-                "learn from the other columns. This template shows the layout to use once image "
-                "support arrives.",
+        tips=IMAGE_TIPS,
     ),
 ]
 
@@ -338,26 +313,16 @@ def build_template(t: Template, path: Path) -> Path:
     write_settings_sheet(wb, {
         "Target column": t.target, "Data sheet": "Data", "Ignore columns": t.ignore,
         "Time budget (seconds)": 60, "Task": t.task, "Device": "auto", "Seed": 0,
+        "Review threshold": "70%" if t.task == "classification" else None,
     }, data_sheet="Data", n_columns=len(t.headers), fmt=fmt)
     wb.close()
     return path
 
 
-#: Width of the text column of 'Start here', in characters; rows get their height from it because
-#: neither Excel nor LibreOffice grows a row for wrapped text when it opens a file.
-TEXT_WIDTH = 92
-LINE_HEIGHT = 15
-
-
 def fit_row(ws, r: int, text: str, width: int = TEXT_WIDTH, extra: float = 0) -> None:
-    """Give row ``r`` room for ``text`` wrapped at ``width`` characters (a safe over-estimate)."""
-    lines, line = 1, 0
-    for word in text.split():
-        if line and line + 1 + len(word) > width * 1.1:
-            lines, line = lines + 1, len(word)
-        else:
-            line += len(word) + (1 if line else 0)
-    ws.set_row(r, LINE_HEIGHT * lines + 3 + extra)
+    """Give row ``r`` room for ``text`` wrapped at ``width`` characters: neither Excel nor
+    LibreOffice grows a row for wrapped text when it opens a file."""
+    ws.set_row(r, row_height(text, width, extra))
 
 
 def _start_here(wb, t: Template, fmt: dict) -> None:
@@ -402,7 +367,7 @@ def _start_here(wb, t: Template, fmt: dict) -> None:
     r += 1
     ws.write(r, 0, "Tips", fmt["heading"])
     r += 1
-    for text in TIPS:
+    for text in t.tips or TIPS:
         ws.write(r, 0, "•", fmt["number"])
         ws.write(r, 1, text, fmt["wrap"])
         fit_row(ws, r, text)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -251,12 +252,39 @@ def test_longest_cells_and_emoji_and_right_to_left_text():
     assert schema.column("שם").kind == "category" and set(schema.classes) == {"✅", "❌"}
 
 
-def test_image_paths_missing_corrupt_bomb_unc_traversal_are_ignored_unopened():
+def test_image_paths_are_an_image_column_and_kept_as_written():
     table, schema = _read("image_paths.xlsx")
     photo = schema.column("Photo")
-    assert photo.kind == "image" and photo.role == "ignored"
-    assert photo.reason == "ignored: image columns are not supported yet"
+    assert photo.kind == "image" and photo.role == "feature"
     assert r"\\server\share\photo.jpg" in table.values["Photo"].tolist()
+
+
+def test_pictures_that_cannot_be_used_are_listed_by_cell_and_the_run_goes_on(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SHEETDL_OFFLINE", "1")
+    monkeypatch.setenv("SHEETDL_CACHE", str(tmp_path / "cache"))
+    src = copy_of("image_paths.xlsx", tmp_path)
+    shutil.copytree(BAD / "images", tmp_path / "images")
+    code = main(["train", str(src), "--target", "Label", "--time-budget", "15", "--no-reasons", "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    text = report_text(tmp_path / f"{src.stem} (SheetDL).xlsx")
+    assert "7 pictures in column 'Photo' could not be used and were treated as blank" in text
+    for cell, words in (("A2", "no picture at"), ("A3", "could not be read"), ("A4", "is not a picture"),
+                        ("A5", "too large"), ("A6", "Windows path"), ("A7", "etc/passwd.png"),
+                        ("A8", "Windows path")):  # listed by cell, with what is wrong
+        assert re.search(rf"cell {cell}: (?:(?!cell A\d).)*{re.escape(words)}", text), (cell, words)
+
+
+def test_a_column_of_pictures_none_of_which_can_be_read_stops_with_where_to_look(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SHEETDL_OFFLINE", "1")
+    monkeypatch.setenv("SHEETDL_CACHE", str(tmp_path / "cache"))
+    src = copy_of("image_paths.xlsx", tmp_path)  # the pictures folder is NOT copied along
+    code = main(["train", str(src), "--target", "Label", "--time-budget", "10", "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "None of the 40 pictures named in column 'Photo' could be read" in out + err
+    assert str(tmp_path) in (out + err).replace("\n", "")
+    assert "Traceback" not in out + err
 
 
 @pytest.mark.parametrize("name", ["clean.xls", "clean.ods", "semicolon.csv"])
@@ -311,7 +339,6 @@ def test_two_hundred_thousand_rows(big):
 RUNS = [
     # (file, text the report must hold)
     ("numbers_as_text.xlsx", ["Column 'Amount' has text in 4 rows (A8, A18, A28 and A38)"]),
-    ("image_paths.xlsx", ["image columns are not supported yet"]),
     ("hidden_rows_columns.xlsx", ["Rows 5 and 9 of sheet 'Data' are hidden in Excel"]),
     ("category_spelling.xlsx", ["values that differ only in capitals or spaces were taken as one"]),
     ("emoji_rtl.xlsx", ["✅"]),

@@ -114,7 +114,8 @@ SAMPLES = {
 
 
 def test_every_sample_is_listed():
-    assert sorted(p.name for p in SAMPLE_DIR.glob("*.xlsx")) == sorted(SAMPLES)
+    found = sorted(p.relative_to(SAMPLE_DIR).as_posix() for p in SAMPLE_DIR.rglob("*.xlsx"))
+    assert found == sorted([*SAMPLES, DIGITS])
 
 
 @pytest.mark.parametrize("name", list(SAMPLES))
@@ -193,3 +194,111 @@ def test_samples_open_in_libreoffice(tmp_path):
         assert "Source" in (tmp_path / f"{f.stem}-About.csv").read_text(encoding="utf-8")
 
 
+# --- the picture sample: handwritten digits ------------------------------------------------------
+DIGITS = "Digits/Digits.xlsx"
+DIGITS_ROWS, DIGITS_BLANK = 1797, 50
+
+
+def _digit_rows(path: Path) -> list[tuple]:
+    ws = openpyxl.load_workbook(path, read_only=True)["Digits"]
+    return [tuple(r) for r in ws.iter_rows(values_only=True)]
+
+
+def test_digits_sample_layout_and_settings():
+    path = SAMPLE_DIR / DIGITS
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["About", "Digits", "SheetDL"]
+    about = " ".join(str(v) for row in wb["About"].values for v in row if v)
+    assert "CC BY 4.0" in about and "Alpaydin" in about and "10.24432/C50P49" in about
+    assert "load_digits" in about and "Licence" in about
+    assert [(name, ref) for name, ref in wb["Digits"].tables.items()] == [("DigitsTable", f"A1:B{DIGITS_ROWS + 1}")]
+    kwargs, notes = read_settings_sheet(path)
+    assert notes == []
+    assert (kwargs["target"], kwargs["sheet"], kwargs["task"]) == ("Label", "Digits", "classification")
+    settings = wb["SheetDL"]
+    assert [settings.cell(r, 1).value for r in range(2, 2 + len(SETTING_KEYS))] == list(SETTING_KEYS)
+
+
+def test_digits_paths_resolve_labels_0_to_9_some_blank():
+    from PIL import Image
+
+    path = SAMPLE_DIR / DIGITS
+    rows = _digit_rows(path)
+    assert rows[0] == ("Image", "Label") and len(rows) == DIGITS_ROWS + 1
+    labels = [r[1] for r in rows[1:]]
+    assert labels.count(None) == DIGITS_BLANK
+    assert sorted({v for v in labels if v is not None}) == list(range(10))
+    paths = [r[0] for r in rows[1:]]
+    assert len(set(paths)) == DIGITS_ROWS and all(not Path(p).is_absolute() and "\\" not in p for p in paths)
+    for p in paths:  # every path, from the workbook's folder, is a small greyscale picture
+        with Image.open(path.parent / p) as im:
+            assert (im.format, im.mode, im.size) == ("PNG", "L", (64, 64))
+    pictures = sorted((path.parent / "images").iterdir())
+    assert [f"images/{f.name}" for f in pictures] == sorted(paths)  # no stray files beside them
+    assert sum(f.stat().st_size for f in pictures) < 1_000_000  # small enough to commit
+
+
+def test_digits_read_by_sheetdl():
+    from sheetdl.schema import infer_schema
+    from sheetdl.table import read_table
+
+    table = read_table(SAMPLE_DIR / DIGITS, sheet="Digits")
+    assert table.columns == ["Image", "Label"] and table.n_rows == DIGITS_ROWS
+    schema = infer_schema(table, target="Label", task="classification")
+    assert {c.name: c.kind for c in schema.columns}["Image"] == "image"
+
+
+def test_shipped_digits_are_up_to_date(tmp_path):
+    """A fresh build gives the same cells and, file by file, the same pixels as the committed ones
+    (the PNG bytes may differ with another zlib), and the pixels are the source's digits."""
+    pytest.importorskip("sklearn")
+    import numpy as np
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    builder = load_script("build_samples", ROOT / "sample_workbooks" / "build_samples.py")
+    fresh = builder.build_digits(tmp_path)
+    assert fresh == tmp_path / DIGITS
+    assert _digit_rows(fresh) == _digit_rows(SAMPLE_DIR / DIGITS), (
+        "sample_workbooks/Digits is stale: run python sample_workbooks/build_samples.py")
+    again = builder.build_digits(tmp_path / "again")
+    assert again.read_bytes() == fresh.read_bytes()  # byte-stable workbook
+    source = load_digits()
+    for k, row in enumerate(_digit_rows(fresh)[1:]):
+        a = np.asarray(Image.open(fresh.parent / row[0]))
+        b = np.asarray(Image.open(SAMPLE_DIR / "Digits" / row[0]))
+        assert np.array_equal(a, b), row[0]
+        ink = 255 - a[::8, ::8].astype(float)  # one pixel per 8 × 8 block: the source's cell
+        assert np.allclose(ink * 16 / 255, source.images[k], atol=0.04), row[0]
+        assert row[1] is None or row[1] == source.target[k]
+
+
+def test_digits_open_in_libreoffice(tmp_path):
+    soffice_convert([SAMPLE_DIR / DIGITS], tmp_path, CSV_EVERY_SHEET)
+    data = tmp_path / "Digits-Digits.csv"
+    if not data.exists():  # LibreOffice before 7.2 writes the first sheet only
+        assert (tmp_path / "Digits.csv").stat().st_size > 0
+        return
+    lines = data.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "Image,Label" and len(lines) == DIGITS_ROWS + 1
+    assert lines[1] == "images/0001.png,0"
+
+
+def test_digits_sample_trains_end_to_end_from_its_pictures(tmp_path, monkeypatch):
+    """The picture sample through `sheetdl train` as a user runs it (offline: the CNN from scratch),
+    its pictures found relative to the workbook, the blank labels filled, the Images sheet there."""
+    monkeypatch.setenv("SHEETDL_OFFLINE", "1")
+    monkeypatch.setenv("SHEETDL_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "Digits"
+    shutil.copytree(SAMPLE_DIR / "Digits", folder)
+    assert main(["train", str(folder / "Digits.xlsx"), "--time-budget", "20", "--quiet", "--no-reasons"]) == 0
+    wb = openpyxl.load_workbook(folder / "Digits (SheetDL).xlsx")
+    assert {"SheetDL Report", "SheetDL Importance", "SheetDL Images"} <= set(wb.sheetnames)
+    rows = list(wb["Digits"].iter_rows(values_only=True))
+    header = list(rows[0])
+    label, pred = header.index("Label"), header.index("Predicted Label")
+    assert sum(r[label] is None for r in rows[1:]) == DIGITS_BLANK
+    assert all(r[pred] in range(10) for r in rows[1:])
+    known = [(r[label], r[pred]) for r in rows[1:] if r[label] is not None]
+    assert sum(a == b for a, b in known) / len(known) > 0.6  # 20 s of CPU: well above the 10% of guessing
+    assert len(wb["SheetDL Images"]._images) >= 2

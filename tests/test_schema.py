@@ -110,13 +110,12 @@ def test_each_kind_with_its_reason():
     assert got["Paperless"] == ("boolean", "feature", "boolean (Yes/No)")
     assert got["Joined"] == ("date", "feature", "date")
     assert got["Comment"] == ("text", "feature", f"text, free text in {n} different values")
-    assert got["Photo"] == ("image", "ignored", "ignored: image columns are not supported yet")
-    assert "image: file paths to pictures" in s.column("Photo").notes
+    assert got["Photo"] == ("image", "feature", "image: file paths to pictures")
     assert got["Country"] == ("constant", "ignored", "ignored: the same value on every row")
     assert got["Empty"][:2] == ("constant", "ignored")
-    assert [c.name for c in s.features] == ["Age", "Plan", "Paperless", "Joined", "Comment"]
+    assert [c.name for c in s.features] == ["Age", "Plan", "Paperless", "Joined", "Comment", "Photo"]
     f = typed_frame(t, s)
-    assert list(f.columns) == ["Churn", "Age", "Plan", "Paperless", "Joined", "Comment"]
+    assert list(f.columns) == ["Churn", "Age", "Plan", "Paperless", "Joined", "Comment", "Photo"]
     assert f["Joined"].dtype == "datetime64[ns]"
     assert f["Paperless"].tolist()[:3] == [1.0, 0.0, 0.0]
     assert f["Plan"].dtype == object

@@ -180,8 +180,21 @@ def test_describe_fixed_choices_and_chosen_sheet():
 
 def test_setting_keys_documented():
     assert list(SETTING_KEYS) == ["Target column", "Data sheet", "Ignore columns",
-                                  "Time budget (seconds)", "Task", "Device", "Seed"]
+                                  "Time budget (seconds)", "Task", "Device", "Seed", "Review threshold"]
     assert all(isinstance(v, str) and v and "\n" not in v for v in SETTING_KEYS.values())
+
+
+@pytest.mark.parametrize("given,share", [("70%", 0.7), ("70", 0.7), (0.7, 0.7), ("0,85", 0.85), (" 65 % ", 0.65),
+                                         (None, None), ("", None), (55, 0.55)])
+def test_review_threshold_in_the_users_words(given, share):
+    got = Settings(review_threshold=given).review_threshold
+    assert got == pytest.approx(share) if share is not None else got is None
+
+
+@pytest.mark.parametrize("given", ["often", "0%", "100%", "150", -0.2, True])
+def test_a_bad_review_threshold_says_what_it_should_be(given):
+    with pytest.raises(SettingsError, match="'Review threshold' should be a share between 0% and 100%, like 70%"):
+        Settings(review_threshold=given)
 
 
 # -- the SheetDL sheet -----------------------------------------------------------------------------

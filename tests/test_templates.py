@@ -80,8 +80,15 @@ def test_image_template_has_an_image_column():
     schema = infer_schema(read_table(path, sheet="Data"), target="Label")
     kinds = {c.name: c.kind for c in schema.columns}
     assert kinds["Image"] == "image"
-    start = " ".join(str(v) for row in openpyxl.load_workbook(path)["Start here"].values for v in row if v)
-    assert "image support" in start
+    wb = openpyxl.load_workbook(path)
+    start = " ".join(str(v) for row in wb["Start here"].values for v in row if v)
+    # where the pictures go, the shortcut for a sorted folder, and what comes back for pictures
+    assert "folder beside this workbook" in start and "sheetdl new images" in start
+    assert "SheetDL Images" in start and "Coming soon" not in start
+    rows = list(wb["Data"].iter_rows(min_row=2, values_only=True))
+    paths = [r[0] for r in rows]
+    assert all(p.startswith("photos/") and "\\" not in p for p in paths)  # relative, forward slashes
+    assert any(r[-1] is None for r in rows) and any(r[-1] for r in rows)  # some labels blank
 
 
 # --- sheetdl new ------------------------------------------------------------------------------

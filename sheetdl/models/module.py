@@ -21,7 +21,8 @@ class Diverged(RuntimeError):
 
 __all__ = ["Diverged", "TensorBatches", "TabularDataModule", "TabularModule"]
 
-Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+#: (numeric, categorical, text, *images, target)
+Batch = tuple[torch.Tensor, ...]
 
 
 class TensorBatches:
@@ -54,17 +55,19 @@ class TensorBatches:
 class TabularDataModule(L.LightningDataModule):
     """Owns the training and validation tensors of one fold."""
 
-    def __init__(self, train: tuple[torch.Tensor, ...], valid: tuple[torch.Tensor, ...], *, batch_size: int, seed: int):
+    def __init__(self, train: tuple[torch.Tensor, ...], valid: tuple[torch.Tensor, ...], *, batch_size: int, seed: int,
+                 valid_batch_size: int | None = None):
         super().__init__()
         self.train, self.valid = train, valid
         self.batch_size = batch_size
         self.seed = seed
+        self.valid_batch_size = valid_batch_size or max(batch_size, 4096)
 
     def train_dataloader(self):
         return TensorBatches(self.train, self.batch_size, shuffle=True, seed=self.seed)
 
     def val_dataloader(self):
-        return TensorBatches(self.valid, max(self.batch_size, 4096), shuffle=False)
+        return TensorBatches(self.valid, self.valid_batch_size, shuffle=False)
 
 
 class TabularModule(L.LightningModule):
@@ -91,8 +94,8 @@ class TabularModule(L.LightningModule):
         #: one dict per epoch: train_loss, valid_loss, valid_score
         self.history: list[dict[str, float]] = []
 
-    def forward(self, numeric, categorical, text):
-        return self.net(numeric, categorical, text)
+    def forward(self, *inputs):
+        return self.net(*inputs)
 
     def _loss(self, out: torch.Tensor, y: torch.Tensor, *, smoothing: float) -> torch.Tensor:
         if self.task == "classification":
@@ -100,14 +103,14 @@ class TabularModule(L.LightningModule):
         return F.mse_loss(out.squeeze(1), y)
 
     def _step(self, batch: Batch, stage: str) -> torch.Tensor:
-        numeric, categorical, text, y = batch
+        *inputs, y = batch
         if stage == "train" and hasattr(self.net, "members"):
             # TabM: every member learns on its own loss; they only meet when predicting
-            each = self.net.members(numeric, categorical, text)
+            each = self.net.members(*inputs)
             k = each.shape[1]
             loss = self._loss(each.reshape(-1, each.shape[2]), y.repeat_interleave(k), smoothing=self.label_smoothing)
             return self._train_loss(loss)
-        out = self(numeric, categorical, text)
+        out = self(*inputs)
         if stage == "train":
             return self._train_loss(self._loss(out, y, smoothing=self.label_smoothing))
         self._valid_outputs.append((out.detach().float(), y))

@@ -13,7 +13,12 @@ Plain torch, no Lightning here, so the same module serves training, saving and t
   parameters, and beats a single MLP on most tables. ``k`` and the width are chosen by rules on the
   data's size (``training.choose_shape``) so the time budget holds; ``k = 1`` is a plain MLP.
 
-``forward(numeric, categorical, text)`` returns one row of outputs per row: log of the members' mean
+- **Pictures** (image columns) join as one more input each: a frozen pretrained backbone's feature
+  vector through a trained projection, or raw pixels through a small CNN trained from scratch (with
+  random shifts while training). Either way a picture becomes ``IMAGE_EMBEDDING`` numbers beside the
+  others, before the TabM members split, so one head sees pictures and columns together (fusion).
+
+``forward(numeric, categorical, text, *images)`` returns one row of outputs per row: log of the members' mean
 probability (so ``softmax`` of it is that mean) or the members' mean number. ``members(...)`` gives
 each member's raw output, for the loss and for the spread behind regression intervals.
 """
@@ -26,13 +31,17 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["TabularNet", "PeriodicEmbeddings", "embedding_dim"]
+__all__ = ["TabularNet", "PeriodicEmbeddings", "ImageBranch", "embedding_dim", "IMAGE_EMBEDDING"]
 
 #: frequencies and embedding width of each continuous number (PLR)
 N_FREQUENCIES = 8
 NUMBER_EMBEDDING = 8
 #: standard deviation of the initial frequencies, for robust-scaled inputs (mostly within ±3)
 FREQUENCY_SCALE = 0.3
+#: numbers each picture becomes before joining the other columns
+IMAGE_EMBEDDING = 64
+#: while training from scratch, pictures shift by up to this share of their size (augmentation)
+SHIFT_SHARE = 1 / 16
 
 
 def embedding_dim(cardinality: int) -> int:
@@ -58,6 +67,60 @@ class PeriodicEmbeddings(nn.Module):
         return F.relu(z).flatten(1)
 
 
+class ImageBranch(nn.Module):
+    """One image column → ``IMAGE_EMBEDDING`` numbers.
+
+    ``mode`` "features": the input is a frozen backbone's feature vector (B, dim) → LayerNorm →
+    linear → ReLU. ``mode`` "pixels": the input is uint8 pixels (B, size, size, 3) → SmallCNN →
+    linear → ReLU. ``maps``/``head`` split the pixel path at the last convolution, for Grad-CAM.
+    """
+
+    def __init__(self, spec: dict) -> None:
+        super().__init__()
+        self.mode = spec["mode"]
+        if self.mode == "features":
+            self.cnn = None
+            self.norm = nn.LayerNorm(spec["dim"])
+            self.project = nn.Linear(spec["dim"], IMAGE_EMBEDDING)
+        else:
+            from .image import SmallCNN
+
+            self.cnn = SmallCNN()
+            self.norm = None
+            self.project = nn.Linear(self.cnn.out_dim, IMAGE_EMBEDDING)
+            self.shift = max(1, round(spec["size"] * SHIFT_SHARE))
+
+    def maps(self, pixels: torch.Tensor) -> torch.Tensor:
+        from .image import to_input
+
+        x = to_input(pixels)
+        if self.training:
+            x = _random_shift(x, self.shift)
+        return self.cnn.maps(x)
+
+    def from_maps(self, maps: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.project(maps.mean(dim=(2, 3))))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.cnn is None:
+            return F.relu(self.project(self.norm(x.float())))
+        return self.from_maps(self.maps(x))
+
+
+def _random_shift(x: torch.Tensor, pad: int) -> torch.Tensor:
+    """Each picture moved by up to ``pad`` pixels in each direction (edges repeated): the network
+    learns that where in the frame a thing is doesn't change what it is."""
+    b, _, h, w = x.shape
+    padded = F.pad(x, (pad, pad, pad, pad), mode="replicate")
+    dy = torch.randint(0, 2 * pad + 1, (b,), device=x.device)
+    dx = torch.randint(0, 2 * pad + 1, (b,), device=x.device)
+    rows = (dy[:, None] + torch.arange(h, device=x.device)[None])  # (b, h)
+    cols = (dx[:, None] + torch.arange(w, device=x.device)[None])  # (b, w)
+    idx = torch.arange(b, device=x.device)[:, None, None]
+    out = padded.permute(0, 2, 3, 1)[idx, rows[:, :, None], cols[:, None, :]]  # (b, h, w, c)
+    return out.permute(0, 3, 1, 2).contiguous()
+
+
 class TabularNet(nn.Module):
     def __init__(
         self,
@@ -73,6 +136,7 @@ class TabularNet(nn.Module):
         continuous: list[bool] | None = None,
         ensemble: int = 1,
         number_embedding: int = NUMBER_EMBEDDING,
+        image_inputs: list[dict] | None = None,
     ) -> None:
         super().__init__()
         continuous = [False] * n_numeric if continuous is None else list(continuous)
@@ -89,6 +153,7 @@ class TabularNet(nn.Module):
             continuous=continuous,
             ensemble=ensemble,
             number_embedding=number_embedding,
+            image_inputs=list(image_inputs or []),
         )
         self.k = ensemble
         self.n_outputs = n_outputs
@@ -101,6 +166,8 @@ class TabularNet(nn.Module):
         self.word_bags = nn.ModuleList(nn.EmbeddingBag(v, text_dim, mode="mean", padding_idx=0) for v in vocab_sizes)
         width = (n_plr * number_embedding if self.plr is not None else n_plr) + (n_numeric - n_plr)
         width += sum(embedding_dim(c) for c in cardinalities) + text_dim * len(vocab_sizes)
+        self.images = nn.ModuleList(ImageBranch(spec) for spec in image_inputs or [])
+        width += IMAGE_EMBEDDING * len(self.images)
         width = max(width, 1)
         # TabM-mini: one scaling vector per member on the shared input, random signs
         self.scale = nn.Parameter(torch.randint(0, 2, (ensemble, width)).float() * 2 - 1) if ensemble > 1 else None
@@ -113,7 +180,9 @@ class TabularNet(nn.Module):
         self.head_weight = nn.Parameter(torch.empty(ensemble, width, n_outputs).uniform_(-bound, bound))
         self.head_bias = nn.Parameter(torch.empty(ensemble, n_outputs).uniform_(-bound, bound))
 
-    def _inputs(self, numeric: torch.Tensor, categorical: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+    def _inputs(self, numeric: torch.Tensor, categorical: torch.Tensor, text: torch.Tensor,
+                images: tuple[torch.Tensor, ...] = (), image_embeddings: dict[int, torch.Tensor] | None = None
+                ) -> torch.Tensor:
         parts = []
         if numeric.shape[1]:
             if self.plr is not None:
@@ -123,13 +192,18 @@ class TabularNet(nn.Module):
                 parts.append(numeric)
         parts += [emb(categorical[:, i]) for i, emb in enumerate(self.embeddings)]
         parts += [bag(text[:, i, :]) for i, bag in enumerate(self.word_bags)]
+        for i, branch in enumerate(self.images):
+            given = (image_embeddings or {}).get(i)
+            parts.append(given if given is not None else branch(images[i]))
         if not parts or sum(p.shape[1] for p in parts) == 0:  # no usable feature: learn the prior alone
             return torch.zeros(len(numeric), 1, device=numeric.device)
         return torch.cat(parts, dim=1)
 
-    def members(self, numeric: torch.Tensor, categorical: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
-        """Each member's raw output, (B, k, n_outputs)."""
-        x = self._inputs(numeric, categorical, text)
+    def members(self, numeric: torch.Tensor, categorical: torch.Tensor, text: torch.Tensor,
+                *images: torch.Tensor, image_embeddings: dict[int, torch.Tensor] | None = None) -> torch.Tensor:
+        """Each member's raw output, (B, k, n_outputs). ``image_embeddings`` replaces image branch
+        ``i``'s output by a given tensor (Grad-CAM routes its own computation through it)."""
+        x = self._inputs(numeric, categorical, text, images, image_embeddings)
         if self.scale is None:
             h = self.trunk(x)[:, None, :]
         else:
@@ -144,5 +218,6 @@ class TabularNet(nn.Module):
             return torch.logsumexp(torch.log_softmax(out, dim=-1), dim=1) - math.log(self.k)
         return out.mean(dim=1)
 
-    def forward(self, numeric: torch.Tensor, categorical: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
-        return self.combine(self.members(numeric, categorical, text))
+    def forward(self, numeric: torch.Tensor, categorical: torch.Tensor, text: torch.Tensor,
+                *images: torch.Tensor) -> torch.Tensor:
+        return self.combine(self.members(numeric, categorical, text, *images))

@@ -182,15 +182,8 @@ def build() -> list[Path]:
               + [[["🍎 apple", "🍌 banana", "🍒 cherry"][i % 3], ["שלום", "مرحبا", "עולם"][i % 3], ["✅", "❌"][i % 2]]
                  for i in range(40)]))
 
-    # --- image paths (image columns are detected and left out today) -------------------------------
-    (HERE / "images").mkdir(exist_ok=True)
-    (HERE / "images" / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"not really a picture")
-    (HERE / "images" / "not_an_image.jpg").write_text("plain text with a picture's name")
-    (HERE / "images" / "bomb.png").write_bytes(_png_bomb())
-    paths = ["images/missing.png", "images/corrupt.png", "images/not_an_image.jpg", "images/bomb.png",
-             r"\\server\share\photo.jpg", "../../../etc/passwd.png", "C:\\Windows\\..\\secret.jpeg"]
-    add(_book("image_paths.xlsx",
-              [["Photo", "Size", "Label"]] + [[paths[i % len(paths)], i, "ab"[i % 2]] for i in range(40)]))
+    # --- image paths: good pictures among missing, corrupt, fake, bomb, network and escaping paths ----
+    add(_image_paths())
 
     # --- files that are not (plain) workbooks -------------------------------------------------------
     (HERE / "zero_bytes.xlsx").write_bytes(b"")
@@ -208,6 +201,33 @@ def build() -> list[Path]:
     for ext in ("xls", "ods"):
         made += _convert(clean, ext)
     return made
+
+
+def _image_paths() -> Path:
+    """Most rows name a real picture (red for 'a', blue for 'b'); seven name pictures that can't be
+    used. The run must go on and list the seven by cell."""
+    folder = HERE / "images"
+    folder.mkdir(exist_ok=True)
+    (folder / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"not really a picture")
+    (folder / "not_an_image.jpg").write_text("plain text with a picture's name")
+    (folder / "bomb.png").write_bytes(_png_bomb())
+    colours = {"a": (200, 30, 30), "b": (30, 30, 200)}
+    for label, rgb in colours.items():
+        (folder / f"good_{label}.png").write_bytes(_solid_png(rgb))
+    bad = ["images/missing.png", "images/corrupt.png", "images/not_an_image.jpg", "images/bomb.png",
+           r"\\server\share\photo.jpg", "../../../etc/passwd.png", "C:\\Windows\\..\\secret.jpeg"]
+    rows = [[bad[i] if i < len(bad) else f"images/good_{'ab'[i % 2]}.png", i, "ab"[i % 2]] for i in range(40)]
+    return _book("image_paths.xlsx", [["Photo", "Size", "Label"]] + rows)
+
+
+def _solid_png(rgb: tuple[int, int, int], size: int = 16) -> bytes:
+    """A small one-colour PNG, written by hand (no imaging library needed)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    raw = b"".join(b"\x00" + bytes(rgb) * size for _ in range(size))
+    ihdr = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
 
 
 def _png_bomb() -> bytes:

@@ -1,0 +1,406 @@
+"""Picture columns: from the paths written in a sheet to what the network reads.
+
+Before encoding, each cell of an image column is replaced (in the typed frame) by what the network
+reads for that picture:
+
+- **features** — when pretrained ImageNet weights are available (cached, or fetched once by
+  ``torch.hub``): the frozen ResNet-18's 512 numbers for the picture. Computing them is the slow part,
+  so they are cached by path + size + modification time; a second run reads them back.
+- **pixels** — otherwise (offline): the decoded picture at ``SCRATCH_SIZE`` pixels, which a small CNN
+  learns from, from scratch. The report says so.
+
+Blank cells and pictures that can't be read (missing, corrupt, not a picture, too large) become
+None — the network's "no picture" — and are listed by row in the report; the run goes on. Only when
+*no* picture of a column can be read is that an error, because then the paths are surely wrong.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+from .schema import Column, Schema
+from .table import Table
+
+__all__ = ["PictureReport", "prepare_images", "image_folder", "FEATURES_VARIANT"]
+
+#: list at most this many unreadable pictures by row in the report
+MAX_LISTED_PROBLEMS = 8
+
+
+@dataclass
+class PictureReport:
+    """What happened to one picture column, for the report."""
+
+    column: str
+    mode: str  # "features" | "pixels"
+    model_words: str
+    n_loaded: int = 0
+    n_blank: int = 0
+    n_cached: int = 0
+    seconds: float = 0.0
+    problems: list = field(default_factory=list)  # sheetdl.images.ImageProblem, row = frame position
+    folder: str = ""
+    #: why pictures were read this way, when it is not the best way (no pretrained weights)
+    note: str = ""
+
+    def notes(self, table: Table) -> list[str]:
+        """Sentences for the report's notes: one line per unusable picture (the first few), short."""
+        out = [self.note] if self.note else []
+        if self.problems:
+            n = len(self.problems)
+            out.append(f"{n:,} picture{'s' if n != 1 else ''} in column '{self.column}' could not be used and "
+                       f"{'were' if n != 1 else 'was'} treated as blank (relative paths are read from "
+                       f"{self.folder}):")
+            for p in self.problems[:MAX_LISTED_PROBLEMS]:
+                out.append(f"    {_cell(table, self.column, p.row)}: {_first_clause(p.message)}")
+            if n > MAX_LISTED_PROBLEMS:
+                out.append(f"    and {n - MAX_LISTED_PROBLEMS:,} more.")
+        return out
+
+
+def _first_clause(message: str) -> str:
+    """The part of a problem's message that says what is wrong (the advice after it is the same for
+    every row, and the report gives it once)."""
+    cut = [i for i in (message.find(": "), message.find(". ")) if i > 0]
+    return message[: min(cut)] if cut else message.rstrip(".")
+
+
+def _cell(table: Table, column: str, row: int) -> str:
+    try:
+        return f"cell {table.cell(column, row)}"
+    except (ValueError, IndexError):
+        return f"row {row + 1}"
+
+
+def image_folder(table: Table, folder: Path | None) -> Path:
+    """Where relative picture paths start: the given folder, else the workbook's, else the current."""
+    if folder is not None:
+        return Path(folder)
+    if table.source:
+        return Path(table.source).resolve().parent
+    return Path.cwd()
+
+
+FEATURES_VARIANT = "resnet18-{sha}"
+
+
+def _image_columns(schema: Schema) -> list[Column]:
+    return [c for c in schema.columns if c.role == "feature" and c.kind == "image"]
+
+
+def _choose(allow_download: bool) -> tuple[dict, object | None, str, str]:
+    """(spec, backbone or None, words, note): pretrained features when the weights can be had, else
+    pixels for a CNN trained from scratch (and a note saying why, and how to get the better model)."""
+    from .images import PRETRAINED_SIZE, SCRATCH_SIZE
+    from .models.image import load_backbone
+
+    backbone, words = load_backbone(allow_download=allow_download)
+    if backbone is not None:
+        sha = getattr(backbone, "weights_sha256", "")
+        return ({"mode": "features", "shape": [512], "dtype": "float32", "size": PRETRAINED_SIZE, "weights": sha},
+                backbone, words, "")
+    spec = {"mode": "pixels", "shape": [SCRATCH_SIZE, SCRATCH_SIZE, 3], "dtype": "uint8", "size": SCRATCH_SIZE}
+    note = f"About the pictures: {words}"
+    return spec, None, f"a small CNN trained from scratch on {SCRATCH_SIZE}×{SCRATCH_SIZE} pictures", note
+
+
+def _allowed(path: Path, allowed) -> bool:
+    if allowed is None:
+        return True
+    try:
+        real = path.resolve()
+    except OSError:
+        return False
+    for folder in allowed:
+        try:
+            real.relative_to(Path(folder).resolve())
+            return True
+        except (ValueError, OSError):
+            continue
+    return False
+
+
+def prepare_images(frame: pd.DataFrame, table: Table, schema: Schema, *, training: bool,
+                   folder: Path | None = None, allowed=None, allow_download: bool = True,
+                   progress=None, cancel=None) -> list[PictureReport]:
+    """Replace the paths in ``frame``'s picture columns by features or pixels (in place).
+
+    ``training``: choose how pictures are read and record it in the column (``parse["image"]``) so
+    that predicting later reads them the same way; otherwise use what the column recorded.
+    ``progress(done, total, message)`` is called now and then.
+    """
+    columns = _image_columns(schema)
+    if not columns:
+        return []
+    from .errors import Cancelled
+    from .images import ImageCache, load_column, resolve_path
+
+    base = image_folder(table, folder)
+    cache = ImageCache()
+    reports = []
+    backbone = None
+    if training:  # one way of reading pictures for every picture column
+        chosen, backbone, chosen_words, chosen_note = _choose(allow_download)
+    for col in columns:
+        t0 = time.monotonic()
+        if training:
+            spec, words = dict(chosen), chosen_words
+            col.parse["image"] = dict(spec)
+            col.parse["image_words"] = words
+            note = chosen_note
+        else:
+            spec = col.parse.get("image") or {}
+            words = col.parse.get("image_words", "")
+            note = ""
+            if not spec:  # trained when no picture of this column could be read: nothing to prepare
+                continue
+            if spec["mode"] == "features" and backbone is None:
+                backbone = _backbone_for(spec, col.name)
+        values = list(frame[col.name])
+        n = len(values)
+        out: list = [None] * n
+        filled = [r for r, v in enumerate(values) if isinstance(v, str) and v.strip()]
+        report = PictureReport(column=col.name, mode=spec["mode"], model_words=words, folder=str(base),
+                               n_blank=n - len(filled), note=note)
+        variant = FEATURES_VARIANT.format(sha=spec.get("weights", "")[:16]) if spec["mode"] == "features" else None
+
+        # features already computed on an earlier run need neither decoding nor the backbone
+        need = []
+        for r in filled:
+            hit = None
+            if variant is not None:
+                try:
+                    path = resolve_path(values[r], base)
+                    if _allowed(path, allowed):
+                        hit = cache.get(path, spec["size"], variant)
+                except Exception:  # an odd path: load_column reports it properly below
+                    hit = None
+            if hit is not None and hit.shape == tuple(spec["shape"]):
+                out[r] = hit.astype(spec["dtype"], copy=False)
+                report.n_cached += 1
+            else:
+                need.append(r)
+
+        def step(done: int, total: int) -> None:
+            if cancel is not None and cancel():
+                raise Cancelled()
+            if progress is not None:
+                progress(report.n_cached + done, len(filled),
+                         f"Reading pictures in '{col.name}': {report.n_cached + done:,} of {len(filled):,}")
+
+        if need:
+            pixels, ok, problems = load_column([values[r] for r in need], base, spec["size"],
+                                               cache=cache if variant is None else None, allowed=allowed,
+                                               progress=step)
+            for p in problems:
+                p.row = need[p.row]
+            report.problems = sorted(problems, key=lambda p: p.row)
+            good = [i for i in range(len(need)) if ok[i]]
+            if variant is not None and good:
+                from .models.image import featurise
+
+                def feat_step(done: int, total: int) -> None:
+                    if cancel is not None and cancel():
+                        raise Cancelled()
+                    if progress is not None:
+                        progress(done, total, f"Looking at pictures in '{col.name}': {done:,} of {total:,}")
+
+                feats = featurise(backbone, pixels[good], progress=feat_step)
+                for i, f in zip(good, feats):
+                    out[need[i]] = f
+                    try:
+                        cache.put(resolve_path(values[need[i]], base), spec["size"], variant, f)
+                    except Exception:  # the cache is a convenience
+                        pass
+            else:
+                for i in good:
+                    out[need[i]] = pixels[i]
+        report.n_loaded = sum(v is not None for v in out)
+        report.seconds = time.monotonic() - t0
+        if filled and report.n_loaded == 0:
+            first = report.problems[0] if report.problems else None
+            raise DataError(
+                f"None of the {len(filled):,} pictures named in column '{col.name}' could be read"
+                + (f"; for example {_cell(table, col.name, first.row)}: {first.message}" if first else "") + ".",
+                hint=f"Paths that don't start with a drive or '/' are looked up from the workbook's folder "
+                     f"({base}). Check that the pictures are there, or write full paths.",
+                sheet=table.sheet, column=col.name)
+        frame[col.name] = pd.Series(out, index=frame.index, dtype=object)
+        reports.append(report)
+    return reports
+
+
+def _backbone_for(spec: dict, column: str):
+    """The backbone a saved model was trained with, or a plain error if it can't be loaded here."""
+    from .models.image import load_backbone
+
+    backbone, words = load_backbone()
+    if backbone is None:
+        raise DataError(
+            f"This model reads the pictures in column '{column}' with a pretrained ResNet-18, whose weights "
+            f"can't be loaded on this computer ({words}).",
+            hint="Connect to the internet once so SheetDL can fetch the weights, or train the model again here.",
+            column=column)
+    if spec.get("weights") and getattr(backbone, "weights_sha256", "") and backbone.weights_sha256 != spec["weights"]:
+        raise DataError(
+            f"The pretrained picture weights on this computer differ from those the model was trained with "
+            f"(column '{column}').", hint="Train the model again on this computer.", column=column)
+    return backbone
+
+
+def picture_pixels(values: list, folder: Path, size: int, allowed=None) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels of a few pictures (for the Images sheet's heat maps), read again from their files."""
+    from .images import load_column
+
+    pixels, ok, _ = load_column(values, folder, size, allowed=allowed)
+    return pixels, ok
+
+
+# ---- the rows shown on the Images sheet, with where the model looked ------------------------------
+
+#: rows on the Images sheet: at most this many mistakes, and this many rows in all
+MAX_WRONG_SHOWN = 12
+MAX_SHOWN = 24
+
+
+def picture_rows(model, frame: pd.DataFrame, table: Table, res, reports: list[PictureReport],
+                 folds: np.ndarray, labelled: np.ndarray, *, folder: Path, allowed=None) -> list:
+    """The rows worth a look (mistakes first, then the least sure), each with a thumbnail of its
+    picture and a Grad-CAM heat map from a fold model that did not train on it."""
+    from .results import PictureRow
+
+    if not reports:
+        return []
+    column = reports[0].column
+    has_picture = frame[column].map(lambda v: v is not None and not isinstance(v, (str, float))).to_numpy(bool)
+    regression = model.task == "regression"
+    truth = frame[model.target] if model.target in frame.columns else None
+    is_labelled = res.labelled.astype(bool)
+    pred = res.prediction
+
+    def known(i: int):
+        return None if truth is None or not is_labelled[i] else truth.iat[i]
+
+    rows_wrong: list[int] = []
+    if regression:
+        err = np.array([abs(float(pred[i]) - float(known(i))) if is_labelled[i] and has_picture[i] else -1.0
+                        for i in range(len(frame))])
+        rows_wrong = [int(i) for i in np.argsort(-err, kind="stable") if err[i] > 0][:MAX_WRONG_SHOWN]
+        width = (res.high - res.low) if res.low is not None else np.zeros(len(frame))
+        unsure_order = np.argsort(-np.nan_to_num(width, nan=-1.0), kind="stable")
+    else:
+        conf = res.confidence
+        wrong = [i for i in range(len(frame))
+                 if is_labelled[i] and has_picture[i] and _key(known(i)) != _key(pred[i])]
+        rows_wrong = sorted(wrong, key=lambda i: -conf[i])[:MAX_WRONG_SHOWN]
+        unsure_order = np.argsort(conf, kind="stable")
+    shown = set(rows_wrong)
+    rows_unsure = []
+    for i in unsure_order:
+        if len(rows_wrong) + len(rows_unsure) >= MAX_SHOWN:
+            break
+        if has_picture[i] and int(i) not in shown:
+            rows_unsure.append(int(i))
+    chosen = [(i, "wrong") for i in rows_wrong] + [(i, "unsure") for i in rows_unsure]
+    if not chosen:
+        return []
+
+    from .images import load_column, thumbnail_png, resolve_path
+    from .images_sheet import PICTURE_PX
+
+    paths = [table.values[column].iat[i] if column in table.values.columns else None for i, _ in chosen]
+    display, display_ok, _ = load_column(paths, folder, PICTURE_PX, allowed=allowed)
+    heat = _heat_maps(model, frame, [i for i, _ in chosen], column, folds, labelled, paths, folder, allowed,
+                      reports[0].mode)
+    out = []
+    for j, (i, why) in enumerate(chosen):
+        thumb = None
+        try:
+            thumb = thumbnail_png(resolve_path(paths[j], folder), PICTURE_PX)
+        except Exception:  # shown as an empty cell; the row is still listed
+            thumb = None
+        overlay = None
+        if heat is not None and display_ok[j]:
+            from .models.image import overlay_png
+
+            overlay = overlay_png(display[j], _resize(heat[j], PICTURE_PX), max_px=PICTURE_PX)
+        out.append(PictureRow(row=i, column=column, path=str(paths[j]), why=why, label=known(i),
+                              prediction=pred[i], confidence=None if regression else float(res.confidence[i]),
+                              thumbnail=thumb, heatmap=overlay))
+    return out
+
+
+def _key(v):
+    from .encode import _label_key
+
+    return None if v is None else _label_key(v)
+
+
+def _resize(heat: np.ndarray, px: int) -> np.ndarray:
+    import torch
+    from torch.nn import functional as F
+
+    t = torch.as_tensor(np.asarray(heat, dtype=np.float32))[None, None]
+    return F.interpolate(t, size=(px, px), mode="bilinear", align_corners=False)[0, 0].numpy()
+
+
+def _heat_maps(model, frame, rows: list[int], column: str, folds, labelled, paths, folder, allowed,
+               mode: str) -> np.ndarray | None:
+    """Grad-CAM heat maps (len(rows), h, w) for the picture column, or None if they can't be made."""
+    import torch
+
+    from . import training
+    from .models.image import gradcam, to_input
+
+    n = len(frame)
+    member_of = np.zeros(n, dtype=np.int64)
+    if len(model.members) > 1:
+        member_of[labelled] = folds
+    backbone = None
+    if mode == "features":
+        spec = next(c for c in model.schema.columns if c.name == column).parse.get("image") or {}
+        backbone = _backbone_for(spec, column)
+        from .images import load_column
+
+        pixels, _, _ = load_column(paths, folder, spec["size"], allowed=allowed)
+    result: list[np.ndarray | None] = [None] * len(rows)
+    for m_index in sorted(set(int(member_of[i]) for i in rows)):
+        member = model.members[m_index]
+        which = [j for j, i in enumerate(rows) if member_of[i] == m_index]
+        enc = member.encoder.transform(frame.iloc[[rows[j] for j in which]])
+        inputs = training.to_tensors(enc, torch.device("cpu"))
+        image_cols = [c for c in member.encoder.columns if member.encoder.kinds[c] == "image"]
+        if column not in image_cols:
+            return None
+        b = image_cols.index(column)
+        net = member.net.eval()
+        branch = net.images[b]
+        if mode == "pixels":
+            x = to_input(inputs[3 + b])
+            maps_fn = branch.cnn.maps
+
+            def head_fn(maps, branch=branch, net=net, inputs=inputs, b=b):
+                return net.combine(net.members(*inputs, image_embeddings={b: branch.from_maps(maps)}))
+        else:
+            x = to_input(torch.as_tensor(pixels[which]))
+            maps_fn = backbone.maps
+
+            def head_fn(maps, branch=branch, net=net, inputs=inputs, b=b):
+                return net.combine(net.members(*inputs, image_embeddings={b: branch(maps.mean(dim=(2, 3)))}))
+        if model.task == "classification":
+            with torch.no_grad():
+                target = net(*inputs).argmax(1)
+        else:
+            target = None
+        maps = gradcam(maps_fn, head_fn, x, target)
+        for k, j in enumerate(which):
+            result[j] = maps[k]
+    if any(r is None for r in result):
+        return None
+    return np.stack(result)

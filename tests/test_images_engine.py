@@ -1,0 +1,187 @@
+"""Picture columns end to end: training from scratch, pretrained features, fusion with other columns,
+the Images sheet, saving and predicting, and what happens when pictures or weights are missing."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+import torch
+
+import sheetdl
+from sheetdl.cli import main
+from sheetdl.errors import DataError
+from sheetdl.training import FitOptions
+
+PIL = pytest.importorskip("PIL")
+from PIL import Image, ImageDraw  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _offline_cache(tmp_path, monkeypatch):
+    """No network, and a cache of our own for every test."""
+    monkeypatch.setenv("SHEETDL_OFFLINE", "1")
+    monkeypatch.setenv("SHEETDL_CACHE", str(tmp_path / "cache"))
+
+
+def _shape_picture(kind: str, rng: np.random.Generator, size: int = 48) -> Image.Image:
+    """A light background with a dark circle or square somewhere on it."""
+    im = Image.new("RGB", (size, size), tuple(int(x) for x in rng.integers(170, 255, 3)))
+    d = ImageDraw.Draw(im)
+    r = int(rng.integers(size // 4, size // 2))
+    x, y = (int(v) for v in rng.integers(2, size - r - 2, 2))
+    ink = tuple(int(c) for c in rng.integers(0, 90, 3))
+    (d.ellipse if kind == "circle" else d.rectangle)([x, y, x + r, y + r], fill=ink)
+    return im
+
+
+def picture_book(folder: Path, n: int = 80, *, blank: int = 8, extra_number: bool = False,
+                 missing: int = 0, seed: int = 0) -> Path:
+    """A workbook of n rows: Photo (relative path), maybe Size, Shape (the label; the last ``blank`` blank)."""
+    rng = np.random.default_rng(seed)
+    (folder / "pics").mkdir(parents=True, exist_ok=True)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Data"
+    ws.append(["Photo"] + (["Size"] if extra_number else []) + ["Shape"])
+    for i in range(n):
+        kind = ["circle", "square"][i % 2]
+        name = f"pics/{i:03d}.png"
+        _shape_picture(kind, rng).save(folder / name)
+        label = kind if i < n - blank else None
+        ws.append([name] + ([float(rng.normal())] if extra_number else []) + [label])
+    for j in range(missing):
+        ws.append([f"pics/gone_{j}.png"] + ([0.0] if extra_number else []) + ["circle"])
+    path = folder / "shapes.xlsx"
+    wb.save(path)
+    return path
+
+
+def fake_pretrained_weights(cache: Path) -> str:
+    """A ResNet-18 weight file with the right keys (random values) where SheetDL keeps the real one."""
+    from safetensors.torch import save_file
+
+    from sheetdl.models.image import ResNet18
+
+    torch.manual_seed(0)
+    state = {k: v.contiguous() for k, v in ResNet18().state_dict().items()}
+    sha = "ab" * 32
+    folder = cache / "weights"
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file(state, str(folder / "resnet18-f37072fd.safetensors"), metadata={"sha256": sha})
+    return sha
+
+
+def test_pictures_train_from_scratch_offline_and_fill_the_workbook(tmp_path, capsys):
+    src = picture_book(tmp_path, extra_number=True, missing=1)
+    code = main(["train", str(src), "--target", "Shape", "--time-budget", "20", "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    result = tmp_path / "shapes (SheetDL).xlsx"
+    wb = openpyxl.load_workbook(result)
+    assert {"SheetDL Report", "SheetDL Importance", "SheetDL Images"} <= set(wb.sheetnames)
+    data = wb["Data"]
+    header = [c.value for c in data[1]]
+    assert header[:6] == ["Photo", "Size", "Shape", "Predicted Shape", "Confidence", "Why"]
+    preds = [data.cell(r, 4).value for r in range(2, 83)]
+    assert set(preds) <= {"circle", "square"} and None not in preds
+    # the pictures decide: a good share of the shapes are told apart, and the photo is named as a reason
+    truth = [data.cell(r, 3).value for r in range(2, 74)]
+    assert np.mean([p == t for p, t in zip(preds, truth)]) > 0.7
+    assert any(str(data.cell(r, 6).value).startswith("Photo = ") for r in range(2, 83))
+    report = " ".join(str(c.value) for row in wb["SheetDL Report"].iter_rows() for c in row if c.value)
+    assert "small CNN trained from scratch" in report
+    assert "downloads are switched off" in report  # why not the pretrained model
+    assert "1 picture in column 'Photo' could not be used" in report and "cell A82: no picture at" in report
+    importance = [r[0].value for r in wb["SheetDL Importance"].iter_rows(min_row=1) if r[0].value]
+    assert "Photo" in importance and "Size" in importance
+    # the Images sheet: a thumbnail and a heat map for each listed row, anchored in columns B and C
+    images = wb["SheetDL Images"]
+    listed = [r for r in range(1, images.max_row + 1) if isinstance(images.cell(r, 1).value, int)]
+    assert 1 <= len(listed) <= 24
+    anchors = sorted((p.anchor._from.row + 1, p.anchor._from.col + 1) for p in images._images)
+    assert anchors == sorted([(r, 2) for r in listed] + [(r, 3) for r in listed])
+    for p in images._images:
+        png = p._data()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and Image.open(__import__("io").BytesIO(png)).size[0] > 0
+
+
+def test_a_saved_picture_model_predicts_another_workbook(tmp_path, capsys):
+    src = picture_book(tmp_path / "train", n=60, blank=0)
+    assert main(["train", str(src), "--target", "Shape", "--time-budget", "10", "--quiet", "--no-reasons"]) == 0
+    model_path = tmp_path / "train" / "shapes (SheetDL).sheetdl"
+    other = picture_book(tmp_path / "new", n=20, blank=20, seed=1)
+    capsys.readouterr()
+    assert main(["predict", str(other), "--model", str(model_path), "--quiet"]) == 0
+    wb = openpyxl.load_workbook(tmp_path / "new" / "shapes (SheetDL).xlsx")
+    preds = [wb["Data"].cell(r, 3).value for r in range(2, 22)]
+    assert set(preds) <= {"circle", "square"} and None not in preds
+    assert "SheetDL Images" in wb.sheetnames  # the least sure rows, with where the model looked
+
+
+def test_pretrained_features_are_used_when_the_weights_are_there_and_cached(tmp_path):
+    sha = fake_pretrained_weights(tmp_path / "cache")
+    src = picture_book(tmp_path, n=24, blank=4, extra_number=True)
+    table = sheetdl.table.read_table(src)
+    schema = sheetdl.schema.infer_schema(table, target="Shape")
+    from sheetdl.model import train_table
+
+    model, res = train_table(table, schema, FitOptions(time_budget=8), reasons=True)
+    photo = model.schema.column("Photo")
+    assert photo.parse["image"]["mode"] == "features" and photo.parse["image"]["weights"] == sha
+    assert "ResNet-18 pretrained on ImageNet" in res.picture_models["Photo"]
+    assert "pretrained ResNet-18's features" in res.run_info["Model"]
+    assert "from the cache" not in res.run_info["Pictures in 'Photo'"]
+    assert res.pictures and all(p.heatmap for p in res.pictures)  # Grad-CAM through the backbone
+    # a second run reads the features back instead of decoding and running the backbone again
+    _, again = train_table(table, sheetdl.schema.infer_schema(table, target="Shape"), FitOptions(time_budget=8),
+                           reasons=False)
+    assert "(24 from the cache)" in again.run_info["Pictures in 'Photo'"]
+    # the saved model needs the same weights to read pictures; without them it says so
+    model.save(tmp_path / "m.sheetdl")
+    loaded = sheetdl.load(tmp_path / "m.sheetdl")
+    assert list(loaded.predict(table)) == list(model.predict(table))
+    shutil.rmtree(tmp_path / "cache" / "weights")
+    with pytest.raises(DataError, match="pretrained ResNet-18, whose weights can't be loaded"):
+        loaded.predict(table)
+
+
+def test_pictures_outside_the_allowed_folders_are_never_read(tmp_path):
+    src = picture_book(tmp_path / "book", n=30, blank=0)
+    table = sheetdl.table.read_table(src)
+    schema = sheetdl.schema.infer_schema(table, target="Shape")
+    from sheetdl.model import train_table
+
+    elsewhere = tmp_path / "allowed"
+    elsewhere.mkdir()
+    with pytest.raises(DataError, match="None of the 30 pictures"):
+        train_table(table, schema, FitOptions(time_budget=5, allowed_image_folders=[elsewhere]))
+
+
+def test_a_picture_column_from_a_dataframe_uses_the_given_folder(tmp_path):
+    src = picture_book(tmp_path, n=30, blank=0)
+    frame = pd.DataFrame(
+        [[c.value for c in row] for row in openpyxl.load_workbook(src)["Data"].iter_rows(min_row=2)],
+        columns=["Photo", "Shape"])
+    model = sheetdl.fit(frame, target="Shape", time_budget=5, image_folder=tmp_path)
+    assert len(model.predict(frame, image_folder=tmp_path)) == 30
+
+
+def test_the_images_sheet_edits_round_trip_as_json(tmp_path):
+    """The add-in receives the pictures as edits: base64 PNGs that survive JSON."""
+    from sheetdl import edits as E
+    from sheetdl.model import train_table
+    from sheetdl.results import layout
+
+    src = picture_book(tmp_path, n=30, blank=4)
+    table = sheetdl.table.read_table(src)
+    _, res = train_table(table, sheetdl.schema.infer_schema(table, target="Shape"), FitOptions(time_budget=5))
+    pictures = [e for e in layout(res, table) if isinstance(e, E.AddPicture)]
+    assert pictures and len(pictures) == 2 * len(res.pictures)
+    again = E.loads(E.dumps(pictures))
+    assert [base64.b64decode(p.png)[:4] for p in again] == [b"\x89PNG"] * len(pictures)
