@@ -112,7 +112,8 @@ def _run(book: Path, env: dict, budget: float | None) -> tuple[float, str]:
 
     ws = openpyxl.load_workbook(book.with_name("Photos (SheetDL).xlsx"))["SheetDL Report"]
     info = {str(r[0]): str(r[1]) for r in ws.iter_rows(values_only=True) if r[0] and r[1]}
-    return wall, info.get("Pictures in 'Photo'", "")
+    return wall, (f"{info.get('Pictures in ' + repr('Photo'), '')}; training {info.get('Training time')}, "
+                  f"whole run inside SheetDL {info.get('Total time')}")
 
 
 def sheet(n: int, budget: float | None, pretrained_speed: bool) -> None:

@@ -203,3 +203,51 @@ def test_gpu_out_of_memory_falls_back_to_smaller_batches_then_cpu(monkeypatch):
     assert any("smaller batches" in n for n in res.notes) and any("on the CPU instead" in n for n in res.notes)
     assert "GPU ran out of memory" in res.run_info["Device"]
     assert res.metrics["accuracy"] > 0.8
+
+
+def test_a_model_file_from_the_first_format_still_loads_and_predicts_the_same(tmp_path):
+    """Format 1 (before TabM and PLR) stored one plain linear head as head.weight / head.bias and a net
+    config without 'ensemble', 'continuous' or 'number_embedding'. Such files must keep working."""
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    from sheetdl.store import _digest
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"colour": rng.choice(["red", "green", "blue"], 120),
+                       "size": rng.choice(["S", "M", "L"], 120)})
+    df["label"] = np.where(df["colour"] == "red", "hot", "cold")
+    model = sheetdl.fit(df, target="label", time_budget=0.05)  # a tiny budget: one member, like format 1
+    assert all(m.net.k == 1 for m in model.members)
+    new = tmp_path / "new.sheetdl"
+    model.save(new)
+
+    tensors = load_file(str(new))
+    with safe_open(str(new), framework="pt") as fh:
+        d = json.loads(fh.metadata()["sheetdl"])
+    old_tensors = {}
+    for name, t in tensors.items():
+        member, _, rest = name.partition(".")
+        if rest == "head_weight":
+            old_tensors[f"{member}.head.weight"] = t[0].T.contiguous()
+        elif rest == "head_bias":
+            old_tensors[f"{member}.head.bias"] = t[0].contiguous()
+        else:
+            old_tensors[name] = t
+    for md in d["members"]:
+        for key in ("ensemble", "continuous", "number_embedding", "image_inputs"):
+            md["net"].pop(key, None)
+    d["format_version"] = 1
+    d.pop("calibration", None)
+    description = json.dumps(d)
+    old = tmp_path / "old.sheetdl"
+    save_file(old_tensors, str(old), metadata={"sheetdl": description, "sha256": _digest(description, old_tensors)})
+
+    again = sheetdl.load(old)
+    a = model.predict_proba(df).to_numpy()
+    b = again.predict_proba(df).to_numpy()
+    # the old file has no calibration: probabilities differ by the temperature only, choices not at all
+    assert list(again.predict(df)) == list(model.predict(df))
+    assert np.allclose(b.sum(1), 1) and (a.argmax(1) == b.argmax(1)).all()
