@@ -71,6 +71,8 @@ def images_sheet(results: Results, table, name: str) -> list[Edit]:
     edits.append(FormatRange(name, f"A{top}:{_ref(top, len(header))}", fill=_HEADER_FILL, border_bottom=True,
                              wrap=True))
     edits.append(FormatRange(name, f"A{top + 1}:{_ref(top + len(body), len(header))}", wrap=True))
+    if body:  # the short values read best centred under their headers, beside the pictures
+        edits.append(FormatRange(name, f"D{top + 1}:G{top + len(body)}", horizontal="center"))
     wrong_rows = [top + 1 + i for i, r in enumerate(rows) if r.why == "wrong"]
     if wrong_rows:
         refs = ",".join(f"A{row}:{_ref(row, len(header))}" for row in wrong_rows)

@@ -50,7 +50,8 @@ FONT = "Calibri"
 
 #: What a picture task gives back, as the 'Start here' sheets say it (template and new workbooks).
 IMAGE_RESULTS: list[str] = [
-    "On the 'Data' sheet, new columns right of your data: 'Predicted Label' and 'Confidence'.",
+    "On the 'Data' sheet, new columns right of your data: 'Predicted Label', 'Confidence', 'Review' "
+    "('Check' where the model is less sure than the 'Review threshold' setting, 70%) and 'Why'.",
     "Rows you left blank get SheetDL's answer, shaded yellow. The other rows get the answer the "
     "model gives without having seen theirs, so you can check it against your labels.",
     "A 'SheetDL Report' sheet, in plain words: how often the model is right on pictures it did not "

@@ -138,8 +138,9 @@ TIPS = [
 
 def _classify_back(target: str) -> list[str]:
     return [
-        f"On the 'Data' sheet, new columns right of your data: 'Predicted {target}', 'Confidence' "
-        "and 'Why' (the columns that pushed each answer most).",
+        f"On the 'Data' sheet, new columns right of your data: 'Predicted {target}', 'Confidence', "
+        "'Review' ('Check' where the model is less sure than the 'Review threshold' setting, 70%) and "
+        "'Why' (the columns that pushed each answer most).",
         "Rows you left blank get SheetDL's answer, shaded yellow. The other rows get the answer the "
         "model gives without having seen theirs, so you can check it against the truth.",
         "A 'SheetDL Report' sheet, in plain words: how often the model is right on rows it did not "
