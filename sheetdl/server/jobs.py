@@ -376,7 +376,10 @@ def _train(job: Job, table, config: ServerConfig):
     seen: set[tuple[int, int]] = set()
 
     def progress(p) -> None:
-        done = 1.0 if p.stage != "training" else (p.fold - 1 + min(1.0, p.epoch / max(p.max_epochs, 1))) / p.n_folds
+        if p.stage == "pictures":  # reading pictures comes before training: the bar starts empty
+            done = 0.0
+        else:
+            done = 1.0 if p.stage != "training" else (p.fold - 1 + min(1.0, p.epoch / max(p.max_epochs, 1))) / p.n_folds
         info = {"stage": p.stage, "fold": p.fold, "n_folds": p.n_folds, "epoch": p.epoch,
                 "max_epochs": p.max_epochs, "valid_score": _num(p.valid_score), "elapsed": round(time.monotonic() - t0, 2),
                 "remaining": _num(p.remaining), "fraction": round(done, 4), "message": p.message,
