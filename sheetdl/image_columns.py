@@ -31,6 +31,8 @@ __all__ = ["PictureReport", "prepare_images", "image_folder", "FEATURES_VARIANT"
 
 #: list at most this many unreadable pictures by row in the report
 MAX_LISTED_PROBLEMS = 8
+#: pictures read and featurised at a time for the pretrained network (224 px: ~150 kB each)
+FEATURE_CHUNK = 512
 
 
 @dataclass
@@ -187,40 +189,48 @@ def prepare_images(frame: pd.DataFrame, table: Table, schema: Schema, *, trainin
             else:
                 need.append(r)
 
-        def step(done: int, total: int) -> None:
-            if cancel is not None and cancel():
-                raise Cancelled()
-            if progress is not None:
-                progress(report.n_cached + done, len(filled),
-                         f"Reading pictures in '{col.name}': {report.n_cached + done:,} of {len(filled):,}")
+        # pretrained features: read and featurise in chunks, so memory holds a chunk of 224-px
+        # pictures at a time, not the whole column; pixels for a CNN are small enough to read at once
+        chunk = FEATURE_CHUNK if variant is not None else max(len(need), 1)
+        for c0 in range(0, len(need), chunk):
+            part = need[c0 : c0 + chunk]
+            done_before = report.n_cached + c0
 
-        if need:
-            pixels, ok, problems = load_column([values[r] for r in need], base, spec["size"],
+            def step(done: int, total: int, done_before=done_before) -> None:
+                if cancel is not None and cancel():
+                    raise Cancelled()
+                if progress is not None:
+                    progress(done_before + done, len(filled),
+                             f"Reading pictures in '{col.name}': {done_before + done:,} of {len(filled):,}")
+
+            pixels, ok, problems = load_column([values[r] for r in part], base, spec["size"],
                                                cache=cache if variant is None else None, allowed=allowed,
                                                progress=step)
             for p in problems:
-                p.row = need[p.row]
-            report.problems = sorted(problems, key=lambda p: p.row)
-            good = [i for i in range(len(need)) if ok[i]]
+                p.row = part[p.row]
+            report.problems += problems
+            good = [i for i in range(len(part)) if ok[i]]
             if variant is not None and good:
                 from .models.image import featurise
 
-                def feat_step(done: int, total: int) -> None:
+                def feat_step(done: int, total: int, done_before=done_before) -> None:
                     if cancel is not None and cancel():
                         raise Cancelled()
                     if progress is not None:
-                        progress(done, total, f"Looking at pictures in '{col.name}': {done:,} of {total:,}")
+                        progress(done_before + done, len(filled), f"Looking at pictures in '{col.name}': "
+                                                                  f"{done_before + done:,} of {len(filled):,}")
 
                 feats = featurise(backbone, pixels[good], progress=feat_step)
                 for i, f in zip(good, feats):
-                    out[need[i]] = f
+                    out[part[i]] = f
                     try:
-                        cache.put(resolve_path(values[need[i]], base), spec["size"], variant, f)
+                        cache.put(resolve_path(values[part[i]], base), spec["size"], variant, f)
                     except Exception:  # the cache is a convenience
                         pass
             else:
                 for i in good:
-                    out[need[i]] = pixels[i]
+                    out[part[i]] = pixels[i]
+        report.problems.sort(key=lambda p: p.row)
         report.n_loaded = sum(v is not None for v in out)
         report.seconds = time.monotonic() - t0
         if filled and report.n_loaded == 0:
