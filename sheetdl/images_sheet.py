@@ -12,7 +12,7 @@ import base64
 import textwrap
 
 from .edits import AddPicture, AddSheet, Edit, FormatRange, SetColumnWidth, SetRowHeight, WriteCells
-from .results import WRAP_AT, PictureRow, Results, _native, _ref
+from .results import WRAP_AT, PictureRow, Results, _decimals, _native, _number_format, _ref
 
 __all__ = ["images_sheet", "PICTURE_PX"]
 
@@ -66,7 +66,11 @@ def images_sheet(results: Results, table, name: str) -> list[Edit]:
         why = ("got it wrong" if not regression else "far off") if r.why == "wrong" else "least sure"
         body.append([int(table.sheet_rows[r.row]) if r.row < len(table.sheet_rows) else r.row + 1, None, None,
                      _native(r.label), _native(r.prediction), _native(third), why, r.path])
-    fmts = [None, None, None, None, None, "0%" if not regression else "0.00", None, None]
+    if regression:  # numbers as the data sheet shows them: as many decimals as the target's values
+        number = _number_format(_decimals(results.prediction))
+        fmts = [None, None, None, number, number, number, None, None]
+    else:
+        fmts = [None, None, None, None, None, "0%", None, None]
     edits.append(WriteCells(name, top, 1, [header] + body, number_formats=fmts, bold_first_row=True))
     edits.append(FormatRange(name, f"A{top}:{_ref(top, len(header))}", fill=_HEADER_FILL, border_bottom=True,
                              wrap=True))

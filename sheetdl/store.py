@@ -22,6 +22,7 @@ from .errors import ModelFileError, OutputError
 from .training import Member
 from .models.tabular import TabularNet
 from .results import Importance
+from .sheets.write import _set_mode
 from .schema import Schema
 
 __all__ = ["save_model", "load_model", "FORMAT", "FORMAT_VERSION"]
@@ -75,6 +76,7 @@ def save_model(model, path) -> Path:
                           hint="Choose an output in a folder you can write to (--output).") from None
     try:
         save_file(tensors, tmp, metadata=meta)
+        _set_mode(tmp, path)  # a model file shared with colleagues is as readable as the workbook
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -251,3 +251,15 @@ def test_a_model_file_from_the_first_format_still_loads_and_predicts_the_same(tm
     # the old file has no calibration: probabilities differ by the temperature only, choices not at all
     assert list(again.predict(df)) == list(model.predict(df))
     assert np.allclose(b.sum(1), 1) and (a.argmax(1) == b.argmax(1)).all()
+
+
+def test_a_model_file_gets_the_permissions_of_a_normal_save(penguin_model, tmp_path):
+    import os
+    import stat
+
+    model, _ = penguin_model
+    path = tmp_path / "m.sheetdl"
+    model.save(path)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask  # not mkstemp's private 0600

@@ -188,3 +188,30 @@ def test_the_images_sheet_edits_round_trip_as_json(tmp_path):
     assert pictures and len(pictures) == 2 * len(res.pictures)
     again = E.loads(E.dumps(pictures))
     assert [base64.b64decode(p.png)[:4] for p in again] == [b"\x89PNG"] * len(pictures)
+
+
+def test_pictures_predict_a_number_and_the_images_sheet_shows_the_furthest_off(tmp_path):
+    rng = np.random.default_rng(0)
+    (tmp_path / "pics").mkdir()
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Data"
+    ws.append(["Photo", "Area"])
+    for i in range(40):
+        side = int(rng.integers(6, 28))
+        im = Image.new("RGB", (48, 48), "white")
+        ImageDraw.Draw(im).rectangle([4, 4, 4 + side, 4 + side], fill=(20, 20, 200))
+        im.save(tmp_path / "pics" / f"{i}.png")
+        ws.append([f"pics/{i}.png", side * side if i < 36 else None])
+    wb.save(tmp_path / "areas.xlsx")
+    assert main(["train", str(tmp_path / "areas.xlsx"), "--target", "Area", "--time-budget", "10", "--quiet",
+                 "--no-reasons"]) == 0
+    sheet = openpyxl.load_workbook(tmp_path / "areas (SheetDL).xlsx")["SheetDL Images"]
+    header_row = next(r for r in range(1, 12) if sheet.cell(r, 1).value == "Row")
+    assert [sheet.cell(header_row, c).value for c in (4, 5, 6, 7)] == ["Area (known)", "Predicted Area", "Error",
+                                                                        "Why listed"]
+    first = header_row + 1
+    assert sheet.cell(first, 7).value == "far off" and sheet.cell(first, 6).number_format.startswith("#,##0")
+    errors = [abs(sheet.cell(r, 6).value) for r in range(first, sheet.max_row + 1)
+              if sheet.cell(r, 7).value == "far off"]
+    assert errors == sorted(errors, reverse=True)  # the furthest off first
