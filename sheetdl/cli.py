@@ -152,17 +152,13 @@ def _settings_for(path: Path, args):
 
 
 def _review_threshold(flag: str | None, trained: dict[str, str]) -> float | None:
-    """--review-threshold if given, else the threshold the model was trained with (in the report's words)."""
-    from .settings import Settings
+    """--review-threshold if given, else the threshold the model was trained with."""
+    from .settings import Settings, review_threshold_of
 
     if flag is not None:
         return Settings(review_threshold=flag, sources={"review_threshold": "given with --review-threshold"}
                         ).review_threshold
-    words = trained.get("Review threshold", "none")
-    try:
-        return Settings(review_threshold=None if words == "none" else words).review_threshold
-    except Exception:  # a model from an older SheetDL: no threshold
-        return None
+    return review_threshold_of(trained)
 
 
 def _check_input(path: Path) -> None:

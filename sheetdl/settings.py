@@ -363,6 +363,16 @@ class Settings:
 _DEVICE_NAMES = {"auto": "auto", "cpu": "cpu", "cuda": "gpu (cuda)"}
 
 
+def review_threshold_of(described: Mapping[str, str]) -> float | None:
+    """The review threshold kept with a model (``Settings.describe``'s words, e.g. "70%"), or None
+    when there was none or the model comes from a SheetDL without the setting."""
+    words = described.get("Review threshold", "none")
+    try:
+        return Settings(review_threshold=None if words == "none" else words).review_threshold
+    except SettingsError:
+        return None
+
+
 def _format_seconds(seconds: float) -> str:
     text = f"{seconds:g}"
     if seconds >= 120 and seconds % 60 == 0:

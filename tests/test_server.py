@@ -507,3 +507,19 @@ def test_serve_remembers_the_picture_folders(tmp_path, monkeypatch, capsys):
     assert main(["serve", "--port", str(port), "--allow-images", Path(tmp_path).anchor]) != 0
     assert "whole drive" in "".join(capsys.readouterr())
     assert len(started) == n  # refused before serving
+
+
+def test_a_review_threshold_from_the_pane_marks_unsure_predictions(client, penguins_rows):
+    cols, rows = penguins_rows
+    job = _create(client, cols, rows, workbook="wb-review-0001", review_threshold=0.99)
+    client.post(f"/api/jobs/{job}/start")
+    assert _events(client, job)[-1]["type"] == "done"
+    writes = [e for e in _all_edits(client, job) if e["op"] == "write_cells" and e["sheet"] == "Penguins"]
+    header = next(e for e in writes if e["values"][0][0] == "Predicted species")["values"][0]
+    assert header[:3] == ["Predicted species", "Confidence", "Review"]
+    marks = [v[2] for e in writes if e["values"][0][0] != "Predicted species" for v in e["values"]]
+    assert "Check" in marks  # a 99% bar leaves some penguins to look at
+    bad = client.post("/api/jobs", json={"kind": "train", "workbook_id": "wb-review-0002", "sheet": "Penguins",
+                                         "header_row": 1, "first_col": 1, "columns": cols, "n_rows": 3,
+                                         "target": "species", "review_threshold": 70})
+    assert bad.status_code == 422  # a share, not a percentage: the pane sends 0.7

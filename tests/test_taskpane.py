@@ -127,6 +127,13 @@ def test_taskpane_trains_and_writes_results_into_the_workbook(server, browser, t
     kinds = dict(zip(page.locator("#columns .name").all_inner_texts(), page.locator("#columns .kind").all_inner_texts()))
     assert kinds["species"] == "to predict" and kinds["island"] == "category" and kinds["bill_length_mm"] == "number"
 
+    # a number to predict has no confidence, so no review marks to offer; a category has
+    assert page.locator("#review-field").is_visible()
+    page.select_option("#target", "body_mass_g")
+    _wait(page, "document.getElementById('review-field').hidden === true", timeout=20)
+    page.select_option("#target", "species")
+    _wait(page, "document.getElementById('review-field').hidden === false", timeout=20)
+
     page.get_by_label("use year").uncheck()
     page.select_option("#budget", "10")
     page.click("#train")

@@ -250,6 +250,8 @@
       sel.appendChild(o);
     });
     $("task").textContent = s.task_reason || "";
+    // confidence (and so review marks) exists for categories only
+    $("review-field").hidden = s.task === "regression";
     list.innerHTML = "";
     s.columns.forEach(function (c) {
       var li = document.createElement("li");
@@ -325,7 +327,8 @@
       kind: kind, workbook_id: workbookId(), sheet: t.sheet, header_row: t.headerRow, first_col: t.firstCol,
       columns: t.columns, n_rows: t.rows.length, sheet_max_col: t.sheetMaxCol, existing_sheets: t.sheets,
       target: kind === "train" ? target : null, ignore: kind === "train" ? ignore : [],
-      time_budget: Number($("budget").value)
+      time_budget: Number($("budget").value),
+      review_threshold: $("review").value ? Number($("review").value) : null
     };
     if (kind === "train") settingsSet(SETTINGS_TARGET, target);
     return api("POST", "/api/jobs", body).then(function (created) {

@@ -51,6 +51,7 @@ class JobSpec:
     target: str | None = None
     ignore: list[str] = field(default_factory=list)
     time_budget: float = 60.0
+    review_threshold: float | None = None
     task: str = "auto"
     seed: int = 0
     reasons: bool = True
@@ -366,7 +367,8 @@ def _train(job: Job, table, config: ServerConfig):
 
     spec = job.spec
     settings = Settings(target=spec.target, sheet=spec.sheet, ignore=tuple(spec.ignore),
-                        time_budget=spec.time_budget, task=spec.task, seed=spec.seed)
+                        time_budget=spec.time_budget, task=spec.task, seed=spec.seed,
+                        review_threshold=spec.review_threshold)
     if not settings.target:
         raise DataError("Pick the column to predict.", hint="Choose it under 'Predict this column'.")
     schema = infer_schema(table, target=settings.target, ignore=settings.ignore, task=settings.task)
@@ -398,6 +400,7 @@ def _train(job: Job, table, config: ServerConfig):
             job.emit("curve", fold=0, epoch=c.epoch, valid_score=_num(c.valid_score))
     results.settings = settings.describe(task=schema.task, sheet=table.sheet,
                                          device=results.run_info.get("Device", "").split(" ")[0].lower())
+    results.review_threshold = settings.review_threshold
     model.settings = results.settings
     return results, model
 
@@ -415,6 +418,10 @@ def _predict(job: Job, table, path: Path, config: ServerConfig):
     results.notes = list(table.notes) + ["Predictions come from the model trained earlier on this workbook; "
                                          "its scores were measured when it was trained."]
     results.metrics, results.baseline = dict(model.metrics), dict(model.baseline)
+    from ..settings import review_threshold_of
+
+    results.review_threshold = (job.spec.review_threshold if job.spec.review_threshold is not None
+                                else review_threshold_of(model.settings))
     if job.cancel_requested.is_set():
         from ..errors import Cancelled
 

@@ -38,6 +38,8 @@ class CreateJob(Strict):
     target: Name | None = None
     ignore: list[Name] = Field(default_factory=list, max_length=1_000)
     time_budget: float = Field(default=60.0, ge=1.0, le=24 * 3600.0)
+    #: predictions less sure than this share are marked "Check" (classification); None = no marks
+    review_threshold: float | None = Field(default=None, gt=0.0, lt=1.0)
     task: Literal["auto", "classification", "regression"] = "auto"
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     reasons: bool = True
