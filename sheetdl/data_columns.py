@@ -1,0 +1,139 @@
+"""The result columns SheetDL writes on the data sheet, right of everything the sheet uses.
+
+``Predicted <target>``, ``Confidence`` and ``Review`` (classification), ``Low``/``High`` (regression
+interval), ``Why`` (reasons); predictions for rows whose target was blank are shaded yellow, and
+predictions to check orange. Rows are written in blocks small enough for one Office.js request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .cell_format import _HEADER_FILL, _decimals, _native, _number_format, _ref, _round, _text_width
+from .edits import Edit, FormatRange, SetColumnWidth, WriteCells
+from .errors import OutputError
+
+if TYPE_CHECKING:  # results.py imports this module
+    from .results import Results
+
+#: most rows in one WriteCells block (Excel on the web takes ~5 MB a request: 5k-20k rows)
+MAX_BLOCK_ROWS = 5000
+#: most ranges in one multi-area FormatRange (Excel's getRanges takes an address of ≤ 8,192 characters)
+MAX_AREAS = 400
+#: Excel's last column (XFD)
+_MAX_COL = 16384
+
+# colours (RRGGBB)
+_FILLED_FILL = "FFF2CC"  # light yellow: predictions for rows whose target was blank
+_REVIEW_FILL = "F8CBAD"  # light orange: predictions a person should check
+#: what the Review column says for a prediction below the review threshold
+REVIEW_MARK = "Check"
+
+
+def _prediction_col(table) -> int:
+    return max(table.last_col, table.sheet_max_col or 0) + 1
+
+
+def _data_sheet(results: Results, table) -> tuple[list[Edit], int]:
+    sheet = table.sheet
+    start = _prediction_col(table)
+    n = len(results.prediction)
+    if n != len(table.sheet_rows):
+        raise ValueError(f"{n} predictions for {len(table.sheet_rows)} table rows")
+
+    regression = results.task == "regression"
+    decimals = _decimals(results.prediction) if regression else 0
+    reg_format = _number_format(decimals)
+
+    headers: list[str] = [f"Predicted {results.target}"]
+    columns: list[list[Any]] = []
+    formats: list[str | None] = []
+    widths: list[float] = []
+    centred: list[int] = []  # columns to centre (a number next to text reads better)
+
+    if regression:
+        preds = [_round(v, decimals) for v in results.prediction]
+        formats.append(reg_format)
+    else:
+        preds = [_native(v) for v in results.prediction]
+        formats.append(None)
+    columns.append(preds)
+    widths.append(_text_width([headers[0]] + preds[:2000], lo=12, hi=40))
+
+    if results.confidence is not None:
+        headers.append("Confidence")
+        columns.append([_native(v) for v in np.asarray(results.confidence, dtype=float)])
+        formats.append("0%")
+        widths.append(12)
+        centred.append(len(headers) - 1)
+    review = results.to_review
+    if review is not None:
+        headers.append("Review")
+        columns.append([REVIEW_MARK if r else None for r in review])
+        formats.append(None)
+        widths.append(9)
+        centred.append(len(headers) - 1)
+    if results.low is not None and results.high is not None:
+        for name, arr in (("Low", results.low), ("High", results.high)):
+            headers.append(name)
+            columns.append([_round(v, decimals) for v in arr])
+            formats.append(reg_format)
+            widths.append(max(10, widths[0] * 0.8))
+    if results.reasons is not None:
+        headers.append("Why")
+        columns.append([None if r is None else str(r) for r in results.reasons])
+        formats.append(None)
+        widths.append(60)
+
+    last = start + len(headers) - 1
+    if last > _MAX_COL:
+        raise OutputError(
+            f"Sheet '{sheet}' has no room right of its data for SheetDL's {len(headers)} result columns.",
+            hint="Move or delete some columns at the far right of the sheet, or copy the table to a new sheet.",
+            sheet=sheet,
+        )
+
+    hr = int(table.header_row or 1)
+    edits: list[Edit] = [
+        WriteCells(sheet, hr, start, [headers], bold_first_row=True),
+        FormatRange(sheet, f"{_ref(hr, start)}:{_ref(hr, last)}", bold=True, fill=_HEADER_FILL,
+                    border_bottom=True),
+    ]
+    rows = [int(r) for r in table.sheet_rows]
+    for i, j in _runs(rows):
+        for a in range(i, j, MAX_BLOCK_ROWS):  # blocks small enough for one Office.js request
+            b = min(j, a + MAX_BLOCK_ROWS)
+            block = [[col[k] for col in columns] for k in range(a, b)]
+            edits.append(WriteCells(sheet, rows[a], start, block, number_formats=list(formats)))
+    labelled = np.asarray(results.labelled, dtype=bool)
+    blank_rows = [r for r, lab in zip(rows, labelled) if not lab]
+    areas = [f"{_ref(blank_rows[i], start)}:{_ref(blank_rows[j - 1], start)}" for i, j in _runs(blank_rows)]
+    for a in range(0, len(areas), MAX_AREAS):
+        edits.append(FormatRange(sheet, ",".join(areas[a:a + MAX_AREAS]), fill=_FILLED_FILL))
+    if review is not None:
+        k = headers.index("Review")
+        marked = [r for r, m in zip(rows, review) if m]
+        areas = [f"{_ref(marked[i], start + k)}:{_ref(marked[j - 1], start + k)}" for i, j in _runs(marked)]
+        for a in range(0, len(areas), MAX_AREAS):
+            edits.append(FormatRange(sheet, ",".join(areas[a:a + MAX_AREAS]), fill=_REVIEW_FILL, bold=True))
+    if rows:  # one range from the first to the last row: cells between runs are ours and empty
+        for k in centred:
+            edits.append(FormatRange(sheet, f"{_ref(min(rows), start + k)}:{_ref(max(rows), start + k)}",
+                                     horizontal="center"))
+    for k, w in enumerate(widths):
+        edits.append(SetColumnWidth(sheet, start + k, round(w, 1)))
+    return edits, start
+
+
+def _runs(rows: Sequence[int]) -> list[tuple[int, int]]:
+    """[i, j) index ranges of ``rows`` whose sheet rows follow one another."""
+    out = []
+    i = 0
+    for k in range(1, len(rows) + 1):
+        if k == len(rows) or rows[k] != rows[k - 1] + 1:
+            out.append((i, k))
+            i = k
+    return out
