@@ -108,3 +108,55 @@ def test_same_seed_same_model_on_the_cpu():
     one = sheetdl.fit(df, target="y", time_budget=120, seed=5).predict_proba(df)
     two = sheetdl.fit(df, target="y", time_budget=120, seed=5).predict_proba(df)
     assert np.array_equal(one.to_numpy(), two.to_numpy())
+
+
+def test_learning_rate_is_cut_from_the_best_weights_before_stopping():
+    from types import SimpleNamespace
+
+    from sheetdl import training
+
+    net = torch.nn.Linear(2, 1)
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
+    module = SimpleNamespace(net=net, history=[])
+    trainer = SimpleNamespace(optimizers=[opt], should_stop=False)
+    cb = training._RestoreBest(8, decay_patience=2, max_decays=2)
+
+    def epoch(loss: float) -> None:
+        module.history.append({"valid_loss": loss})
+        cb.on_train_epoch_end(trainer, module)
+
+    epoch(1.0)
+    best = net.weight.detach().clone()
+    with torch.no_grad():
+        net.weight.add_(1.0)  # the weights wander off …
+    epoch(1.1)
+    epoch(1.2)  # … two epochs without improvement: back to the best weights, a smaller step
+    assert torch.equal(net.weight, best)
+    assert opt.param_groups[0]["lr"] == pytest.approx(1e-3 * training.DECAY_FACTOR)
+    epoch(0.9)  # improves at the smaller rate
+    epoch(1.0)
+    epoch(1.0)
+    assert opt.param_groups[0]["lr"] == pytest.approx(1e-3 * training.DECAY_FACTOR**2)
+    for _ in range(7):
+        epoch(1.0)
+    assert not trainer.should_stop  # the last rate gets the full patience
+    epoch(1.0)
+    assert trainer.should_stop
+
+
+def test_rate_is_cut_once_when_the_fold_runs_out_of_time():
+    import time
+    from types import SimpleNamespace
+
+    from sheetdl import training
+
+    net = torch.nn.Linear(2, 1)
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
+    module = SimpleNamespace(net=net, history=[])
+    trainer = SimpleNamespace(optimizers=[opt], should_stop=False)
+    now = time.monotonic()
+    cb = training._RestoreBest(8, start=now - 100, deadline=now + 10)  # 90 % of its time gone
+    for loss in (1.0, 0.9, 0.8):  # still improving
+        module.history.append({"valid_loss": loss})
+        cb.on_train_epoch_end(trainer, module)
+    assert opt.param_groups[0]["lr"] == pytest.approx(1e-3 * training.DECAY_FACTOR)  # once, not per epoch
