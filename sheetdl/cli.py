@@ -510,8 +510,8 @@ def cmd_demo(args, ui: "_Console") -> int:
         old.unlink(missing_ok=True)  # the demo folder is ours: start it fresh each time
     ui.say(f"Demo: predicting the species of the penguins whose 'Species' cell is blank in {copy}")
     ns = argparse.Namespace(workbook=str(copy), target=None, sheet=None, ignore=None, time_budget=None,
-                            task=None, device=None, seed=None, no_reasons=False, output=None,
-                            overwrite=False, quiet=args.quiet, in_place=False)
+                            task=None, device=None, seed=None, review_threshold=None, no_reasons=False,
+                            output=None, overwrite=False, quiet=args.quiet, in_place=False)
     return cmd_train(ns, ui)
 
 

@@ -238,3 +238,12 @@ def test_few_labelled_rows_are_warned_about_in_the_report(tmp_path):
     report = openpyxl.load_workbook(tmp_path / "Tiny (SheetDL).xlsx")["SheetDL Report"]
     text = " ".join(str(c.value) for row in report.iter_rows() for c in row if c.value)
     assert "Only 12 rows have 'Label' filled in" in text
+
+
+def test_the_demo_runs_as_the_quickstart_says(tmp_path, capsys):
+    """`make demo` runs `sheetdl demo`: it must train on the bundled penguins and say where the result is."""
+    folder = tmp_path / "sheetdl-demo"
+    assert main(["demo", "--folder", str(folder), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert (folder / "Penguins (SheetDL).xlsx").is_file() and (folder / "Penguins (SheetDL).sheetdl").is_file()
+    assert "Penguins (SheetDL).xlsx" in out.replace("\n", "")
