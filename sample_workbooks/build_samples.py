@@ -135,17 +135,7 @@ def build_penguins(path: Path) -> Path:
     wrap = wb.add_format({"text_wrap": True, "valign": "top"})
     bold = wb.add_format({"bold": True})
 
-    about = wb.add_worksheet("About")
-    about.set_column("A:A", 100)
-    for r, (text, style) in enumerate(ABOUT):
-        if style == "title":
-            about.write(r, 0, text, title)
-        elif style == "heading":
-            about.write(r, 0, text, heading)
-        elif style == "link":
-            about.write_url(r, 0, text)
-        elif text:
-            about.write(r, 0, text, wrap)
+    about = _write_about(wb, ABOUT, width=100, formats=(title, heading, wrap), fit=False)
 
     data = wb.add_worksheet("Penguins")
     n = len(rows)
@@ -336,6 +326,30 @@ def load_houses():
     })
 
 
+def _write_about(wb, rows, *, width: int, formats: tuple, fit: bool):
+    """The 'About' sheet: one column of title, headings, links and wrapped text rows. ``fit``: print
+    on one page wide and give each text row the height its wrapped text needs."""
+    from build_templates import fit_row  # the template script's row-height rule, as build_sample uses
+
+    title, heading, wrap = formats
+    about = wb.add_worksheet("About")
+    about.set_column("A:A", width)
+    if fit:
+        about.fit_to_pages(1, 0)
+    for r, (text, style) in enumerate(rows):
+        if style == "title":
+            about.write(r, 0, text, title)
+        elif style == "heading":
+            about.write(r, 0, text, heading)
+        elif style == "link":
+            about.write_url(r, 0, text)
+        elif text:
+            about.write(r, 0, text, wrap)
+            if fit:
+                fit_row(about, r, text, width)
+    return about
+
+
 def _about(title: str, what: list[str], run: str, settings: str, source: list[str], licence: list[str],
            notes: list[str]) -> list[tuple[str, str | None]]:
     lines: list[tuple[str, str | None]] = [(title, "title"), ("", None), ("What is in this workbook", "heading")]
@@ -502,19 +516,7 @@ def build_sample(sample: Sample, path: Path) -> Path:
     heading = wb.add_format({"bold": True, "font_size": 12})
     wrap = wb.add_format({"text_wrap": True, "valign": "top"})
 
-    about = wb.add_worksheet("About")
-    about.set_column("A:A", 92)
-    about.fit_to_pages(1, 0)
-    for r, (text, style) in enumerate(sample.about):
-        if style == "title":
-            about.write(r, 0, text, title)
-        elif style == "heading":
-            about.write(r, 0, text, heading)
-        elif style == "link":
-            about.write_url(r, 0, text)
-        elif text:
-            about.write(r, 0, text, wrap)
-            fit_row(about, r, text, 92)
+    about = _write_about(wb, sample.about, width=92, formats=(title, heading, wrap), fit=True)
 
     data = wb.add_worksheet(sample.sheet)
     cell_formats = [wb.add_format({"num_format": sample.num_formats[h]}) if h in sample.num_formats else None
