@@ -389,7 +389,7 @@ def _heat_maps(model, frame, rows: list[int], column: str, folds, labelled, path
         if column not in image_cols:
             return None
         b = image_cols.index(column)
-        net = member.net.eval()
+        net = member.net.eval().cpu()  # heat maps for a few rows: the CPU, where the backbone is
         branch = net.images[b]
         if mode == "pixels":
             x = to_input(inputs[3 + b])

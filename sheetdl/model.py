@@ -40,6 +40,8 @@ class FittedModel:
     #: learned on out-of-fold predictions: {"temperature": T} (classification) or
     #: {"interval": q, "spread_floor": s0, "level": 0.9} (regression); empty = none
     calibration: dict[str, float] = field(default_factory=dict)
+    #: where predictions are computed: the CPU, except while training explains itself on a GPU
+    predict_device: torch.device = field(default_factory=lambda: torch.device("cpu"), repr=False, compare=False)
 
     # ---- the public API ----------------------------------------------------------------
     @property
@@ -139,7 +141,7 @@ class FittedModel:
 
     def _ensemble(self, members, encs) -> np.ndarray:
         """The fold members' mean answer (calibrated probabilities / standardised numbers)."""
-        device = torch.device("cpu")
+        device = self.predict_device
         outs = [training.predict_net(m.net, e, device, self.task) for m, e in zip(members, encs)]
         return self._calibrated(np.mean(outs, axis=0))
 
@@ -148,7 +150,7 @@ class FittedModel:
         return evaluate.apply_temperature(outputs, t) if self.task == "classification" and t != 1.0 else outputs
 
     def _ensemble_spread(self, members, encs) -> tuple[np.ndarray, np.ndarray]:
-        device = torch.device("cpu")
+        device = self.predict_device
         pairs = [training.predict_net(m.net, e, device, self.task, spread=True) for m, e in zip(members, encs)]
         return np.mean([p[0] for p in pairs], axis=0), np.mean([p[1] for p in pairs], axis=0)
 
@@ -255,12 +257,28 @@ def train_table(table: Table, schema: Schema, opts: training.FitOptions, *, reas
         y = target_encoder.transform(target.iloc[labelled], [])
 
     with training.ctrl_c_cancels(opts):
-        members, folds, device_words, train_seconds, training_notes = training.train_members(
+        members, folds, device_words, train_seconds, training_notes, device = training.train_members(
             frame, y, labelled, schema, target_encoder, opts)
     model = FittedModel(schema=schema, target_encoder=target_encoder, members=members,
                         settings=dict(settings or {}))
+    try:
+        return _measure_and_explain(model, frame, table, schema, target_encoder, y, labelled, blank, is_labelled,
+                                    folds, device, device_words, train_seconds, training_notes, pictures,
+                                    opts, reasons, settings, t0)
+    finally:  # the nets may have moved to the GPU to predict; models are kept and saved from the CPU
+        model.predict_device = torch.device("cpu")
+        for m in members:
+            m.net.cpu()
+
+
+def _measure_and_explain(model, frame, table, schema, target_encoder, y, labelled, blank, is_labelled, folds,
+                         device, device_words, train_seconds, training_notes, pictures, opts, reasons, settings,
+                         t0) -> tuple[FittedModel, Results]:
+    """Held-out and blank-row predictions, calibration, scores, explanations: on the training device
+    (a model planned for a GPU has many TabM members, and the CPU would take minutes over it)."""
+    members = model.members
+    model.predict_device = device
     k = len(members)
-    cpu = torch.device("cpu")
 
     # held-out predictions for labelled rows, fold average for blank rows
     n_out = target_encoder.n_classes_ if schema.task == "classification" else 0
@@ -272,10 +290,10 @@ def train_table(table: Table, schema: Schema, opts: training.FitOptions, *, reas
         if len(pos):
             enc = m.encoder.transform(frame.iloc[labelled[pos]])
             if regression:
-                outputs[labelled[pos]], spread[labelled[pos]] = training.predict_net(m.net, enc, cpu, schema.task,
+                outputs[labelled[pos]], spread[labelled[pos]] = training.predict_net(m.net, enc, device, schema.task,
                                                                                      spread=True)
             else:
-                outputs[labelled[pos]] = training.predict_net(m.net, enc, cpu, schema.task)
+                outputs[labelled[pos]] = training.predict_net(m.net, enc, device, schema.task)
     if k == 1:  # too few rows to hold any out: the labelled rows' answers are in-sample
         outputs[labelled] = model._ensemble(members, [members[0].encoder.transform(frame.iloc[labelled])])
     else:
@@ -337,7 +355,7 @@ def train_table(table: Table, schema: Schema, opts: training.FitOptions, *, reas
     if k > 1:
         res.importance = explain.permutation_importance(
             members, frame, y, labelled, folds, schema.task,
-            lambda net, enc: training.predict_net(net, enc, cpu, schema.task),
+            lambda net, enc: training.predict_net(net, enc, device, schema.task),
             seed=opts.seed, kinds={c.name: c.kind for c in schema.features},
             deadline=t0 + 0.95 * opts.time_budget)
     if reasons:

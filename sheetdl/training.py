@@ -516,13 +516,14 @@ def train_members(
     schema: Schema,
     target_encoder: TargetEncoder,
     opts: FitOptions,
-) -> tuple[list[Member], np.ndarray, str, float]:
+) -> tuple[list[Member], np.ndarray, str, float, list[str], torch.device]:
     """Cross-fit k members on the labelled rows.
 
     ``frame``: typed features of every row; ``y``: encoded target of the labelled rows, in order;
     ``labelled``: positions (into frame) of the labelled rows. Returns the members, the fold of each
-    labelled row, the device description, the seconds spent, and notes for the report (retries after
-    an unstable start or a GPU out of memory).
+    labelled row, the device description, the seconds spent, notes for the report (retries after
+    an unstable start or a GPU out of memory), and the device training ended on (where predicting and
+    explaining are fastest too).
     """
     _quiet_lightning()
     _, device, device_words = choose_device(opts.device)
@@ -617,4 +618,4 @@ def train_members(
         net.eval()
         members.append(Member(encoder=encoder, net=net.cpu(), history=module.history,
                               valid_rows=np.flatnonzero(folds == f) if k > 1 else np.arange(0)))
-    return members, folds, device_words, time.monotonic() - start, notes
+    return members, folds, device_words, time.monotonic() - start, notes, attempt["device"]
