@@ -6,6 +6,12 @@
                                                   # the same with the ResNet-18 path, using weights with the
                                                   # right shapes but random values: speed only, not accuracy
     python benchmarks/images.py all
+    python benchmarks/images.py sheet --fine-tune  # the ResNet-18 path fine-tuning its last block (random
+                                                  # weights again: speed only); on a GPU, what auto does
+    python benchmarks/images.py digits --backbone random-frozen|random-tune
+                                                  # digits through a ResNet-18 with random weights, frozen or
+                                                  # with its last block fine-tuned: shows what fine-tuning
+                                                  # adds when the features don't fit the pictures
 
 Issue 4's targets: digits ≥ 97% accuracy with the from-scratch CNN on CPU; a 1,000-picture sheet to
 predictions in ≤ 90 s on 2 CPU cores; a second run with the cache ≥ 5× faster. Each part prints its
@@ -34,14 +40,22 @@ sys.path.insert(0, str(ROOT))
 DIGITS = ROOT / "sample_workbooks" / "Digits" / "Digits.xlsx"
 
 
-def digits(budget: float | None) -> None:
-    """5-fold CV through the public API with the default time budget, as a user would train."""
+def digits(budget: float | None, backbone: str = "scratch") -> None:
+    """5-fold CV through the public API with the default time budget, as a user would train.
+    ``backbone``: "scratch" (offline: the small CNN), "random-frozen" or "random-tune" (a ResNet-18
+    with random weights, frozen or with its last block fine-tuned)."""
     from sklearn.model_selection import StratifiedKFold
 
     import sheetdl
     from sheetdl.table import read_table
 
     os.environ["SHEETDL_OFFLINE"] = "1"
+    fine_tune = "no"
+    if backbone != "scratch":
+        cache = Path(tempfile.mkdtemp(prefix="sheetdl-bench-"))
+        os.environ["SHEETDL_CACHE"] = str(cache)
+        _random_weights(cache)
+        fine_tune = "yes" if backbone == "random-tune" else "no"
     table = read_table(DIGITS)
     frame = table.values[["Image", "Label"]].copy()
     frame = frame[frame["Label"].notna()].reset_index(drop=True)
@@ -52,13 +66,15 @@ def digits(budget: float | None) -> None:
     kw = {} if budget is None else {"time_budget": budget}
     for f, (tr, te) in enumerate(StratifiedKFold(5, shuffle=True, random_state=0).split(frame, y)):
         t0 = time.perf_counter()
-        model = sheetdl.fit(frame.iloc[tr].reset_index(drop=True), target="Label", image_folder=folder, **kw)
+        model = sheetdl.fit(frame.iloc[tr].reset_index(drop=True), target="Label", image_folder=folder,
+                            fine_tune=fine_tune, **kw)
         pred = model.predict(frame.iloc[te].reset_index(drop=True), image_folder=folder)
         times.append(time.perf_counter() - t0)
         accs.append(float((pred.astype(str).to_numpy() == y[te]).mean()))
         print(f"fold {f + 1}: accuracy {accs[-1]:.4f}  ({times[-1]:.1f} s)  {model.info.get('Cross-fitting folds')} "
               f"cross-fitting folds, epochs {model.info.get('Epochs per fold')}", flush=True)
-    print(f"\ndigits, CNN from scratch, 5-fold CV: accuracy {np.mean(accs):.4f} ± {np.std(accs):.4f} "
+    print(f"  device: {model.info.get('Device')}; pictures: {model.info.get('Pictures in ' + repr('Image'))}")
+    print(f"\ndigits, {backbone}, 5-fold CV: accuracy {np.mean(accs):.4f} ± {np.std(accs):.4f} "
           f"(target ≥ 0.97); {np.mean(times):.1f} s per fold (time budget {budget or 'default'})")
 
 
@@ -98,9 +114,9 @@ def _photos(folder: Path, n: int, seed: int = 0) -> Path:
     return path
 
 
-def _run(book: Path, env: dict, budget: float | None) -> tuple[float, str]:
+def _run(book: Path, env: dict, budget: float | None, fine_tune: str = "auto") -> tuple[float, str]:
     cmd = [sys.executable, "-m", "sheetdl.cli", "train", str(book), "--target", "Kind", "--quiet", "--overwrite",
-           "--output", str(book.with_name("Photos (SheetDL).xlsx"))]
+           "--output", str(book.with_name("Photos (SheetDL).xlsx")), "--fine-tune", fine_tune]
     if budget is not None:
         cmd += ["--time-budget", str(budget)]
     t0 = time.perf_counter()
@@ -112,16 +128,20 @@ def _run(book: Path, env: dict, budget: float | None) -> tuple[float, str]:
 
     ws = openpyxl.load_workbook(book.with_name("Photos (SheetDL).xlsx"))["SheetDL Report"]
     info = {str(r[0]): str(r[1]) for r in ws.iter_rows(values_only=True) if r[0] and r[1]}
-    return wall, (f"{info.get('Pictures in ' + repr('Photo'), '')}; training {info.get('Training time')}, "
-                  f"whole run inside SheetDL {info.get('Total time')}")
+    return wall, (f"{info.get('Pictures in ' + repr('Photo'), '')}; {info.get('Device')}; "
+                  f"{info.get('Cross-fitting folds')} folds, epochs {info.get('Epochs per fold')}; "
+                  f"training {info.get('Training time')}, whole run inside SheetDL {info.get('Total time')}")
 
 
-def sheet(n: int, budget: float | None, pretrained_speed: bool) -> None:
+def sheet(n: int, budget: float | None, pretrained_speed: bool, fine_tune: bool = False) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         book = _photos(folder, n)
         env = dict(os.environ, SHEETDL_CACHE=str(folder / "cache"), PYTHONPATH=str(ROOT))
-        if pretrained_speed:
+        if fine_tune:
+            _random_weights(folder / "cache")
+            what = "ResNet-18, last block fine-tuned (random weights: speed only)"
+        elif pretrained_speed:
             _random_weights(folder / "cache")
             what = "ResNet-18 features (random weights: speed only)"
         else:
@@ -130,7 +150,7 @@ def sheet(n: int, budget: float | None, pretrained_speed: bool) -> None:
         print(f"{n:,} photos 640×480 JPEG, {what}, time budget {budget or 'default'}:")
         walls = []
         for label in ("first run", "second run (cache)"):
-            wall, pictures = _run(book, env, budget)
+            wall, pictures = _run(book, env, budget, "yes" if fine_tune else "no")
             walls.append(wall)
             seconds = re.search(r"read in ([\d.]+) s", pictures)
             rate = f", {n / float(seconds.group(1)):,.0f} pictures/s" if seconds and float(seconds.group(1)) else ""
@@ -157,11 +177,14 @@ def main() -> None:
     p.add_argument("--time-budget", type=float, default=None, help="default: SheetDL's default")
     p.add_argument("--n", type=int, default=1000, help="pictures in the speed sheet")
     p.add_argument("--pretrained-speed", action="store_true")
+    p.add_argument("--fine-tune", action="store_true", help="sheet: fine-tune the (random) ResNet-18's last block")
+    p.add_argument("--backbone", choices=["scratch", "random-frozen", "random-tune"], default="scratch",
+                   help="digits: which picture network")
     args = p.parse_args()
     if args.part in ("digits", "all"):
-        digits(args.time_budget)
+        digits(args.time_budget, args.backbone)
     if args.part in ("sheet", "all"):
-        sheet(args.n, args.time_budget, args.pretrained_speed)
+        sheet(args.n, args.time_budget, args.pretrained_speed, args.fine_tune)
 
 
 if __name__ == "__main__":

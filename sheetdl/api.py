@@ -25,22 +25,25 @@ def fit(
     seed: int = 0,
     progress: ProgressFn | None = None,
     image_folder=None,
+    fine_tune: str = "auto",
 ) -> FittedModel:
     """Train on the rows whose ``target`` is filled; returns a model that predicts the others.
 
     Column kinds are inferred as for a workbook; ``model.results`` is not kept — use the CLI or
     :func:`sheetdl.model.train_table` for the full report. Relative picture paths in image columns
-    start at ``image_folder`` (default: the current folder).
+    start at ``image_folder`` (default: the current folder). ``fine_tune`` ("auto", "yes", "no"):
+    adapt the pretrained picture network's last block to the pictures (auto: when a GPU trains).
     """
     from .settings import Settings
 
     settings = Settings(target=target, ignore=tuple(ignore), task=task, time_budget=time_budget,
-                        device=device, seed=seed)
+                        device=device, seed=seed, fine_tune=fine_tune)
     table = data if isinstance(data, Table) else Table.from_dataframe(data)
     schema = infer_schema(table, target=target, ignore=ignore, task=task)
     model, _ = train_table(table, schema, FitOptions(time_budget=settings.time_budget, device=settings.device,
                                                     seed=settings.seed, progress=progress,
-                                                    image_folder=image_folder), reasons=False)
+                                                    image_folder=image_folder, fine_tune=settings.fine_tune),
+                                reasons=False)
     return model
 
 

@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", help="a whole number that makes the run repeatable")
     t.add_argument("--review-threshold", metavar="SHARE",
                    help="mark predictions less sure than this (e.g. 70%%) 'Check' for a person to review")
+    t.add_argument("--fine-tune", metavar="auto|yes|no",
+                   help="adapt the pretrained picture network to these pictures (auto: when a GPU trains)")
     t.add_argument("--no-reasons", action="store_true", help="skip the per-row 'Why' column (faster)")
     _in_place(t)
 
@@ -146,7 +148,7 @@ def _settings_for(path: Path, args):
     base = Settings(**sheet_kw)
     flags = dict(target=args.target, sheet=args.sheet, ignore=tuple(args.ignore) if args.ignore else None,
                  time_budget=args.time_budget, task=args.task, device=args.device, seed=args.seed,
-                 review_threshold=args.review_threshold)
+                 review_threshold=args.review_threshold, fine_tune=args.fine_tune)
     sources = {k: f"given with --{k.replace('_', '-')}" for k, v in flags.items() if v is not None}
     return base.merged(**flags, sources=sources), notes
 
@@ -411,7 +413,7 @@ def cmd_train(args, ui: "_Console") -> int:
     schema = infer_schema(table, target=settings.target, ignore=settings.ignore, task=settings.task)
     ui.show_plan(source, table, schema, settings)
     opts = FitOptions(time_budget=settings.time_budget, device=settings.device, seed=settings.seed,
-                      progress=ui.progress)
+                      progress=ui.progress, fine_tune=settings.fine_tune)
     model, results = train_table(table, schema, opts, reasons=not args.no_reasons)
     ui.stop_progress()
     results.settings = settings.describe(task=schema.task, sheet=table.sheet,
@@ -510,7 +512,8 @@ def cmd_demo(args, ui: "_Console") -> int:
         old.unlink(missing_ok=True)  # the demo folder is ours: start it fresh each time
     ui.say(f"Demo: predicting the species of the penguins whose 'Species' cell is blank in {copy}")
     ns = argparse.Namespace(workbook=str(copy), target=None, sheet=None, ignore=None, time_budget=None,
-                            task=None, device=None, seed=None, review_threshold=None, no_reasons=False,
+                            task=None, device=None, seed=None, review_threshold=None, fine_tune=None,
+                            no_reasons=False,
                             output=None, overwrite=False, quiet=args.quiet, in_place=False)
     return cmd_train(ns, ui)
 

@@ -203,12 +203,15 @@ class ImageEncoder(_Encoder):
 
     By the time a frame reaches the encoders, each cell of an image column holds what the network
     reads for that picture: a feature vector from the frozen pretrained backbone (``mode`` "features")
-    or the decoded pixels (``mode`` "pixels", trained from scratch). A blank cell or a picture that could
+    or the decoded pixels (``mode`` "pixels", trained from scratch; ``mode`` "tune", for the pretrained
+    network whose last block is fine-tuned). A blank cell or a picture that could
     not be read holds None and becomes zeros — the network's "no picture".
     """
 
-    def fit(self, values: pd.Series, *, mode: str, shape: list[int], dtype: str) -> "ImageEncoder":
+    def fit(self, values: pd.Series, *, mode: str, shape: list[int], dtype: str, weights: str = "") -> "ImageEncoder":
         self.mode_, self.shape_, self.dtype_ = mode, list(shape), dtype
+        #: mode "tune": which pretrained weights the network's frozen part is (their sha256)
+        self.weights_ = weights
         self.fitted_ = True
         return self
 
@@ -306,7 +309,8 @@ class TableEncoder:
                 spec = col.parse.get("image") or {}
                 if not spec:  # not prepared (no picture could be read): nothing to learn from
                     continue
-                enc = ImageEncoder().fit(x, mode=spec["mode"], shape=spec["shape"], dtype=spec["dtype"])
+                enc = ImageEncoder().fit(x, mode=spec["mode"], shape=spec["shape"], dtype=spec["dtype"],
+                                         weights=spec.get("weights", "") if spec["mode"] == "tune" else "")
             else:
                 continue
             self.columns.append(col.name)
@@ -345,12 +349,17 @@ class TableEncoder:
 
     @property
     def image_inputs(self) -> list[dict]:
-        """For each image column: {"mode": "features", "dim": d} or {"mode": "pixels", "size": s}."""
+        """For each image column: {"mode": "features", "dim": d}, {"mode": "pixels", "size": s} or
+        {"mode": "tune", "size": s, "weights": sha256}."""
         out = []
         for c, e in self.encoders.items():
             if self.kinds[c] == "image":
-                out.append({"mode": "features", "dim": e.shape_[0]} if e.mode_ == "features"
-                           else {"mode": "pixels", "size": e.shape_[0]})
+                if e.mode_ == "features":
+                    out.append({"mode": "features", "dim": e.shape_[0]})
+                elif e.mode_ == "tune":
+                    out.append({"mode": "tune", "size": e.shape_[0], "weights": getattr(e, "weights_", "")})
+                else:
+                    out.append({"mode": "pixels", "size": e.shape_[0]})
         return out
 
     def slices(self) -> dict[str, tuple[str, list[int]]]:

@@ -40,7 +40,7 @@ class PictureReport:
     """What happened to one picture column, for the report."""
 
     column: str
-    mode: str  # "features" | "pixels"
+    mode: str  # "features" | "pixels" | "tune"
     model_words: str
     n_loaded: int = 0
     n_blank: int = 0
@@ -96,17 +96,25 @@ def _image_columns(schema: Schema) -> list[Column]:
     return [c for c in schema.columns if c.role == "feature" and c.kind == "image"]
 
 
-def _choose(allow_download: bool) -> tuple[dict, object | None, str, str]:
-    """(spec, backbone or None, words, note): pretrained features when the weights can be had, else
-    pixels for a CNN trained from scratch (and a note saying why, and how to get the better model)."""
+def _choose(allow_download: bool, fine_tune: bool = False, fine_tune_note: str = ""
+            ) -> tuple[dict, object | None, str, str]:
+    """(spec, backbone or None, words, note): pretrained features when the weights can be had (or,
+    with ``fine_tune``, pixels for the pretrained network whose last block then trains on them),
+    else pixels for a CNN trained from scratch (and a note saying why, and how to get the better
+    model). ``fine_tune_note`` says why fine-tuning was asked for but not done."""
     from .images import PRETRAINED_SIZE, SCRATCH_SIZE
     from .models.image import load_backbone
 
     backbone, words = load_backbone(allow_download=allow_download)
     if backbone is not None:
         sha = getattr(backbone, "weights_sha256", "")
+        if fine_tune:
+            return ({"mode": "tune", "shape": [PRETRAINED_SIZE, PRETRAINED_SIZE, 3], "dtype": "uint8",
+                     "size": PRETRAINED_SIZE, "weights": sha}, None,
+                    words.replace("(frozen)", "with its last block fine-tuned on these pictures (random crops "
+                                              "and mirror images)"), "")
         return ({"mode": "features", "shape": [512], "dtype": "float32", "size": PRETRAINED_SIZE, "weights": sha},
-                backbone, words, "")
+                backbone, words, fine_tune_note)
     spec = {"mode": "pixels", "shape": [SCRATCH_SIZE, SCRATCH_SIZE, 3], "dtype": "uint8", "size": SCRATCH_SIZE}
     note = f"About the pictures: {words}"
     return spec, None, f"a small CNN trained from scratch on {SCRATCH_SIZE}×{SCRATCH_SIZE} pictures", note
@@ -130,11 +138,14 @@ def _allowed(path: Path, allowed) -> bool:
 
 def prepare_images(frame: pd.DataFrame, table: Table, schema: Schema, *, training: bool,
                    folder: Path | None = None, allowed=None, allow_download: bool = True,
-                   progress=None, cancel=None) -> list[PictureReport]:
+                   progress=None, cancel=None, fine_tune: bool = False, fine_tune_note: str = ""
+                   ) -> list[PictureReport]:
     """Replace the paths in ``frame``'s picture columns by features or pixels (in place).
 
     ``training``: choose how pictures are read and record it in the column (``parse["image"]``) so
     that predicting later reads them the same way; otherwise use what the column recorded.
+    ``fine_tune``: when pretrained weights are available, read pixels for fine-tuning them
+    (``training.fine_tune_plan`` decides; ``fine_tune_note`` says why not, when it was asked for).
     ``progress(done, total, message)`` is called now and then.
     """
     columns = _image_columns(schema)
@@ -148,7 +159,7 @@ def prepare_images(frame: pd.DataFrame, table: Table, schema: Schema, *, trainin
     reports = []
     backbone = None
     if training:  # one way of reading pictures for every picture column
-        chosen, backbone, chosen_words, chosen_note = _choose(allow_download)
+        chosen, backbone, chosen_words, chosen_note = _choose(allow_download, fine_tune, fine_tune_note)
     for col in columns:
         t0 = time.monotonic()
         if training:
@@ -162,7 +173,7 @@ def prepare_images(frame: pd.DataFrame, table: Table, schema: Schema, *, trainin
             note = ""
             if not spec:  # trained when no picture of this column could be read: nothing to prepare
                 continue
-            if spec["mode"] == "features" and backbone is None:
+            if spec["mode"] in ("features", "tune") and backbone is None:
                 backbone = _backbone_for(spec, col.name)
         values = list(frame[col.name])
         n = len(values)
@@ -391,9 +402,9 @@ def _heat_maps(model, frame, rows: list[int], column: str, folds, labelled, path
         b = image_cols.index(column)
         net = member.net.eval().cpu()  # heat maps for a few rows: the CPU, where the backbone is
         branch = net.images[b]
-        if mode == "pixels":
+        if mode in ("pixels", "tune"):
             x = to_input(inputs[3 + b])
-            maps_fn = branch.cnn.maps
+            maps_fn = branch.scaled_maps
 
             def head_fn(maps, branch=branch, net=net, inputs=inputs, b=b):
                 return net.combine(net.members(*inputs, image_embeddings={b: branch.from_maps(maps)}))

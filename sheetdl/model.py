@@ -208,8 +208,9 @@ def _model_words(net) -> str:
     extra = " with learned embeddings of numbers (PLR)" if plr else ""
     images = c.get("image_inputs") or []
     if images:
-        how = ("a pretrained ResNet-18's features" if images[0]["mode"] == "features"
-               else "a small CNN trained from scratch")
+        how = {"features": "a pretrained ResNet-18's features",
+               "tune": "a pretrained ResNet-18 whose last block was fine-tuned"}.get(
+            images[0]["mode"], "a small CNN trained from scratch")
         extra += f"; pictures through {how}"
     return f"{kind} ({c['depth']} layers × {c['hidden']}){extra}"
 
@@ -234,9 +235,15 @@ def _prepare_pictures(frame: pd.DataFrame, table: Table, schema: Schema, opts: t
             opts.progress(training.Progress("pictures", 0, 0, done, total, None, time.monotonic() - t0, None,
                                             message))
 
+    pictures = [c.name for c in schema.features if c.kind == "image"]
+    filled = frame[pictures].map(lambda v: isinstance(v, str) and bool(v.strip())).any(axis=1).to_numpy(bool)
+    labelled = frame[schema.target].notna().to_numpy(bool)
+    device = training.choose_device(opts.device)[1]
+    tune, tune_note = training.fine_tune_plan(opts.fine_tune, int((filled & labelled).sum()), int(filled.sum()),
+                                              device, opts.time_budget)
     return prepare_images(frame, table, schema, training=True, folder=opts.image_folder,
                           allowed=opts.allowed_image_folders, allow_download=opts.allow_download,
-                          progress=progress, cancel=opts.cancel)
+                          progress=progress, cancel=opts.cancel, fine_tune=tune, fine_tune_note=tune_note)
 
 
 def train_table(table: Table, schema: Schema, opts: training.FitOptions, *, reasons: bool = True,

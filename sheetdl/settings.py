@@ -32,6 +32,7 @@ __all__ = [
 
 Task = Literal["auto", "classification", "regression"]
 Device = Literal["auto", "cpu", "cuda"]
+FineTune = Literal["auto", "yes", "no"]
 
 #: Name of the sheet that holds the settings (matched ignoring case and spaces).
 SETTINGS_SHEET = "SheetDL"
@@ -78,6 +79,11 @@ _SPECS: tuple[_Spec, ...] = (
           "blank for none. Categories only.",
           ("review threshold", "review below", "check below", "confidence threshold", "review",
            "review confidence", "minimum confidence")),
+    _Spec("fine_tune", "Fine-tune pictures",
+          "auto, yes or no: adapt the pretrained picture network to these pictures (better on unusual "
+          "pictures, slower); auto does it when a GPU trains.",
+          ("fine tune pictures", "fine-tune pictures", "fine tune", "finetune", "fine tuning",
+           "fine-tuning", "tune pictures", "fine tune images", "finetune pictures")),
 )
 _BY_FIELD = {s.field: s for s in _SPECS}
 
@@ -114,6 +120,12 @@ _DEVICE_WORDS = {
     "auto": "auto", "automatic": "auto", "": "auto",
     "cpu": "cpu", "processor": "cpu",
     "cuda": "cuda", "gpu": "cuda", "nvidia": "cuda", "graphics card": "cuda",
+}
+
+_FINE_TUNE_WORDS = {
+    "auto": "auto", "automatic": "auto", "": "auto",
+    "yes": "yes", "y": "yes", "true": "yes", "on": "yes", "1": "yes", "always": "yes",
+    "no": "no", "n": "no", "false": "no", "off": "no", "0": "no", "never": "no",
 }
 
 _UNITS = {
@@ -211,6 +223,8 @@ class Settings:
     seed: int = 0
     #: predictions whose confidence is below this share (0–1) are marked for review; None = none
     review_threshold: float | None = None
+    #: fine-tune the pretrained picture network: auto (on a GPU), yes or no
+    fine_tune: FineTune = "auto"
     #: field name → where its value came from (a :class:`Source` or a phrase such as
     #: "given with --time-budget"); only used to say where a bad value is.
     sources: Mapping[str, Source | str] = field(default_factory=dict, compare=False, repr=False)
@@ -227,6 +241,7 @@ class Settings:
         self._set("device", self._word("device", self.device, _DEVICE_WORDS, "auto, cpu or gpu"))
         self._set("seed", self._seed())
         self._set("review_threshold", self._threshold())
+        self._set("fine_tune", self._fine_tune())
 
     # -- checks, one per field ------------------------------------------------------------------
 
@@ -273,6 +288,15 @@ class Settings:
         if key in words and not isinstance(value, bool):
             return words[key]
         raise self._fail(name, f"one of {choices}", value)
+
+    def _fine_tune(self) -> str:
+        """auto, yes or no — also from a TRUE/FALSE cell or 1/0."""
+        value = self.fine_tune
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if isinstance(value, (int, float)) and value in (0, 1):
+            return "yes" if value else "no"
+        return self._word("fine_tune", value, _FINE_TUNE_WORDS, "auto, yes or no")
 
     def _seed(self) -> int:
         value = self.seed
@@ -357,6 +381,7 @@ class Settings:
             else _DEVICE_NAMES[self.device],
             "Seed": str(self.seed),
             "Review threshold": f"{self.review_threshold:.0%}" if self.review_threshold else "none",
+            "Fine-tune pictures": self.fine_tune,
         }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -31,7 +32,14 @@ FORMAT = "sheetdl-model"
 #: 2: TabM members and PLR embeddings (net config gains 'ensemble', 'continuous'; calibration)
 #: 3: picture columns (net config gains 'image_inputs'; image encoders; a CNN's weights when trained
 #:    from scratch — a pretrained backbone is not stored, only its weights' SHA-256)
-FORMAT_VERSION = 3
+#: 4: fine-tuned pictures (image input mode 'tune': the last ResNet block's weights, float16; the
+#:    frozen rest is again only named by its weights' SHA-256). Written only by models that use it,
+#:    so models without it stay readable by SheetDL versions that know format 3.
+FORMAT_VERSION = 4
+
+
+#: state-dict names of fine-tuned pretrained blocks (picture columns), saved as float16
+_TUNED_BLOCK = re.compile(r"^images\.\d+\.block\.")
 
 
 def _digest(description: str, tensors: dict[str, torch.Tensor]) -> str:
@@ -42,6 +50,10 @@ def _digest(description: str, tensors: dict[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
+def _uses_tuning(model) -> bool:
+    return any(spec.get("mode") == "tune" for m in model.members for spec in m.net.config.get("image_inputs", []))
+
+
 def save_model(model, path) -> Path:
     from . import __version__
 
@@ -50,11 +62,14 @@ def save_model(model, path) -> Path:
     members = []
     for i, m in enumerate(model.members):
         for name, t in m.net.state_dict().items():
-            tensors[f"m{i}.{name}"] = t.detach().cpu().contiguous()
+            t = t.detach().cpu().contiguous()
+            if _TUNED_BLOCK.match(name) and t.is_floating_point():
+                t = t.half()  # fine-tuned pretrained weights, already rounded to float16 (settle_tuned)
+            tensors[f"m{i}.{name}"] = t
         members.append({"encoder": m.encoder.to_json(), "net": m.net.config, "history": m.history})
     description = json.dumps({
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": FORMAT_VERSION if _uses_tuning(model) else 3,
         "sheetdl_version": __version__,
         "schema": model.schema.to_dict(),
         "target_encoder": model.target_encoder.to_json(),

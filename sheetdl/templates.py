@@ -173,6 +173,8 @@ def row_height(text: str, width: int = TEXT_WIDTH, extra: float = 0) -> float:
     return LINE_HEIGHT * lines + 3 + extra
 
 
+#: the fine-tuning setting's dropdown
+FINE_TUNE_CHOICES = ("auto", "yes", "no")
 #: the review threshold's dropdown (any other share is accepted too)
 REVIEW_CHOICES = ("50%", "60%", "70%", "80%", "90%")
 
@@ -204,6 +206,9 @@ def settings_validation(key: str, headers: str, data_sheet: str) -> dict | None:
         return {"validate": "list", "source": list(REVIEW_CHOICES), "error_type": "information",
                 "error_title": "Review threshold",
                 "error_message": "Any share works, like 65%; leave it blank for no review marks."}
+    if key == "Fine-tune pictures":
+        return {"validate": "list", "source": list(FINE_TUNE_CHOICES),
+                "error_title": "Fine-tune pictures", "error_message": "Pick auto, yes or no."}
     if key == "Seed":
         return {"validate": "integer", "criteria": "between", "minimum": 0, "maximum": 2**32 - 1,
                 "error_title": "Seed", "error_message": "The seed is a whole number, such as 0."}

@@ -95,6 +95,9 @@ class FitOptions:
     allowed_image_folders: list[Path] | None = None
     #: may SheetDL fetch pretrained picture weights from the internet (once, then cached)?
     allow_download: bool = True
+    #: adapt the pretrained picture network's last block to these pictures: "auto" (when training on
+    #: a GPU and it fits the time budget), "yes" (when it fits the time budget) or "no"
+    fine_tune: str = "auto"
 
 
 @dataclass
@@ -214,6 +217,10 @@ def image_macs(image_inputs: list[dict]) -> float:
     for spec in image_inputs:
         if spec["mode"] == "features":
             total += spec["dim"] * IMAGE_EMBEDDING
+        elif spec["mode"] == "tune":
+            from .models.image import backbone_macs
+
+            total += backbone_macs(spec["size"])
         else:
             from .models.image import cnn_macs
 
@@ -255,23 +262,85 @@ CNN_EPOCHS = 10
 CONV_MACS_PER_SECOND = 4e10
 
 
-def picture_folds(k: int, n: int, schema: Schema, time_budget: float, device: torch.device) -> int:
-    """Fewer cross-fitting folds when a CNN learns pictures from scratch: each fold needs about
-    ``CNN_EPOCHS`` passes over its pictures, and five short folds learn less than three long ones.
-    The most folds (at least 2, at most ``k``) whose planned training fits the budget."""
-    specs = [c.parse.get("image") or {} for c in schema.features if c.kind == "image"]
-    pixels = [s for s in specs if s.get("mode") == "pixels"]
-    if not pixels or k <= 2:
-        return k
-    from .models.image import cnn_macs
+#: epochs fine-tuning the pretrained network's last block is planned with (it starts from features
+#: that already work, so it needs fewer passes than a CNN from scratch)
+TUNE_EPOCHS = 8
+#: multiply-adds a second a GPU sustains on convolutions in bf16 — a laptop's GPU, not a data
+#: centre's: an H100 does ~10× more (see benchmarks/README.md)
+GPU_CONV_MACS_PER_SECOND = 3e12
+#: fine-tuning keeps every picture decoded at 224 px in memory (150 kB each): at most this many
+TUNE_MAX_PICTURES = 10_000
 
-    macs = sum(cnn_macs(s["size"]) for s in pixels)
-    pace = GPU_MACS_PER_SECOND if device.type == "cuda" else CONV_MACS_PER_SECOND
+
+def _conv_pace(device: torch.device) -> float:
+    return GPU_CONV_MACS_PER_SECOND if device.type == "cuda" else CONV_MACS_PER_SECOND
+
+
+def _picture_step_macs(spec: dict) -> tuple[float, int]:
+    """(multiply-adds of one training step's picture work per row, epochs it is planned with)."""
+    from .models.image import cnn_macs, tune_macs
+
+    if spec.get("mode") == "pixels":
+        return 3 * cnn_macs(spec["size"]), CNN_EPOCHS
+    if spec.get("mode") == "tune":
+        frozen, tuned = tune_macs(spec["size"])
+        return frozen + 3 * tuned, TUNE_EPOCHS
+    return 0.0, 0
+
+
+def _picture_seconds(folds: int, n: int, specs: list[dict], device: torch.device) -> float:
+    """Planned seconds of training ``folds`` folds on ``n`` labelled rows' pictures."""
+    n_fit = n * (folds - 1) / folds * (1 - INNER_VALID_SHARE)
+    return sum(folds * epochs * n_fit * macs for macs, epochs in map(_picture_step_macs, specs)) / _conv_pace(device)
+
+
+def picture_folds(k: int, n: int, schema: Schema, time_budget: float, device: torch.device) -> int:
+    """Fewer cross-fitting folds when a network learns from pictures (a CNN from scratch, or the
+    pretrained one's last block being fine-tuned): each fold needs several passes over its pictures,
+    and five short folds learn less than three long ones. The most folds (at least 2, at most ``k``)
+    whose planned training fits the budget."""
+    specs = [c.parse.get("image") or {} for c in schema.features if c.kind == "image"]
+    specs = [s for s in specs if s.get("mode") in ("pixels", "tune")]
+    if not specs or k <= 2:
+        return k
     for folds in range(k, 2, -1):
-        n_fit = n * (folds - 1) / folds * (1 - INNER_VALID_SHARE)
-        if folds * CNN_EPOCHS * n_fit * 3 * macs / pace <= TRAINING_SHARE * time_budget:
+        if _picture_seconds(folds, n, specs, device) <= TRAINING_SHARE * time_budget:
             return folds
     return 2
+
+
+def fine_tune_plan(setting: str, n_pictures: int, n_in_memory: int, device: torch.device,
+                   time_budget: float) -> tuple[bool, str]:
+    """(fine-tune the pretrained picture network?, a note for the report when the answer is not
+    what the setting asked for). "auto" fine-tunes on a GPU; "yes" on any device; either only when
+    two folds of it (``n_pictures``: labelled rows with a picture) fit the time budget and the
+    pictures (``n_in_memory``: every row's) fit in memory."""
+    if setting == "no" or (setting == "auto" and device.type != "cuda") or n_pictures == 0:
+        return False, ""
+    from .images import PRETRAINED_SIZE
+
+    if n_in_memory > TUNE_MAX_PICTURES:
+        return False, (f"About the pictures: fine-tuning keeps every picture in memory, so SheetDL does it for "
+                       f"at most {TUNE_MAX_PICTURES:,} pictures; this sheet has {n_in_memory:,}, so the "
+                       f"pretrained network was used as it is.")
+    seconds = _picture_seconds(2, n_pictures, [{"mode": "tune", "size": PRETRAINED_SIZE}], device)
+    if seconds <= TRAINING_SHARE * time_budget:
+        return True, ""
+    where = "the GPU" if device.type == "cuda" else "this computer's processor (no GPU)"
+    need = _duration_words(seconds / TRAINING_SHARE, up=True)
+    return False, (f"About the pictures: fine-tuning the picture network on {n_pictures:,} pictures would take "
+                   f"about {need} on {where}, more than the time budget ({_duration_words(time_budget)}), so the "
+                   f"pretrained network was used as it is. Set 'Time budget' to {need} or more to fine-tune.")
+
+
+def _duration_words(seconds: float, *, up: bool = False) -> str:
+    """'45 seconds', '12 minutes', '2.5 hours'; ``up``: rounded up, for a time that must be enough."""
+    whole = math.ceil if up else round
+    if seconds < 90:
+        return f"{max(1, whole(seconds))} seconds"
+    if seconds < 90 * 60:
+        return f"{whole(seconds / 60)} minutes"
+    return f"{(math.ceil(seconds / 360) / 10) if up else round(seconds / 3600, 1)} hours"
 
 
 class _Budget(L.Callback):
@@ -389,11 +458,19 @@ def to_tensors(enc: EncodedTable, device: torch.device) -> tuple[torch.Tensor, .
 
 
 def _has_pixels(net) -> bool:
-    return any(spec["mode"] == "pixels" for spec in net.config.get("image_inputs", []))
+    """Does the network read pixels (a CNN from scratch, or a fine-tuned pretrained block)?"""
+    return any(spec["mode"] in ("pixels", "tune") for spec in net.config.get("image_inputs", []))
 
 
 #: rows per forward pass when predicting pictures from pixels (a CNN's activations are large)
 PIXEL_PREDICT_BATCH = 256
+#: the same for 224-px pictures through the pretrained ResNet-18 (~13 MB of activations each)
+TUNE_PREDICT_BATCH = 64
+
+
+def _pixel_batch(net) -> int:
+    tune = any(spec["mode"] == "tune" for spec in net.config.get("image_inputs", []))
+    return TUNE_PREDICT_BATCH if tune else PIXEL_PREDICT_BATCH
 
 
 @torch.no_grad()
@@ -405,7 +482,7 @@ def predict_net(net: TabularNet, enc: EncodedTable, device: torch.device, task: 
     inputs = to_tensors(enc, device)
     n = len(inputs[0])
     if _has_pixels(net):
-        batch = min(batch, PIXEL_PREDICT_BATCH)
+        batch = min(batch, _pixel_batch(net))
     outs, spreads = [], []
     work = min(n, batch) * net.k * net.config["hidden"] + (SINGLE_THREAD_WORK if _has_pixels(net) else 0)
     with _threads_for(work, device):
@@ -468,7 +545,7 @@ def _fit_fold(net: TabularNet, *, task: str, enc_fit: EncodedTable, enc_stop: En
         (*to_tensors(enc_stop, device), torch.as_tensor(y_stop, device=device)),
         batch_size=batch_size,
         seed=opts.seed + fold,
-        valid_batch_size=PIXEL_PREDICT_BATCH if _has_pixels(net) else None,
+        valid_batch_size=_pixel_batch(net) if _has_pixels(net) else None,
     )
     cuda = device.type == "cuda"
     trainer = L.Trainer(
@@ -492,6 +569,7 @@ def _fit_fold(net: TabularNet, *, task: str, enc_fit: EncodedTable, enc_stop: En
         trainer.fit(module, datamodule=data)
     if _has_pixels(net):
         _refresh_picture_batchnorm(net, enc_fit, device)
+    net.settle_tuned()
     return module
 
 
@@ -582,6 +660,7 @@ def train_members(
             fold_deadline = now + max(0.0, total_deadline - now) / (k - f)
             L.seed_everything(opts.seed + f, workers=False, verbose=False)
             net = build()
+            net.start_from_pretrained()
             try:
                 module = _fit_fold(net, task=task, enc_fit=enc_fit, enc_stop=enc_stop, y_fit=y[fit_pos],
                                    y_stop=y[stop_pos], fold=f, n_folds=k, start=start,

@@ -315,6 +315,7 @@ def build_template(t: Template, path: Path) -> Path:
         "Target column": t.target, "Data sheet": "Data", "Ignore columns": t.ignore,
         "Time budget (seconds)": 60, "Task": t.task, "Device": "auto", "Seed": 0,
         "Review threshold": "70%" if t.task == "classification" else None,
+        "Fine-tune pictures": "auto" if t.name == "Classify images" else None,
     }, data_sheet="Data", n_columns=len(t.headers), fmt=fmt)
     wb.close()
     return path

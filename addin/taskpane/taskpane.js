@@ -252,6 +252,8 @@
     $("task").textContent = s.task_reason || "";
     // confidence (and so review marks) exists for categories only
     $("review-field").hidden = s.task === "regression";
+    // fine-tuning only means something when a picture column feeds the model
+    $("fine-tune-field").hidden = !s.columns.some(function (c) { return c.kind === "image" && c.role !== "target"; });
     list.innerHTML = "";
     s.columns.forEach(function (c) {
       var li = document.createElement("li");
@@ -328,7 +330,8 @@
       columns: t.columns, n_rows: t.rows.length, sheet_max_col: t.sheetMaxCol, existing_sheets: t.sheets,
       target: kind === "train" ? target : null, ignore: kind === "train" ? ignore : [],
       time_budget: Number($("budget").value),
-      review_threshold: $("review").value ? Number($("review").value) : null
+      review_threshold: $("review").value ? Number($("review").value) : null,
+      fine_tune: $("fine-tune").value
     };
     if (kind === "train") settingsSet(SETTINGS_TARGET, target);
     return api("POST", "/api/jobs", body).then(function (created) {

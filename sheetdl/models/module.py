@@ -165,5 +165,6 @@ class TabularModule(L.LightningModule):
         self.log_dict({"valid_loss": valid_loss, "valid_score": score}, prog_bar=False, logger=False)
 
     def configure_optimizers(self):
-        opt = torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay, foreach=True)
+        groups = self.net.optimizer_groups(self.lr) if hasattr(self.net, "optimizer_groups") else self.parameters()
+        opt = torch.optim.AdamW(groups, lr=self.lr, weight_decay=self.weight_decay, foreach=True)
         return opt

@@ -40,6 +40,8 @@ NUMBER_EMBEDDING = 8
 FREQUENCY_SCALE = 0.3
 #: numbers each picture becomes before joining the other columns
 IMAGE_EMBEDDING = 64
+#: fine-tuned pretrained blocks learn at this share of the learning rate
+TUNED_LR_SHARE = 0.1
 #: while training from scratch, pictures shift by up to this share of their size (augmentation)
 SHIFT_SHARE = 1 / 16
 
@@ -72,16 +74,28 @@ class ImageBranch(nn.Module):
 
     ``mode`` "features": the input is a frozen backbone's feature vector (B, dim) → LayerNorm →
     linear → ReLU. ``mode`` "pixels": the input is uint8 pixels (B, size, size, 3) → SmallCNN →
-    linear → ReLU. ``maps``/``head`` split the pixel path at the last convolution, for Grad-CAM.
+    linear → ReLU. ``mode`` "tune": uint8 pixels → the pretrained ResNet-18's frozen start (shared,
+    not saved) → its last residual block, trained (``block``) → average → LayerNorm → linear → ReLU;
+    while training, pictures are randomly cropped and mirrored. ``maps``/``from_maps`` split the
+    picture path after the last convolution, for Grad-CAM.
     """
 
     def __init__(self, spec: dict) -> None:
         super().__init__()
         self.mode = spec["mode"]
+        self.block = None
         if self.mode == "features":
             self.cnn = None
             self.norm = nn.LayerNorm(spec["dim"])
             self.project = nn.Linear(spec["dim"], IMAGE_EMBEDDING)
+        elif self.mode == "tune":
+            from .image import tuned_block
+
+            self.cnn = None
+            self.weights = spec.get("weights", "")
+            self.block = tuned_block()
+            self.norm = nn.LayerNorm(512)
+            self.project = nn.Linear(512, IMAGE_EMBEDDING)
         else:
             from .image import SmallCNN
 
@@ -91,18 +105,56 @@ class ImageBranch(nn.Module):
             self.shift = max(1, round(spec["size"] * SHIFT_SHARE))
 
     def maps(self, pixels: torch.Tensor) -> torch.Tensor:
-        from .image import to_input
+        from .image import crop_and_flip, to_input
 
         x = to_input(pixels)
+        if self.block is not None:
+            if self.training:
+                x = crop_and_flip(x)
+            return self.scaled_maps(x)
         if self.training:
             x = _random_shift(x, self.shift)
         return self.cnn.maps(x)
 
+    def scaled_maps(self, x: torch.Tensor) -> torch.Tensor:
+        """Scaled input (B, 3, H, W) → the last convolution's maps (for Grad-CAM: no augmentation)."""
+        if self.block is None:
+            return self.cnn.maps(x)
+        from .image import frozen_start
+
+        start = frozen_start(self.weights)
+        if next(start.parameters()).device != x.device:
+            start.to(x.device)
+        return self.block(start(x))
+
+    def train(self, mode: bool = True) -> "ImageBranch":
+        super().train(mode)
+        if self.block is not None:  # the tuned block's batch norms keep ImageNet's statistics
+            from .image import freeze_batchnorm_stats
+
+            freeze_batchnorm_stats(self.block)
+        return self
+
+    def start_from_pretrained(self) -> None:
+        """Fine-tuning starts from the pretrained last block (a new branch's block is random;
+        a loaded model's block gets its saved values instead)."""
+        if self.block is not None:
+            from .image import pretrained_block_state
+
+            self.block.load_state_dict(pretrained_block_state(self.weights))
+
+    def tuned_parameters(self) -> list[nn.Parameter]:
+        """Pretrained weights being adapted: they learn at a tenth of the rate of the rest."""
+        return list(self.block.parameters()) if self.block is not None else []
+
     def from_maps(self, maps: torch.Tensor) -> torch.Tensor:
-        return F.relu(self.project(maps.mean(dim=(2, 3))))
+        pooled = maps.mean(dim=(2, 3))
+        if self.block is not None:
+            pooled = self.norm(pooled.float())
+        return F.relu(self.project(pooled))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.cnn is None:
+        if self.cnn is None and self.block is None:
             return F.relu(self.project(self.norm(x.float())))
         return self.from_maps(self.maps(x))
 
@@ -209,6 +261,32 @@ class TabularNet(nn.Module):
         else:
             h = self.trunk(x[:, None, :] * self.scale)
         return torch.einsum("bkh,kho->bko", h, self.head_weight) + self.head_bias
+
+    def optimizer_groups(self, lr: float) -> list[dict]:
+        """Parameter groups for the optimiser: pretrained blocks being fine-tuned learn at
+        ``TUNED_LR_SHARE`` of the rate, so the first steps of a fresh head don't wreck them."""
+        tuned = [p for branch in self.images for p in branch.tuned_parameters()]
+        ids = {id(p) for p in tuned}
+        rest = [p for p in self.parameters() if id(p) not in ids]
+        groups = [{"params": rest, "lr": lr}]
+        if tuned:
+            groups.append({"params": tuned, "lr": lr * TUNED_LR_SHARE})
+        return groups
+
+    def start_from_pretrained(self) -> None:
+        """Before training: fine-tuned picture blocks start from their pretrained values."""
+        for branch in self.images:
+            branch.start_from_pretrained()
+
+    def settle_tuned(self) -> None:
+        """Rounds fine-tuned blocks' weights to float16 precision, as they are saved (half the model
+        file), so the model predicts the same before saving and after loading."""
+        with torch.no_grad():
+            for branch in self.images:
+                if branch.block is not None:
+                    for t in branch.block.state_dict().values():  # weights and batch-norm statistics
+                        if t.is_floating_point():
+                            t.copy_(t.half().float())
 
     def combine(self, out: torch.Tensor) -> torch.Tensor:
         """Members' outputs (B, k, n) → one output per row (log mean probability / mean number)."""

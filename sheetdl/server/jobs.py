@@ -53,6 +53,7 @@ class JobSpec:
     time_budget: float = 60.0
     review_threshold: float | None = None
     task: str = "auto"
+    fine_tune: str = "auto"
     seed: int = 0
     reasons: bool = True
 
@@ -368,7 +369,7 @@ def _train(job: Job, table, config: ServerConfig):
     spec = job.spec
     settings = Settings(target=spec.target, sheet=spec.sheet, ignore=tuple(spec.ignore),
                         time_budget=spec.time_budget, task=spec.task, seed=spec.seed,
-                        review_threshold=spec.review_threshold)
+                        review_threshold=spec.review_threshold, fine_tune=spec.fine_tune)
     if not settings.target:
         raise DataError("Pick the column to predict.", hint="Choose it under 'Predict this column'.")
     schema = infer_schema(table, target=settings.target, ignore=settings.ignore, task=settings.task)
@@ -393,6 +394,7 @@ def _train(job: Job, table, config: ServerConfig):
             job.emit("curve", fold=p.fold, epoch=p.epoch, valid_score=_num(p.valid_score))
 
     opts = FitOptions(time_budget=settings.time_budget, device="auto", seed=settings.seed, progress=progress,
+                      fine_tune=settings.fine_tune,
                       cancel=job.cancel_requested.is_set, **_picture_options(config))
     model, results = train_table(table, schema, opts, reasons=spec.reasons)
     if not seen:  # folds too short to report while running: send the averaged curve at once

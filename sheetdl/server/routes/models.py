@@ -41,6 +41,8 @@ class CreateJob(Strict):
     #: predictions less sure than this share are marked "Check" (classification); None = no marks
     review_threshold: float | None = Field(default=None, gt=0.0, lt=1.0)
     task: Literal["auto", "classification", "regression"] = "auto"
+    #: adapt the pretrained picture network to the pictures: auto (when a GPU trains), yes or no
+    fine_tune: Literal["auto", "yes", "no"] = "auto"
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     reasons: bool = True
 
