@@ -137,7 +137,8 @@ def sheet(n: int, budget: float | None, pretrained_speed: bool, fine_tune: bool 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         book = _photos(folder, n)
-        env = dict(os.environ, SHEETDL_CACHE=str(folder / "cache"), PYTHONPATH=str(ROOT))
+        path = os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH", "")] if p])
+        env = dict(os.environ, SHEETDL_CACHE=str(folder / "cache"), PYTHONPATH=path)
         if fine_tune:
             _random_weights(folder / "cache")
             what = "ResNet-18, last block fine-tuned (random weights: speed only)"

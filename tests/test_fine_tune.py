@@ -171,7 +171,7 @@ def test_fine_tuning_asked_for_on_a_slow_computer_falls_back_with_a_note(tmp_pat
     src = picture_book(tmp_path, n=40, blank=0)
     table = sheetdl.table.read_table(src)
     schema = sheetdl.schema.infer_schema(table, target="Shape")
-    model, res = train_table(table, schema, FitOptions(time_budget=2, fine_tune="yes"), reasons=False)
+    model, res = train_table(table, schema, FitOptions(time_budget=2, fine_tune="yes", device="cpu"), reasons=False)
     assert model.schema.column("Photo").parse["image"]["mode"] == "features"
     assert any("Set 'Time budget' to" in n for n in res.notes)
 

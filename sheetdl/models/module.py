@@ -166,5 +166,9 @@ class TabularModule(L.LightningModule):
 
     def configure_optimizers(self):
         groups = self.net.optimizer_groups(self.lr) if hasattr(self.net, "optimizer_groups") else self.parameters()
-        opt = torch.optim.AdamW(groups, lr=self.lr, weight_decay=self.weight_decay, foreach=True)
+        # on a GPU one fused kernel updates every weight: the step of a small network is bound by
+        # kernel launches, and the per-tensor update took ~1.6 ms of an ~8 ms step on an H100
+        cuda = next(self.net.parameters()).is_cuda
+        opt = torch.optim.AdamW(groups, lr=self.lr, weight_decay=self.weight_decay,
+                                **({"fused": True} if cuda else {"foreach": True}))
         return opt
