@@ -129,6 +129,7 @@ def test_taskpane_trains_and_writes_results_into_the_workbook(server, browser, t
 
     # a number to predict has no confidence, so no review marks to offer; a category has
     assert page.locator("#review-field").is_visible()
+    assert page.locator("#fine-tune-field").is_hidden()  # no picture column: nothing to fine-tune
     page.select_option("#target", "body_mass_g")
     _wait(page, "document.getElementById('review-field').hidden === true", timeout=20)
     page.select_option("#target", "species")
@@ -359,11 +360,19 @@ def test_taskpane_trains_on_pictures_and_places_them(server, browser, tmp_path):
         _wait(page, "document.querySelectorAll('#columns li').length === 2", timeout=20)
         kinds = dict(zip(page.locator("#columns .name").all_inner_texts(), page.locator("#columns .kind").all_inner_texts()))
         assert kinds == {"Photo": "image", "Label": "to predict"}
+        # a picture column: the pane offers fine-tuning, and sends the choice with the job
+        assert page.locator("#fine-tune-field").is_visible()
+        assert page.locator("#fine-tune").input_value() == "auto"
+        page.select_option("#fine-tune", "no")
+        sent = []
+        page.on("request", lambda r: sent.append(json.loads(r.post_data))
+                if r.method == "POST" and r.url.endswith("/api/jobs") else None)
         page.select_option("#budget", "10")
         page.click("#train")
         page.wait_for_selector("#result:not([hidden])", timeout=180000)
         assert page.locator("#message").is_hidden(), page.locator("#message").inner_text()
         page.screenshot(path=str(tmp_path / "pictures-pane.png"), full_page=True)
+        assert [b["fine_tune"] for b in sent] == ["no"]
     finally:
         cfg.allowed_image_folders = before
     book = page.evaluate("window.__mockWorkbook.dump()")
