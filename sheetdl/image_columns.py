@@ -117,6 +117,8 @@ def _choose(allow_download: bool, fine_tune: bool = False, fine_tune_note: str =
                 backbone, words, fine_tune_note)
     spec = {"mode": "pixels", "shape": [SCRATCH_SIZE, SCRATCH_SIZE, 3], "dtype": "uint8", "size": SCRATCH_SIZE}
     note = f"About the pictures: {words}"
+    if fine_tune:
+        note += " Fine-tuning adapts that pretrained network, so it was not done either."
     return spec, None, f"a small CNN trained from scratch on {SCRATCH_SIZE}×{SCRATCH_SIZE} pictures", note
 
 

@@ -176,6 +176,16 @@ def test_fine_tuning_asked_for_on_a_slow_computer_falls_back_with_a_note(tmp_pat
     assert any("Set 'Time budget' to" in n for n in res.notes)
 
 
+def test_fine_tuning_without_the_pretrained_weights_says_why_it_was_not_done(tmp_path):
+    src = picture_book(tmp_path, n=24, blank=0)  # no weights in the cache, and offline
+    table = sheetdl.table.read_table(src)
+    schema = sheetdl.schema.infer_schema(table, target="Shape")
+    model, res = train_table(table, schema, FitOptions(time_budget=15, fine_tune="yes", device="cpu"), reasons=False)
+    assert model.schema.column("Photo").parse["image"]["mode"] == "pixels"
+    assert any("downloads are switched off" in n and "Fine-tuning adapts that pretrained network, so it was not "
+               "done either." in n for n in res.notes)
+
+
 def test_the_cli_takes_fine_tune_and_the_report_names_it(tmp_path, capsys):
     import openpyxl
 
