@@ -477,17 +477,22 @@ def _pixel_batch(net) -> int:
 def predict_net(net: TabularNet, enc: EncodedTable, device: torch.device, task: str, batch: int = 8192,
                 *, spread: bool = False):
     """Class probabilities (n, k) or standardised numbers (n,). With ``spread`` (regression), also the
-    standard deviation of the TabM members' numbers, (n,) — zeros for a single member."""
+    standard deviation of the TabM members' numbers, (n,) — zeros for a single member.
+
+    Pictures read from pixels (a CNN, or a fine-tuned ResNet) go through their network once per
+    distinct picture and net (``_picture_embeddings``): explaining asks the same net about the same
+    pictures in shuffled orders dozens of times, and on a CPU each ResNet pass costs seconds."""
     net.eval().to(device)
     inputs = to_tensors(enc, device)
     n = len(inputs[0])
-    if _has_pixels(net):
-        batch = min(batch, _pixel_batch(net))
+    heavy = [b for b, spec in enumerate(net.config.get("image_inputs", [])) if spec["mode"] in ("pixels", "tune")]
+    given = {b: _picture_embeddings(net, b, enc.images[b], device) for b in heavy} if n else {}
     outs, spreads = [], []
-    work = min(n, batch) * net.k * net.config["hidden"] + (SINGLE_THREAD_WORK if _has_pixels(net) else 0)
+    work = min(n, batch) * net.k * net.config["hidden"]
     with _threads_for(work, device):
         for s in range(0, n, batch):
-            each = net.members(*(t[s : s + batch] for t in inputs)).float()
+            rows = {b: e[s : s + batch] for b, e in given.items()}
+            each = net.members(*(t[s : s + batch] for t in inputs), image_embeddings=rows).float()
             out = net.combine(each)
             outs.append(torch.softmax(out, 1) if task == "classification" else out.squeeze(1))
             if spread:
@@ -498,6 +503,38 @@ def predict_net(net: TabularNet, enc: EncodedTable, device: torch.device, task: 
         return (empty, np.zeros(0, np.float32)) if spread else empty
     mean = torch.cat(outs).cpu().numpy()
     return (mean, torch.cat(spreads).cpu().numpy()) if spread else mean
+
+
+#: pictures whose embeddings a net remembers at most (256 bytes each)
+PICTURE_MEMO_MAX = 200_000
+
+
+def _picture_embeddings(net: TabularNet, b: int, pictures: np.ndarray, device: torch.device) -> torch.Tensor:
+    """Picture branch ``b``'s output for each row, (n, IMAGE_EMBEDDING) on ``device``, remembered on the
+    net by each picture's content (a BLAKE2 digest), so a picture seen before costs nothing. A trained
+    net's weights don't change, and training builds new nets, so what is remembered stays right."""
+    import hashlib
+
+    memo = net.__dict__.setdefault("_picture_memo", {})
+    if len(memo) > PICTURE_MEMO_MAX:  # a model kept by the add-in's server, predicting sheet after sheet
+        memo.clear()
+    pictures = np.ascontiguousarray(pictures)
+    keys = [(b, hashlib.blake2b(memoryview(p), digest_size=16).digest()) for p in pictures]
+    todo = list(dict.fromkeys(k for k in keys if k not in memo))
+    if todo:
+        first = {}
+        for i, k in enumerate(keys):
+            first.setdefault(k, i)
+        rows = [first[k] for k in todo]
+        step = _pixel_batch(net)
+        branch = net.images[b]
+        with _threads_for(SINGLE_THREAD_WORK, device):
+            for s in range(0, len(rows), step):
+                part = rows[s : s + step]
+                out = branch(torch.as_tensor(pictures[part], device=device)).float().cpu()
+                for k, e in zip(todo[s : s + step], out):
+                    memo[k] = e
+    return torch.stack([memo[k] for k in keys]).to(device) if keys else torch.zeros(0, device=device)
 
 
 @contextlib.contextmanager

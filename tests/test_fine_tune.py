@@ -202,3 +202,35 @@ def test_the_cli_takes_fine_tune_and_the_report_names_it(tmp_path, capsys):
     assert main(["train", str(src), "--target", "Shape", "--fine-tune", "sometimes", "--quiet"]) != 0
     err = " ".join(capsys.readouterr().err.split())  # the console wraps long lines
     assert "'Fine-tune pictures' given with --fine-tune should be one of auto, yes or no; it is 'sometimes'" in err
+
+
+def test_predicting_runs_each_picture_through_its_network_once(tmp_path):
+    """Explaining asks a net about the same pictures in shuffled orders many times: each distinct
+    picture goes through the (slow) picture network once, and the answers are the direct ones."""
+    from sheetdl.encode import EncodedTable
+
+    sha = fake_pretrained_weights(tmp_path / "cache")
+    net = TabularNet(n_numeric=1, cardinalities=[], vocab_sizes=[], n_outputs=2,
+                     image_inputs=[{"mode": "tune", "size": 64, "weights": sha}])
+    net.start_from_pretrained()
+    net.eval()
+    seen = []
+    net.images[0].block.register_forward_hook(lambda module, inputs, output: seen.append(len(inputs[0])))
+    rng = np.random.default_rng(0)
+    pics = rng.integers(0, 255, (6, 64, 64, 3), dtype=np.uint8)
+    pics[5] = pics[0]  # the same picture on two rows
+
+    def table(p):
+        return EncodedTable(np.zeros((6, 1), np.float32), np.zeros((6, 0), np.int64), np.zeros((6, 0, 1), np.int64),
+                            (p,))
+
+    first = training.predict_net(net, table(pics), CPU, "classification")
+    assert sum(seen) == 5
+    with torch.no_grad():
+        direct = torch.softmax(net(*training.to_tensors(table(pics), CPU)), 1).numpy()
+    np.testing.assert_allclose(first, direct, atol=1e-5)
+    seen.clear()
+    order = [3, 5, 1, 0, 4, 2]
+    again = training.predict_net(net, table(pics[order]), CPU, "classification")
+    assert seen == []  # nothing new to look at
+    np.testing.assert_allclose(again, first[order], atol=1e-6)
