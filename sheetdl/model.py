@@ -236,7 +236,9 @@ def _prepare_pictures(frame: pd.DataFrame, table: Table, schema: Schema, opts: t
                                             message))
 
     pictures = [c.name for c in schema.features if c.kind == "image"]
-    filled = frame[pictures].map(lambda v: isinstance(v, str) and bool(v.strip())).any(axis=1).to_numpy(bool)
+    filled = np.zeros(len(frame), dtype=bool)
+    for name in pictures:  # rows with a picture path in some picture column
+        filled |= frame[name].map(lambda v: isinstance(v, str) and bool(v.strip())).to_numpy(bool)
     labelled = frame[schema.target].notna().to_numpy(bool)
     device = training.choose_device(opts.device)[1]
     tune, tune_note = training.fine_tune_plan(opts.fine_tune, int((filled & labelled).sum()), int(filled.sum()),

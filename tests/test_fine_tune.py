@@ -11,7 +11,8 @@ import sheetdl
 from sheetdl import training
 from sheetdl.errors import DataError, SettingsError
 from sheetdl.model import train_table
-from sheetdl.models.image import ResNet18, crop_and_flip, frozen_start, tune_macs
+from sheetdl.models.image import ResNet18, tune_macs
+from sheetdl.models.tuning import crop_and_flip, frozen_start
 from sheetdl.models.tabular import TUNED_LR_SHARE, TabularNet
 from sheetdl.settings import Settings
 from sheetdl.training import FitOptions
@@ -159,9 +160,9 @@ def test_a_fine_tuned_picture_model_trains_saves_small_and_predicts_the_same_aft
     import shutil
 
     shutil.rmtree(tmp_path / "cache" / "weights")
-    import sheetdl.models.image as image
+    import sheetdl.models.tuning as tuning
 
-    image._FROZEN.clear()
+    tuning._FROZEN.clear()
     with pytest.raises(DataError, match="pretrained ResNet-18, whose weights can't be loaded"):
         sheetdl.load(path).predict(table)
 

@@ -89,7 +89,7 @@ class ImageBranch(nn.Module):
             self.norm = nn.LayerNorm(spec["dim"])
             self.project = nn.Linear(spec["dim"], IMAGE_EMBEDDING)
         elif self.mode == "tune":
-            from .image import tuned_block
+            from .tuning import tuned_block
 
             self.cnn = None
             self.weights = spec.get("weights", "")
@@ -105,7 +105,8 @@ class ImageBranch(nn.Module):
             self.shift = max(1, round(spec["size"] * SHIFT_SHARE))
 
     def maps(self, pixels: torch.Tensor) -> torch.Tensor:
-        from .image import crop_and_flip, to_input
+        from .image import to_input
+        from .tuning import crop_and_flip
 
         x = to_input(pixels)
         if self.block is not None:
@@ -120,7 +121,7 @@ class ImageBranch(nn.Module):
         """Scaled input (B, 3, H, W) → the last convolution's maps (for Grad-CAM: no augmentation)."""
         if self.block is None:
             return self.cnn.maps(x)
-        from .image import frozen_start
+        from .tuning import frozen_start
 
         start = frozen_start(self.weights)
         if next(start.parameters()).device != x.device:
@@ -130,7 +131,7 @@ class ImageBranch(nn.Module):
     def train(self, mode: bool = True) -> "ImageBranch":
         super().train(mode)
         if self.block is not None:  # the tuned block's batch norms keep ImageNet's statistics
-            from .image import freeze_batchnorm_stats
+            from .tuning import freeze_batchnorm_stats
 
             freeze_batchnorm_stats(self.block)
         return self
@@ -139,7 +140,7 @@ class ImageBranch(nn.Module):
         """Fine-tuning starts from the pretrained last block (a new branch's block is random;
         a loaded model's block gets its saved values instead)."""
         if self.block is not None:
-            from .image import pretrained_block_state
+            from .tuning import pretrained_block_state
 
             self.block.load_state_dict(pretrained_block_state(self.weights))
 
