@@ -511,7 +511,7 @@ PICTURE_MEMO_MAX = 200_000
 
 def _picture_embeddings(net: TabularNet, b: int, pictures: np.ndarray, device: torch.device) -> torch.Tensor:
     """Picture branch ``b``'s output for each row, (n, IMAGE_EMBEDDING) on ``device``, remembered on the
-    net by each picture's content (a BLAKE2 digest), so a picture seen before costs nothing. A trained
+    net by each picture's content (a BLAKE2 digest) and the device, so a picture seen before costs nothing. A trained
     net's weights don't change, and training builds new nets, so what is remembered stays right."""
     import hashlib
 
@@ -519,7 +519,9 @@ def _picture_embeddings(net: TabularNet, b: int, pictures: np.ndarray, device: t
     if len(memo) > PICTURE_MEMO_MAX:  # a model kept by the add-in's server, predicting sheet after sheet
         memo.clear()
     pictures = np.ascontiguousarray(pictures)
-    keys = [(b, hashlib.blake2b(memoryview(p), digest_size=16).digest()) for p in pictures]
+    # by device too: a GPU's numbers differ from the CPU's in the last bits, and a model trained (and
+    # explained) on a GPU must predict on the CPU exactly as it will after saving and loading
+    keys = [(b, device.type, hashlib.blake2b(memoryview(p), digest_size=16).digest()) for p in pictures]
     todo = list(dict.fromkeys(k for k in keys if k not in memo))
     if todo:
         first = {}
