@@ -452,9 +452,12 @@ def _quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
 
 
-def to_tensors(enc: EncodedTable, device: torch.device) -> tuple[torch.Tensor, ...]:
-    """(numeric, categorical, text, *images) on ``device``."""
-    return tuple(torch.as_tensor(a, device=device) for a in enc.arrays)
+def to_tensors(enc: EncodedTable, device: torch.device, *, pictures_stay: bool = False) -> tuple[torch.Tensor, ...]:
+    """(numeric, categorical, text, *images) on ``device``. ``pictures_stay``: pictures as pixels
+    (B, H, W, 3) stay in the computer's memory and travel to the device a batch at a time: 10,000
+    pictures at 224 px are 1.5 GB, more than a laptop's GPU can spare beside training."""
+    return tuple(torch.from_numpy(np.ascontiguousarray(a)) if pictures_stay and i >= 3 and a.ndim == 4
+                 else torch.as_tensor(a, device=device) for i, a in enumerate(enc.arrays))
 
 
 def _has_pixels(net) -> bool:
@@ -483,7 +486,7 @@ def predict_net(net: TabularNet, enc: EncodedTable, device: torch.device, task: 
     distinct picture and net (``_picture_embeddings``): explaining asks the same net about the same
     pictures in shuffled orders dozens of times, and on a CPU each ResNet pass costs seconds."""
     net.eval().to(device)
-    inputs = to_tensors(enc, device)
+    inputs = to_tensors(enc, device, pictures_stay=True)  # pixels are read by _picture_embeddings
     n = len(inputs[0])
     heavy = [b for b, spec in enumerate(net.config.get("image_inputs", [])) if spec["mode"] in ("pixels", "tune")]
     given = {b: _picture_embeddings(net, b, enc.images[b], device) for b in heavy} if n else {}
@@ -580,8 +583,8 @@ def _fit_fold(net: TabularNet, *, task: str, enc_fit: EncodedTable, enc_stop: En
     max_epochs = int(min(MAX_EPOCHS, max(20, MAX_STEPS // steps_per_epoch)))
     module = TabularModule(net, task=task, max_epochs=max_epochs, lr=lr)
     data = TabularDataModule(
-        (*to_tensors(enc_fit, device), torch.as_tensor(y_fit, device=device)),
-        (*to_tensors(enc_stop, device), torch.as_tensor(y_stop, device=device)),
+        (*to_tensors(enc_fit, device, pictures_stay=True), torch.as_tensor(y_fit, device=device)),
+        (*to_tensors(enc_stop, device, pictures_stay=True), torch.as_tensor(y_stop, device=device)),
         batch_size=batch_size,
         seed=opts.seed + fold,
         valid_batch_size=_pixel_batch(net) if _has_pixels(net) else None,

@@ -28,7 +28,8 @@ Batch = tuple[torch.Tensor, ...]
 
 
 class TensorBatches:
-    """An iterable of batches sliced from tensors already on the device; reshuffled each pass."""
+    """An iterable of batches sliced from tensors already on the device (pictures may stay in the
+    computer's memory: see ``training.to_tensors``); reshuffled each pass."""
 
     def __init__(self, tensors: tuple[torch.Tensor, ...], batch_size: int, *, shuffle: bool, seed: int = 0):
         self.tensors = tensors
@@ -45,13 +46,16 @@ class TensorBatches:
     def __iter__(self):
         n = len(self.tensors[0])
         device = self.tensors[0].device
-        order = torch.randperm(n, generator=self.generator).to(device) if self.shuffle else None
+        order = torch.randperm(n, generator=self.generator) if self.shuffle else None
+        on_device = order.to(device) if order is not None else None
         for start in range(0, n, self.batch_size):
             if order is None:
                 yield tuple(t[start : start + self.batch_size] for t in self.tensors)
             else:
-                idx = order[start : start + self.batch_size]
-                yield tuple(t[idx] for t in self.tensors)
+                # a tensor kept in the computer's memory (pictures) is sliced there; Lightning moves
+                # the batch to the training device
+                idx, idx_here = on_device[start : start + self.batch_size], order[start : start + self.batch_size]
+                yield tuple(t[idx] if t.device == device else t[idx_here] for t in self.tensors)
 
 
 class TabularDataModule(L.LightningDataModule):
