@@ -270,6 +270,8 @@ TUNE_EPOCHS = 8
 GPU_CONV_MACS_PER_SECOND = 3e12
 #: fine-tuning keeps every picture decoded at 224 px in memory (150 kB each): at most this many
 TUNE_MAX_PICTURES = 10_000
+#: picture modes whose network reads pixels (a CNN from scratch, a fine-tuned pretrained block)
+PIXEL_MODES = ("pixels", "tune")
 
 
 def _conv_pace(device: torch.device) -> float:
@@ -300,7 +302,7 @@ def picture_folds(k: int, n: int, schema: Schema, time_budget: float, device: to
     and five short folds learn less than three long ones. The most folds (at least 2, at most ``k``)
     whose planned training fits the budget."""
     specs = [c.parse.get("image") or {} for c in schema.features if c.kind == "image"]
-    specs = [s for s in specs if s.get("mode") in ("pixels", "tune")]
+    specs = [s for s in specs if s.get("mode") in PIXEL_MODES]
     if not specs or k <= 2:
         return k
     for folds in range(k, 2, -1):
@@ -461,8 +463,8 @@ def to_tensors(enc: EncodedTable, device: torch.device, *, pictures_stay: bool =
 
 
 def _has_pixels(net) -> bool:
-    """Does the network read pixels (a CNN from scratch, or a fine-tuned pretrained block)?"""
-    return any(spec["mode"] in ("pixels", "tune") for spec in net.config.get("image_inputs", []))
+    """Does the network read pixels itself (rather than a frozen network's features)?"""
+    return any(spec["mode"] in PIXEL_MODES for spec in net.config.get("image_inputs", []))
 
 
 #: rows per forward pass when predicting pictures from pixels (a CNN's activations are large)
@@ -488,7 +490,7 @@ def predict_net(net: TabularNet, enc: EncodedTable, device: torch.device, task: 
     net.eval().to(device)
     inputs = to_tensors(enc, device, pictures_stay=True)  # pixels are read by _picture_embeddings
     n = len(inputs[0])
-    heavy = [b for b, spec in enumerate(net.config.get("image_inputs", [])) if spec["mode"] in ("pixels", "tune")]
+    heavy = [b for b, spec in enumerate(net.config.get("image_inputs", [])) if spec["mode"] in PIXEL_MODES]
     given = {b: _picture_embeddings(net, b, enc.images[b], device) for b in heavy} if n else {}
     outs, spreads = [], []
     work = min(n, batch) * net.k * net.config["hidden"]
@@ -513,9 +515,10 @@ PICTURE_MEMO_MAX = 200_000
 
 
 def _picture_embeddings(net: TabularNet, b: int, pictures: np.ndarray, device: torch.device) -> torch.Tensor:
-    """Picture branch ``b``'s output for each row, (n, IMAGE_EMBEDDING) on ``device``, remembered on the
-    net by each picture's content (a BLAKE2 digest) and the device, so a picture seen before costs nothing. A trained
-    net's weights don't change, and training builds new nets, so what is remembered stays right."""
+    """Picture branch ``b``'s output for each row, (n, IMAGE_EMBEDDING) on ``device``, remembered on
+    the net by each picture's content (a BLAKE2 digest) and the device, so a picture seen before costs
+    nothing. A trained net's weights don't change, and training builds new nets, so what is
+    remembered stays right."""
     import hashlib
 
     memo = net.__dict__.setdefault("_picture_memo", {})
