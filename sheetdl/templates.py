@@ -70,6 +70,8 @@ IMAGE_TIPS: list[str] = [
     "Write each label the same way every time: 'Cat' and 'cat' are two different labels (from a "
     "folder of pictures, the labels are the subfolders' names as written).",
     "Columns you add beside the pictures (a date, a place, a measurement) are used too.",
+    "Pictures unlike everyday photos (X-rays, slides, scans)? Set 'Fine-tune pictures' to yes on the "
+    "SheetDL sheet and give a longer time budget; with a GPU, SheetDL fine-tunes by itself.",
 ]
 
 
