@@ -523,3 +523,26 @@ def test_a_review_threshold_from_the_pane_marks_unsure_predictions(client, pengu
                                          "header_row": 1, "first_col": 1, "columns": cols, "n_rows": 3,
                                          "target": "species", "review_threshold": 70})
     assert bad.status_code == 422  # a share, not a percentage: the pane sends 0.7
+
+
+def test_the_panes_fine_tune_choice_reaches_training(client, penguins_rows, monkeypatch):
+    import sheetdl.model as model_module
+
+    seen = []
+    real = model_module.train_table
+
+    def spy(table, schema, opts, **kw):
+        seen.append(opts.fine_tune)
+        return real(table, schema, opts, **kw)
+
+    monkeypatch.setattr(model_module, "train_table", spy)
+    cols, rows = penguins_rows
+    job = _create(client, cols, rows[::4], workbook="wb-tune-0001", budget=3.0, fine_tune="no")
+    client.post(f"/api/jobs/{job}/start")
+    events = _events(client, job)
+    assert events[-1]["type"] == "done", events[-1]
+    assert seen == ["no"]
+    bad = client.post("/api/jobs", json={"kind": "train", "workbook_id": "wb-tune-0002", "sheet": "Penguins",
+                                         "header_row": 1, "first_col": 1, "columns": cols, "n_rows": 3,
+                                         "target": "species", "fine_tune": "maybe"})
+    assert bad.status_code == 422
