@@ -599,6 +599,9 @@ class _Console:
             self._progress = None
 
     def done_train(self, results, table, output, model_path, lost) -> None:
+        from rich.markup import escape
+
+        from .image_columns import PICTURE_NOTE
         from .results import summary_sentences
 
         for line in summary_sentences(results, table):
@@ -609,6 +612,9 @@ class _Console:
                 self.out.print(f"Columns that mattered most: {top}.")
         for item in lost:
             self.out.print(f"[yellow]Not carried over into the copy:[/] {item}")
+        for note in results.notes:  # how pictures were read decides much of what to expect
+            if note.startswith(PICTURE_NOTE):
+                self.out.print(f"[yellow]{escape(note)}[/]")
         self.out.print(f"Results: [bold]{output}[/]")
         self.out.print(f"Model:   {model_path}  (use it with: sheetdl predict OTHER.xlsx --model \"{model_path}\")")
 

@@ -27,7 +27,10 @@ from .errors import DataError
 from .schema import Column, Schema
 from .table import Table
 
-__all__ = ["PictureReport", "prepare_images", "image_folder", "FEATURES_VARIANT"]
+__all__ = ["PictureReport", "prepare_images", "image_folder", "FEATURES_VARIANT", "PICTURE_NOTE"]
+
+#: how the report's notes about the way pictures were read begin (the CLI repeats them)
+PICTURE_NOTE = "About the pictures:"
 
 #: list at most this many unreadable pictures by row in the report
 MAX_LISTED_PROBLEMS = 8
@@ -116,7 +119,7 @@ def _choose(allow_download: bool, fine_tune: bool = False, fine_tune_note: str =
         return ({"mode": "features", "shape": [512], "dtype": "float32", "size": PRETRAINED_SIZE, "weights": sha},
                 backbone, words, fine_tune_note)
     spec = {"mode": "pixels", "shape": [SCRATCH_SIZE, SCRATCH_SIZE, 3], "dtype": "uint8", "size": SCRATCH_SIZE}
-    note = f"About the pictures: {words}"
+    note = f"{PICTURE_NOTE} {words}"
     if fine_tune:
         note += " Fine-tuning adapts that pretrained network, so it was not done either."
     return spec, None, f"a small CNN trained from scratch on {SCRATCH_SIZE}×{SCRATCH_SIZE} pictures", note

@@ -319,10 +319,11 @@ def fine_tune_plan(setting: str, n_pictures: int, n_in_memory: int, device: torc
     pictures (``n_in_memory``: every row's) fit in memory."""
     if setting == "no" or (setting == "auto" and device.type != "cuda") or n_pictures == 0:
         return False, ""
+    from .image_columns import PICTURE_NOTE
     from .images import PRETRAINED_SIZE
 
     if n_in_memory > TUNE_MAX_PICTURES:
-        return False, (f"About the pictures: fine-tuning keeps every picture in memory, so SheetDL does it for "
+        return False, (f"{PICTURE_NOTE} fine-tuning keeps every picture in memory, so SheetDL does it for "
                        f"at most {TUNE_MAX_PICTURES:,} pictures; this sheet has {n_in_memory:,}, so the "
                        f"pretrained network was used as it is.")
     seconds = _picture_seconds(2, n_pictures, [{"mode": "tune", "size": PRETRAINED_SIZE}], device)
@@ -330,7 +331,7 @@ def fine_tune_plan(setting: str, n_pictures: int, n_in_memory: int, device: torc
         return True, ""
     where = "the GPU" if device.type == "cuda" else "this computer's processor (no GPU)"
     need = _duration_words(seconds / TRAINING_SHARE, up=True)
-    return False, (f"About the pictures: fine-tuning the picture network on {n_pictures:,} pictures would take "
+    return False, (f"{PICTURE_NOTE} fine-tuning the picture network on {n_pictures:,} pictures would take "
                    f"about {need} on {where}, more than the time budget ({_duration_words(time_budget)}), so the "
                    f"pretrained network was used as it is. Set 'Time budget' to {need} or more to fine-tune.")
 
