@@ -206,6 +206,8 @@ class Sample:
     needed: tuple[str, ...] = ()
     #: column widths in characters by header (others: from the header's length)
     widths: dict[str, int] = field(default_factory=dict)
+    #: further values for the SheetDL sheet (label → value)
+    settings: dict[str, object] = field(default_factory=dict)
 
 
 def _yes_no(series):
@@ -538,6 +540,7 @@ def build_sample(sample: Sample, path: Path) -> Path:
     write_settings_sheet(wb, {
         "Target column": sample.target, "Data sheet": sample.sheet, "Ignore columns": None,
         "Time budget (seconds)": sample.time_budget, "Task": sample.task, "Device": "auto", "Seed": 0,
+        **sample.settings,
     }, data_sheet=sample.sheet, n_columns=len(headers), fmt=fmt)
     about.activate()
     wb.close()
@@ -604,6 +607,8 @@ DIGITS = Sample(
     file=f"{DIGITS_FOLDER}/Digits.xlsx", title="Handwritten digits: which digit is in each picture?",
     sheet="Digits", table="DigitsTable", load=load_digits_frame, target="Label",
     task="classification", time_budget=60, n_blank=DIGITS_BLANK, widths={"Image": 18, "Label": 9},
+    # fine-tuning trains on mirror images, and a mirrored digit is another shape (or none)
+    settings={"Fine-tune pictures": "no"},
     about=_about(
         "Handwritten digits",
         ["The 'Digits' sheet lists 1,797 pictures of handwritten digits, one per row: 'Image' is the "
@@ -616,8 +621,9 @@ DIGITS = Sample(
         'sheetdl train "Digits.xlsx"   (in a terminal opened in the folder that holds this workbook)',
         "The 'SheetDL' sheet already says what to predict (Label), that it is a category (Task: "
         "classification, so 0 to 9 are labels, not amounts), which sheet holds the data and how long "
-        "to train (60 seconds). Keep this workbook beside its 'images' folder: the paths are written "
-        "from the workbook's folder.",
+        "to train (60 seconds). 'Fine-tune pictures' is no: fine-tuning learns from mirror images too, "
+        "and a mirrored digit is a different shape. Keep this workbook beside its 'images' folder: the "
+        "paths are written from the workbook's folder.",
         ["E. Alpaydin and C. Kaynak (1998), Optical Recognition of Handwritten Digits, UCI Machine "
          "Learning Repository, doi:10.24432/C50P49. These are the 1,797 digits of its test set, as "
          "copied into scikit-learn (sklearn.datasets.load_digits), so no download is needed to "
