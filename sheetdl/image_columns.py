@@ -150,7 +150,7 @@ def prepare_images(frame: pd.DataFrame, table: Table, schema: Schema, *, trainin
     ``training``: choose how pictures are read and record it in the column (``parse["image"]``) so
     that predicting later reads them the same way; otherwise use what the column recorded.
     ``fine_tune``: when pretrained weights are available, read pixels for fine-tuning them
-    (``training.fine_tune_plan`` decides; ``fine_tune_note`` says why not, when it was asked for).
+    (``picture_plan.fine_tune_plan`` decides; ``fine_tune_note`` says why not, when it was asked for).
     ``progress(done, total, message)`` is called now and then.
     """
     columns = _image_columns(schema)

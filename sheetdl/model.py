@@ -229,6 +229,7 @@ def _prepare_pictures(frame: pd.DataFrame, table: Table, schema: Schema, opts: t
     if not any(c.kind == "image" and c.role == "feature" for c in schema.columns):
         return []
     from .image_columns import prepare_images
+    from .picture_plan import fine_tune_plan
 
     def progress(done: int, total: int, message: str) -> None:
         if opts.progress:
@@ -241,8 +242,8 @@ def _prepare_pictures(frame: pd.DataFrame, table: Table, schema: Schema, opts: t
         filled |= frame[name].map(lambda v: isinstance(v, str) and bool(v.strip())).to_numpy(bool)
     labelled = frame[schema.target].notna().to_numpy(bool)
     device = training.choose_device(opts.device)[1]
-    tune, tune_note = training.fine_tune_plan(opts.fine_tune, int((filled & labelled).sum()), int(filled.sum()),
-                                              device, opts.time_budget)
+    tune, tune_note = fine_tune_plan(opts.fine_tune, int((filled & labelled).sum()), int(filled.sum()), device,
+                                     opts.time_budget)
     return prepare_images(frame, table, schema, training=True, folder=opts.image_folder,
                           allowed=opts.allowed_image_folders, allow_download=opts.allow_download,
                           progress=progress, cancel=opts.cancel, fine_tune=tune, fine_tune_note=tune_note)

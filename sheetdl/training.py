@@ -28,6 +28,7 @@ from .encode import EncodedTable, TableEncoder, TargetEncoder
 from .errors import Cancelled, DataError
 from .models.module import Diverged, TabularDataModule, TabularModule
 from .models.tabular import NUMBER_EMBEDDING, TabularNet
+from .picture_plan import PIXEL_MODES, picture_folds
 from .schema import Schema
 
 __all__ = ["Progress", "FitOptions", "Member", "choose_device", "choose_shape", "make_folds", "n_folds_for",
@@ -252,98 +253,6 @@ def choose_ensemble(*, n_fit: int, n_folds: int, macs: Callable[[int], float], t
     """The TabM ensemble size alone (embeddings assumed), for callers that plan a fixed design."""
     return choose_shape(n_fit=n_fit, n_folds=n_folds, time_budget=time_budget, device=device,
                         macs=lambda k, plr: macs(k))[0]
-
-
-#: epochs a CNN trained from scratch on pictures needs to do well (the digits reach ~98% in ~10)
-CNN_EPOCHS = 10
-#: multiply-adds a second a CPU sustains training a small CNN (forward + backward ≈ 3 × forward): convolutions
-#: use the cores far better than small matrix products. Measured 22 Nov 2026, 2 cores, quiet: SmallCNN at
-#: 32 px, batch 64: ~900–1,400 pictures/s ≈ 5–8·10¹⁰; we plan with less, as for the MLP
-CONV_MACS_PER_SECOND = 4e10
-
-
-#: epochs fine-tuning the pretrained network's last block is planned with (it starts from features
-#: that already work, so it needs fewer passes than a CNN from scratch)
-TUNE_EPOCHS = 8
-#: multiply-adds a second a GPU sustains on convolutions in bf16 — a laptop's GPU, not a data
-#: centre's: an H100 does ~10× more (see benchmarks/README.md)
-GPU_CONV_MACS_PER_SECOND = 3e12
-#: fine-tuning keeps every picture decoded at 224 px in memory (150 kB each): at most this many
-TUNE_MAX_PICTURES = 10_000
-#: picture modes whose network reads pixels (a CNN from scratch, a fine-tuned pretrained block)
-PIXEL_MODES = ("pixels", "tune")
-
-
-def _conv_pace(device: torch.device) -> float:
-    return GPU_CONV_MACS_PER_SECOND if device.type == "cuda" else CONV_MACS_PER_SECOND
-
-
-def _picture_step_macs(spec: dict) -> tuple[float, int]:
-    """(multiply-adds of one training step's picture work per row, epochs it is planned with)."""
-    from .models.image import cnn_macs, tune_macs
-
-    if spec.get("mode") == "pixels":
-        return 3 * cnn_macs(spec["size"]), CNN_EPOCHS
-    if spec.get("mode") == "tune":
-        frozen, tuned = tune_macs(spec["size"])
-        return frozen + 3 * tuned, TUNE_EPOCHS
-    return 0.0, 0
-
-
-def _picture_seconds(folds: int, n: int, specs: list[dict], device: torch.device) -> float:
-    """Planned seconds of training ``folds`` folds on ``n`` labelled rows' pictures."""
-    n_fit = n * (folds - 1) / folds * (1 - INNER_VALID_SHARE)
-    return sum(folds * epochs * n_fit * macs for macs, epochs in map(_picture_step_macs, specs)) / _conv_pace(device)
-
-
-def picture_folds(k: int, n: int, schema: Schema, time_budget: float, device: torch.device) -> int:
-    """Fewer cross-fitting folds when a network learns from pictures (a CNN from scratch, or the
-    pretrained one's last block being fine-tuned): each fold needs several passes over its pictures,
-    and five short folds learn less than three long ones. The most folds (at least 2, at most ``k``)
-    whose planned training fits the budget."""
-    specs = [c.parse.get("image") or {} for c in schema.features if c.kind == "image"]
-    specs = [s for s in specs if s.get("mode") in PIXEL_MODES]
-    if not specs or k <= 2:
-        return k
-    for folds in range(k, 2, -1):
-        if _picture_seconds(folds, n, specs, device) <= TRAINING_SHARE * time_budget:
-            return folds
-    return 2
-
-
-def fine_tune_plan(setting: str, n_pictures: int, n_in_memory: int, device: torch.device,
-                   time_budget: float) -> tuple[bool, str]:
-    """(fine-tune the pretrained picture network?, a note for the report when the answer is not
-    what the setting asked for). "auto" fine-tunes on a GPU; "yes" on any device; either only when
-    two folds of it (``n_pictures``: labelled rows with a picture) fit the time budget and the
-    pictures (``n_in_memory``: every row's) fit in memory."""
-    if setting == "no" or (setting == "auto" and device.type != "cuda") or n_pictures == 0:
-        return False, ""
-    from .image_columns import PICTURE_NOTE
-    from .images import PRETRAINED_SIZE
-
-    if n_in_memory > TUNE_MAX_PICTURES:
-        return False, (f"{PICTURE_NOTE} fine-tuning keeps every picture in memory, so SheetDL does it for "
-                       f"at most {TUNE_MAX_PICTURES:,} pictures; this sheet has {n_in_memory:,}, so the "
-                       f"pretrained network was used as it is.")
-    seconds = _picture_seconds(2, n_pictures, [{"mode": "tune", "size": PRETRAINED_SIZE}], device)
-    if seconds <= TRAINING_SHARE * time_budget:
-        return True, ""
-    where = "the GPU" if device.type == "cuda" else "this computer's processor (no GPU)"
-    need = _duration_words(seconds / TRAINING_SHARE, up=True)
-    return False, (f"{PICTURE_NOTE} fine-tuning the picture network on {n_pictures:,} pictures would take "
-                   f"about {need} on {where}, more than the time budget ({_duration_words(time_budget)}), so the "
-                   f"pretrained network was used as it is. Set 'Time budget' to {need} or more to fine-tune.")
-
-
-def _duration_words(seconds: float, *, up: bool = False) -> str:
-    """'45 seconds', '12 minutes', '2.5 hours'; ``up``: rounded up, for a time that must be enough."""
-    whole = math.ceil if up else round
-    if seconds < 90:
-        return f"{max(1, whole(seconds))} seconds"
-    if seconds < 90 * 60:
-        return f"{whole(seconds / 60)} minutes"
-    return f"{(math.ceil(seconds / 360) / 10) if up else round(seconds / 3600, 1)} hours"
 
 
 class _Budget(L.Callback):

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import sheetdl
-from sheetdl import training
+from sheetdl import picture_plan, training
 from sheetdl.errors import DataError, SettingsError
 from sheetdl.model import train_table
 from sheetdl.models.image import ResNet18, tune_macs
@@ -32,25 +32,25 @@ def _offline_cache(tmp_path, monkeypatch):
 # ---- the decision ----------------------------------------------------------------------------------
 
 def test_auto_fine_tunes_on_a_gpu_only_and_no_never_does():
-    assert training.fine_tune_plan("auto", 500, 500, GPU, 60) == (True, "")
-    assert training.fine_tune_plan("auto", 500, 500, CPU, 60) == (False, "")  # silently: nobody asked
-    assert training.fine_tune_plan("no", 500, 500, GPU, 600) == (False, "")
-    assert training.fine_tune_plan("yes", 20, 20, CPU, 60) == (True, "")  # a few pictures fit on a CPU
+    assert picture_plan.fine_tune_plan("auto", 500, 500, GPU, 60) == (True, "")
+    assert picture_plan.fine_tune_plan("auto", 500, 500, CPU, 60) == (False, "")  # silently: nobody asked
+    assert picture_plan.fine_tune_plan("no", 500, 500, GPU, 600) == (False, "")
+    assert picture_plan.fine_tune_plan("yes", 20, 20, CPU, 60) == (True, "")  # a few pictures fit on a CPU
 
 
 def test_asked_for_but_too_slow_for_the_budget_says_how_long_it_would_take():
-    tune, note = training.fine_tune_plan("yes", 2_000, 2_000, CPU, 60)
+    tune, note = picture_plan.fine_tune_plan("yes", 2_000, 2_000, CPU, 60)
     assert not tune
     assert "fine-tuning the picture network on 2,000 pictures would take about" in note
     assert "processor (no GPU)" in note and "time budget (60 seconds)" in note
     minutes = int(note.split("Set 'Time budget' to ")[1].split(" minutes")[0])
     # and that much budget is indeed enough
-    assert training.fine_tune_plan("yes", 2_000, 2_000, CPU, minutes * 60)[0]
+    assert picture_plan.fine_tune_plan("yes", 2_000, 2_000, CPU, minutes * 60)[0]
 
 
 def test_too_many_pictures_to_hold_in_memory_are_not_fine_tuned():
-    n = training.TUNE_MAX_PICTURES + 1
-    tune, note = training.fine_tune_plan("yes", 100, n, GPU, 24 * 3600)
+    n = picture_plan.TUNE_MAX_PICTURES + 1
+    tune, note = picture_plan.fine_tune_plan("yes", 100, n, GPU, 24 * 3600)
     assert not tune and f"{n:,}" in note and "memory" in note
 
 
