@@ -40,7 +40,8 @@ def make_frame(rows: int, cols: int = 50, seed: int = 0) -> tuple[pd.DataFrame, 
     return frame, y
 
 
-def measure(rows: int, cols: int, device_setting: str, epochs: int) -> dict:
+def measure(rows: int, cols: int, device_setting: str, epochs: int, graphs: bool = True,
+            batch: int | None = None) -> dict:
     import lightning as L
     import torch
 
@@ -67,14 +68,14 @@ def measure(rows: int, cols: int, device_setting: str, epochs: int) -> dict:
     ensemble, plr = training.choose_shape(
         n_fit=n_fit, n_folds=k, time_budget=60.0, device=device,
         macs=lambda m, p: training.forward_macs(encoder.n_numeric, encoder.continuous, embed_width, 2, m, plr=p))
-    batch = training._batch_size(n_fit)
+    batch = batch or training._batch_size(n_fit)
     net = TabularNet(n_numeric=encoder.n_numeric, cardinalities=encoder.cardinalities, vocab_sizes=[],
                      n_outputs=2, hidden=training.HIDDEN, depth=training.DEPTH, continuous=encoder.continuous,
                      ensemble=ensemble, number_embedding=NUMBER_EMBEDDING if plr else 0)
     tensors = (*training.to_tensors(enc, device), torch.as_tensor(y, device=device))
     valid = tuple(t[:1024] for t in tensors)
     data = TabularDataModule(tensors, valid, batch_size=batch, seed=0)
-    module = TabularModule(net, task="classification", max_epochs=epochs)
+    module = TabularModule(net, task="classification", max_epochs=epochs, cuda_graphs=graphs and device.type == "cuda")
     precision = "bf16-mixed" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "32-true"
     times: list[float] = []
 
@@ -104,11 +105,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cols", type=int, default=50)
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
     p.add_argument("--epochs", type=int, default=2, help="epochs to time (the fastest is reported)")
+    p.add_argument("--batch", type=int, nargs="+", help="time these batch sizes instead of the one training picks")
+    p.add_argument("--no-graphs", action="store_true", help="on a GPU, run steps one kernel at a time (no CUDA graphs)")
     args = p.parse_args(argv)
     print("| rows | columns | device | TabM members | PLR | batch | encode s | s / epoch | training rows/s |")
     print("| ---: | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: |")
-    for rows in args.rows:
-        r = measure(rows, args.cols, args.device, args.epochs)
+    for rows, batch in [(r, b) for r in args.rows for b in args.batch or [None]]:
+        r = measure(rows, args.cols, args.device, args.epochs, graphs=not args.no_graphs, batch=batch)
         print(f"| {r['rows']:,} | {r['cols']} | {r['device']} | {r['members']} | {'yes' if r['plr'] else 'no'} | {r['batch']:,} | {r['encode_s']:.1f} "
               f"| {r['epoch_s']:.2f} | {r['rows_per_s']:,.0f} |", flush=True)
     print(f"\ngoal on 2 CPU cores: >= {TARGET_ROWS_PER_SECOND:,} training rows/s for 1,000,000 x 50")

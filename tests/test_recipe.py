@@ -8,7 +8,7 @@ import torch
 import sheetdl
 from sheetdl import evaluate
 from sheetdl.models.tabular import TabularNet
-from sheetdl.training import choose_ensemble, forward_macs
+from sheetdl.training import LARGE_REGRESSION_MEMBERS, LARGE_TABLE_ROWS, choose_ensemble, choose_shape, forward_macs
 
 
 def _net(k: int, n_outputs: int = 3) -> TabularNet:
@@ -46,6 +46,17 @@ def test_ensemble_size_shrinks_with_data_and_grows_on_a_gpu():
     assert sizes == sorted(sizes, reverse=True) and sizes[0] > 1 and sizes[-1] == 1
     assert k_for(30_000, "cuda") >= k_for(30_000)
     assert k_for(3_000, budget=600) >= k_for(3_000)
+
+
+def test_large_regression_tables_get_at_most_a_few_members():
+    def shape(n_fit, regression):
+        return choose_shape(n_fit=n_fit, n_folds=5, time_budget=600, device=torch.device("cuda"),
+                            regression=regression, macs=lambda m, p: forward_macs(6, [True] * 6, 10, 1, m, plr=p))
+
+    # a GPU could afford 32 members on either; numbers of a large table get a few
+    assert shape(LARGE_TABLE_ROWS * 3, regression=False) == (32, True)
+    assert shape(LARGE_TABLE_ROWS * 3, regression=True) == (LARGE_REGRESSION_MEMBERS, True)
+    assert shape(LARGE_TABLE_ROWS // 2, regression=True) == (32, True)
 
 
 def test_temperature_softens_overconfident_probabilities():

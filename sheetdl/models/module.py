@@ -23,6 +23,9 @@ __all__ = ["Diverged", "TensorBatches", "TabularDataModule", "TabularModule"]
 
 #: on a GPU, steps between checks that the training loss is still a number (see _train_loss)
 GPU_CHECK_EVERY = 32
+#: record the training step's forward and backward as CUDA graphs (see TabularModule._graphed_loss);
+#: benchmarks turn it off to compare
+CUDA_GRAPHS = True
 #: (numeric, categorical, text, *images, target)
 Batch = tuple[torch.Tensor, ...]
 
@@ -88,9 +91,16 @@ class TabularModule(L.LightningModule):
         weight_decay: float = 1e-4,
         label_smoothing: float = 0.05,
         max_epochs: int = 100,
+        cuda_graphs: bool = False,
     ) -> None:
         super().__init__()
         self.net = net
+        self.cuda_graphs = cuda_graphs and CUDA_GRAPHS
+        #: the recorded training loss (not a submodule: it wraps ``net``, which is one already)
+        self.__dict__["_graphed"] = None
+        self._graph_rows: int | None = None
+        #: training steps that replayed the graph (benchmarks and tests read it)
+        self.graphed_steps = 0
         self.task = task
         self.lr, self.weight_decay, self.label_smoothing = lr, weight_decay, label_smoothing
         self.max_epochs = max_epochs
@@ -108,14 +118,48 @@ class TabularModule(L.LightningModule):
             return F.cross_entropy(out, y, label_smoothing=smoothing)
         return F.mse_loss(out.squeeze(1), y)
 
+    def _members_loss(self, *batch: torch.Tensor) -> torch.Tensor:
+        """TabM: every member learns on its own loss; they only meet when predicting."""
+        *inputs, y = batch
+        each = self.net.members(*inputs)
+        k = each.shape[1]
+        return self._loss(each.reshape(-1, each.shape[2]), y.repeat_interleave(k), smoothing=self.label_smoothing)
+
+    def _graphed_loss(self, batch: Batch):
+        """The training loss recorded as CUDA graphs (forward and backward), or None to run it as usual.
+
+        A small network's step on a GPU is bound by launching its ~150 kernels one at a time from
+        Python (an H100 was busy 0.7 ms of a 7 ms step); a graph launches them all at once. The graph
+        is recorded on the first full batch of a fold and replayed for every batch of that size (a
+        last, shorter batch runs as usual). The weights are updated in place by the optimiser, and
+        put back in place by early stopping, so the graph keeps seeing the current ones. Any failure
+        to record falls back to ordinary steps: the graph is a speed-up, never a requirement.
+        """
+        rows = len(batch[0])
+        if self._graph_rows is None:
+            self._graph_rows = rows
+            try:
+                step = _TrainingLoss(self)
+                self.__dict__["_graphed"] = torch.cuda.make_graphed_callables(
+                    step, tuple(t.detach().clone() for t in batch))
+            except Exception as exc:  # noqa: BLE001 — any reason at all: train without the graph
+                import logging
+
+                logging.getLogger(__name__).info("training without CUDA graphs: %s", exc)
+                self.__dict__["_graphed"] = None
+        return self._graphed if rows == self._graph_rows else None
+
+    def on_train_end(self) -> None:
+        self.__dict__["_graphed"] = None  # frees the graph's memory pool with the fold
+
     def _step(self, batch: Batch, stage: str) -> torch.Tensor:
         *inputs, y = batch
         if stage == "train" and hasattr(self.net, "members"):
-            # TabM: every member learns on its own loss; they only meet when predicting
-            each = self.net.members(*inputs)
-            k = each.shape[1]
-            loss = self._loss(each.reshape(-1, each.shape[2]), y.repeat_interleave(k), smoothing=self.label_smoothing)
-            return self._train_loss(loss)
+            graphed = self._graphed_loss(batch) if self.cuda_graphs and batch[0].is_cuda else None
+            if graphed is None:
+                return self._train_loss(self._members_loss(*batch))
+            self.graphed_steps += 1
+            return self._train_loss(graphed(*batch))
         out = self(*inputs)
         if stage == "train":
             return self._train_loss(self._loss(out, y, smoothing=self.label_smoothing))
@@ -176,3 +220,15 @@ class TabularModule(L.LightningModule):
         opt = torch.optim.AdamW(groups, lr=self.lr, weight_decay=self.weight_decay,
                                 **({"fused": True} if cuda else {"foreach": True}))
         return opt
+
+
+class _TrainingLoss(nn.Module):
+    """The training step's loss as a module of its own, so CUDA can record it as one graph."""
+
+    def __init__(self, module: TabularModule) -> None:
+        super().__init__()
+        self.net = module.net
+        self.__dict__["module"] = module
+
+    def forward(self, *batch: torch.Tensor) -> torch.Tensor:
+        return self.module._members_loss(*batch)
