@@ -134,7 +134,8 @@ def test_pretrained_features_are_used_when_the_weights_are_there_and_cached(tmp_
     schema = sheetdl.schema.infer_schema(table, target="Shape")
     from sheetdl.model import train_table
 
-    model, res = train_table(table, schema, FitOptions(time_budget=8), reasons=True)
+    # on the CPU (a GPU would fine-tune: see test_fine_tune)
+    model, res = train_table(table, schema, FitOptions(time_budget=8, device="cpu"), reasons=True)
     photo = model.schema.column("Photo")
     assert photo.parse["image"]["mode"] == "features" and photo.parse["image"]["weights"] == sha
     assert "ResNet-18 pretrained on ImageNet" in res.picture_models["Photo"]
