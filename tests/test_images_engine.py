@@ -143,7 +143,8 @@ def test_pretrained_features_are_used_when_the_weights_are_there_and_cached(tmp_
     assert "from the cache" not in res.run_info["Pictures in 'Photo'"]
     assert res.pictures and all(p.heatmap for p in res.pictures)  # Grad-CAM through the backbone
     # a second run reads the features back instead of decoding and running the backbone again
-    _, again = train_table(table, sheetdl.schema.infer_schema(table, target="Shape"), FitOptions(time_budget=8),
+    _, again = train_table(table, sheetdl.schema.infer_schema(table, target="Shape"),
+                           FitOptions(time_budget=8, device="cpu"),
                            reasons=False)
     assert "(24 from the cache)" in again.run_info["Pictures in 'Photo'"]
     # the saved model needs the same weights to read pictures; without them it says so
