@@ -135,7 +135,7 @@ def build_penguins(path: Path) -> Path:
     wrap = wb.add_format({"text_wrap": True, "valign": "top"})
     bold = wb.add_format({"bold": True})
 
-    about = _write_about(wb, ABOUT, width=100, formats=(title, heading, wrap), fit=False)
+    about = _write_about(wb, ABOUT, formats=(title, heading, wrap), fit=True)
 
     data = wb.add_worksheet("Penguins")
     n = len(rows)
@@ -328,7 +328,12 @@ def load_houses():
     })
 
 
-def _write_about(wb, rows, *, width: int, formats: tuple, fit: bool):
+#: characters of the About sheet's text column: narrow enough to print on A4 or Letter at 100 %
+#: (LibreOffice does not scale a sheet to "one page wide"; at 92 it cut the right edge off)
+ABOUT_WIDTH = 80
+
+
+def _write_about(wb, rows, *, width: int = ABOUT_WIDTH, formats: tuple, fit: bool):
     """The 'About' sheet: one column of title, headings, links and wrapped text rows. ``fit``: print
     on one page wide and give each text row the height its wrapped text needs."""
     from build_templates import fit_row  # the template script's row-height rule, as build_sample uses
@@ -336,6 +341,8 @@ def _write_about(wb, rows, *, width: int, formats: tuple, fit: bool):
     title, heading, wrap = formats
     about = wb.add_worksheet("About")
     about.set_column("A:A", width)
+    about.set_portrait()
+    about.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
     if fit:
         about.fit_to_pages(1, 0)
     for r, (text, style) in enumerate(rows):
@@ -518,7 +525,7 @@ def build_sample(sample: Sample, path: Path) -> Path:
     heading = wb.add_format({"bold": True, "font_size": 12})
     wrap = wb.add_format({"text_wrap": True, "valign": "top"})
 
-    about = _write_about(wb, sample.about, width=92, formats=(title, heading, wrap), fit=True)
+    about = _write_about(wb, sample.about, formats=(title, heading, wrap), fit=True)
 
     data = wb.add_worksheet(sample.sheet)
     cell_formats = [wb.add_format({"num_format": sample.num_formats[h]}) if h in sample.num_formats else None
