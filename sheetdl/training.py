@@ -1,4 +1,4 @@
-"""Training: cross-fitting, the Lightning Trainer, callbacks, device choice.
+"""Training: cross-fitting, the Lightning Trainer (its callbacks: callbacks.py), device choice.
 
 Every labelled row gets an honest prediction from a model that never saw it (k-fold cross-fitting);
 blank-target rows get the average of the k fold models. Each fold fits its own encoders on its own
@@ -18,18 +18,20 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import lightning as L
 import numpy as np
 import pandas as pd
 import torch
 
 from .encode import EncodedTable, TableEncoder, TargetEncoder
 from .errors import Cancelled, DataError
-from .models.module import Diverged, TabularDataModule, TabularModule
 from .models.tabular import NUMBER_EMBEDDING, TabularNet
 from .picture_plan import PIXEL_MODES, picture_folds
 from .schema import Schema
+
+if TYPE_CHECKING:  # Lightning is imported only to train: predicting a saved model never needs it
+    from .models.module import TabularModule
 
 __all__ = ["Progress", "FitOptions", "Member", "choose_device", "choose_shape", "make_folds", "n_folds_for",
            "train_members"]
@@ -266,92 +268,6 @@ def choose_ensemble(*, n_fit: int, n_folds: int, macs: Callable[[int], float], t
                         macs=lambda k, plr: macs(k))[0]
 
 
-class _Budget(L.Callback):
-    """Progress, cancel and time budget, checked after every batch and epoch."""
-
-    def __init__(self, *, deadline: float, fold: int, n_folds: int, start: float, total_deadline: float,
-                 opts: FitOptions, max_epochs: int):
-        self.deadline, self.fold, self.n_folds = deadline, fold, n_folds
-        self.start, self.total_deadline, self.opts, self.max_epochs = start, total_deadline, opts, max_epochs
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        if self.opts.cancel is not None and self.opts.cancel():
-            raise Cancelled()
-        if time.monotonic() > self.deadline:
-            trainer.should_stop = True
-
-    # Lightning calls callbacks' on_validation_epoch_end *before* the module's, where the epoch's
-    # scores are recorded; on_train_epoch_end comes after validation, so history is up to date.
-    def on_train_epoch_end(self, trainer, pl_module):
-        if self.opts.progress is None or not pl_module.history:
-            return
-        now = time.monotonic()
-        epoch = len(pl_module.history)
-        done = (self.fold - 1 + min(1.0, epoch / self.max_epochs)) / self.n_folds
-        elapsed = now - self.start
-        by_pace = elapsed / done - elapsed if done > 0 else None
-        by_budget = max(0.0, self.total_deadline - now)
-        remaining = min(by_pace, by_budget) if by_pace is not None else by_budget
-        self.opts.progress(Progress("training", self.fold, self.n_folds, epoch, self.max_epochs,
-                                    pl_module.history[-1]["valid_score"], elapsed, remaining))
-
-
-class _RestoreBest(L.Callback):
-    """Early stopping on validation loss that keeps the best weights in memory and puts them back.
-
-    Before stopping, the learning rate is cut (``MAX_DECAYS`` times by ``DECAY_FACTOR``) whenever
-    validation has not improved for ``DECAY_PATIENCE`` epochs, or once when the fold has used
-    ``LATE_DECAY_SHARE`` of its time; each cut restarts from the best weights. A schedule driven by
-    the validation curve and the clock suits training whose length the time budget decides better than
-    a fixed cosine schedule, which would need the number of epochs in advance.
-    """
-
-    def __init__(self, patience: int, *, start: float | None = None, deadline: float | None = None,
-                 decay_patience: float | None = None, max_decays: int | None = None):
-        self.patience = patience
-        self.decay_patience = DECAY_PATIENCE if decay_patience is None else decay_patience
-        self.decays_left = MAX_DECAYS if max_decays is None else max_decays
-        self.start, self.deadline = start, deadline
-        self.best = math.inf
-        self.best_state: dict | None = None
-        self.bad_epochs = 0
-        self.seen = 0
-
-    def _late(self) -> bool:
-        if self.start is None or self.deadline is None or self.deadline <= self.start:
-            return False
-        return time.monotonic() - self.start >= LATE_DECAY_SHARE * (self.deadline - self.start)
-
-    def _cut(self, trainer, pl_module) -> None:
-        pl_module.net.load_state_dict(self.best_state)
-        for opt in trainer.optimizers:
-            for group in opt.param_groups:
-                group["lr"] *= DECAY_FACTOR
-        self.decays_left -= 1
-        self.bad_epochs = 0
-
-    def on_train_epoch_end(self, trainer, pl_module):  # after validation: see _Budget
-        if len(pl_module.history) == self.seen:  # no validation ran this epoch
-            return
-        self.seen = len(pl_module.history)
-        loss = pl_module.history[-1]["valid_loss"]
-        if loss < self.best - 1e-4 or self.best_state is None:
-            self.best = loss
-            self.best_state = {k: v.detach().clone() for k, v in pl_module.net.state_dict().items()}
-            self.bad_epochs = 0
-        else:
-            self.bad_epochs += 1
-        if self.decays_left > 0 and (self.bad_epochs >= self.decay_patience
-                                     or (self.decays_left == MAX_DECAYS and self._late())):
-            self._cut(trainer, pl_module)
-        elif self.bad_epochs >= self.patience:
-            trainer.should_stop = True
-
-    def on_fit_end(self, trainer, pl_module):
-        if self.best_state is not None:
-            pl_module.net.load_state_dict(self.best_state)
-
-
 #: below this much work per step (batch × members × width), one thread beats two: the step is too
 #: small to split, and a second thread that waits for a busy core costs more than it brings
 SINGLE_THREAD_WORK = 256 * 8 * 128
@@ -505,6 +421,11 @@ def _fit_fold(net: TabularNet, *, task: str, enc_fit: EncodedTable, enc_stop: En
               total_deadline: float, opts: FitOptions, ensemble: int, lr: float, batch_size: int,
               device: torch.device) -> TabularModule:
     """Train one fold's network in place; returns the module (its ``history`` is the curve)."""
+    import lightning as L
+
+    from .callbacks import Budget, RestoreBest
+    from .models.module import TabularDataModule, TabularModule
+
     steps_per_epoch = -(-len(y_fit) // batch_size)
     max_epochs = int(min(MAX_EPOCHS, max(20, MAX_STEPS // steps_per_epoch)))
     module = TabularModule(net, task=task, max_epochs=max_epochs, lr=lr,
@@ -528,9 +449,9 @@ def _fit_fold(net: TabularNet, *, task: str, enc_fit: EncodedTable, enc_stop: En
         enable_model_summary=False,
         num_sanity_val_steps=0,
         callbacks=[
-            _RestoreBest(PATIENCE, start=time.monotonic(), deadline=fold_deadline,
+            RestoreBest(PATIENCE, start=time.monotonic(), deadline=fold_deadline,
                          decay_patience=DECAY_PATIENCE if len(y_fit) >= LARGE_TABLE_ROWS else math.inf),
-            _Budget(deadline=fold_deadline, fold=fold + 1, n_folds=n_folds, start=start,
+            Budget(deadline=fold_deadline, fold=fold + 1, n_folds=n_folds, start=start,
                     total_deadline=total_deadline, opts=opts, max_epochs=max_epochs),
         ],
     )
@@ -573,6 +494,10 @@ def train_members(
     an unstable start or a GPU out of memory), and the device training ended on (where predicting and
     explaining are fastest too).
     """
+    import lightning as L
+
+    from .models.module import Diverged
+
     _quiet_lightning()
     _, device, device_words = choose_device(opts.device)
     notes: list[str] = []

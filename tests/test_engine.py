@@ -54,6 +54,23 @@ def test_save_load_predict_identical(penguin_model, tmp_path):
     assert path.read_bytes()[:8] != b"\x80\x04\x95"  # not a pickle
 
 
+def test_predicting_with_a_saved_model_never_imports_lightning(penguin_model, tmp_path):
+    """Lightning takes seconds to import and only training needs it: `sheetdl predict` and a loaded
+    model in the add-in's server start without it."""
+    import subprocess
+    import sys
+
+    model, df = penguin_model
+    model.save(tmp_path / "penguins.sheetdl")
+    df.to_csv(tmp_path / "rows.csv", index=False)
+    code = ("import sys, pandas as pd, sheetdl; "
+            f"m = sheetdl.load({str(tmp_path / 'penguins.sheetdl')!r}); "
+            f"print(len(m.predict(pd.read_csv({str(tmp_path / 'rows.csv')!r})))); "
+            "print(sorted(n for n in sys.modules if n.split('.')[0] in ('lightning', 'pytorch_lightning')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == str(len(df)) and out[1] == "[]"
+
+
 def test_damaged_model_file_is_refused_in_words(penguin_model, tmp_path):
     model, _ = penguin_model
     path = tmp_path / "m.sheetdl"

@@ -7,6 +7,7 @@ import torch
 
 import sheetdl
 from sheetdl import evaluate
+from sheetdl.callbacks import RestoreBest
 from sheetdl.models.tabular import TabularNet
 from sheetdl.training import LARGE_REGRESSION_MEMBERS, LARGE_TABLE_ROWS, choose_ensemble, choose_shape, forward_macs
 
@@ -130,7 +131,7 @@ def test_learning_rate_is_cut_from_the_best_weights_before_stopping():
     opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
     module = SimpleNamespace(net=net, history=[])
     trainer = SimpleNamespace(optimizers=[opt], should_stop=False)
-    cb = training._RestoreBest(8, decay_patience=2, max_decays=2)
+    cb = RestoreBest(8, decay_patience=2, max_decays=2)
 
     def epoch(loss: float) -> None:
         module.history.append({"valid_loss": loss})
@@ -166,7 +167,7 @@ def test_rate_is_cut_once_when_the_fold_runs_out_of_time():
     module = SimpleNamespace(net=net, history=[])
     trainer = SimpleNamespace(optimizers=[opt], should_stop=False)
     now = time.monotonic()
-    cb = training._RestoreBest(8, start=now - 100, deadline=now + 10)  # 90 % of its time gone
+    cb = RestoreBest(8, start=now - 100, deadline=now + 10)  # 90 % of its time gone
     for loss in (1.0, 0.9, 0.8):  # still improving
         module.history.append({"valid_loss": loss})
         cb.on_train_epoch_end(trainer, module)
