@@ -155,7 +155,7 @@ class TabularModule(L.LightningModule):
     def _step(self, batch: Batch, stage: str) -> torch.Tensor:
         *inputs, y = batch
         if stage == "train" and hasattr(self.net, "members"):
-            graphed = self._graphed_loss(batch) if self.cuda_graphs and batch[0].is_cuda else None
+            graphed = self._graphed_loss(batch) if self.cuda_graphs else None
             if graphed is None:
                 return self._train_loss(self._members_loss(*batch))
             self.graphed_steps += 1
