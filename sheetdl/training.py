@@ -426,10 +426,11 @@ def _fit_fold(net: TabularNet, *, task: str, enc_fit: EncodedTable, enc_stop: En
     from .callbacks import Budget, RestoreBest
     from .models.module import TabularDataModule, TabularModule
 
+    cuda = device.type == "cuda"
     steps_per_epoch = -(-len(y_fit) // batch_size)
     max_epochs = int(min(MAX_EPOCHS, max(20, MAX_STEPS // steps_per_epoch)))
-    module = TabularModule(net, task=task, max_epochs=max_epochs, lr=lr,
-                           cuda_graphs=device.type == "cuda" and not _has_pixels(net))
+    # pixels go through convolutions, which keep a GPU busy without graphs
+    module = TabularModule(net, task=task, max_epochs=max_epochs, lr=lr, cuda_graphs=cuda and not _has_pixels(net))
     data = TabularDataModule(
         (*to_tensors(enc_fit, device, pictures_stay=True), torch.as_tensor(y_fit, device=device)),
         (*to_tensors(enc_stop, device, pictures_stay=True), torch.as_tensor(y_stop, device=device)),
@@ -437,7 +438,6 @@ def _fit_fold(net: TabularNet, *, task: str, enc_fit: EncodedTable, enc_stop: En
         seed=opts.seed + fold,
         valid_batch_size=_pixel_batch(net) if _has_pixels(net) else None,
     )
-    cuda = device.type == "cuda"
     trainer = L.Trainer(
         accelerator="gpu" if cuda else "cpu",
         devices=1,
@@ -450,9 +450,9 @@ def _fit_fold(net: TabularNet, *, task: str, enc_fit: EncodedTable, enc_stop: En
         num_sanity_val_steps=0,
         callbacks=[
             RestoreBest(PATIENCE, start=time.monotonic(), deadline=fold_deadline,
-                         decay_patience=DECAY_PATIENCE if len(y_fit) >= LARGE_TABLE_ROWS else math.inf),
+                        decay_patience=DECAY_PATIENCE if len(y_fit) >= LARGE_TABLE_ROWS else math.inf),
             Budget(deadline=fold_deadline, fold=fold + 1, n_folds=n_folds, start=start,
-                    total_deadline=total_deadline, opts=opts, max_epochs=max_epochs),
+                   total_deadline=total_deadline, opts=opts, max_epochs=max_epochs),
         ],
     )
     with _threads_for(batch_size * ensemble * HIDDEN + (SINGLE_THREAD_WORK if _has_pixels(net) else 0), device):
