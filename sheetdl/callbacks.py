@@ -42,7 +42,7 @@ class Budget(L.Callback):
         by_budget = max(0.0, self.total_deadline - now)
         remaining = min(by_pace, by_budget) if by_pace is not None else by_budget
         self.opts.progress(training.Progress("training", self.fold, self.n_folds, epoch, self.max_epochs,
-                                    pl_module.history[-1]["valid_score"], elapsed, remaining))
+                                             pl_module.history[-1]["valid_score"], elapsed, remaining))
 
 
 class RestoreBest(L.Callback):
@@ -50,9 +50,9 @@ class RestoreBest(L.Callback):
 
     Before stopping, the learning rate is cut (``MAX_DECAYS`` times by ``DECAY_FACTOR``, in
     ``training``) whenever validation has not improved for ``DECAY_PATIENCE`` epochs, or once when the
-    fold has used ``LATE_DECAY_SHARE`` of its time; each cut restarts from the best weights. A schedule driven by
-    the validation curve and the clock suits training whose length the time budget decides better than
-    a fixed cosine schedule, which would need the number of epochs in advance.
+    fold has used ``LATE_DECAY_SHARE`` of its time; each cut restarts from the best weights. A schedule
+    driven by the validation curve and the clock suits training whose length the time budget decides
+    better than a fixed cosine schedule, which would need the number of epochs in advance.
     """
 
     def __init__(self, patience: int, *, start: float | None = None, deadline: float | None = None,

@@ -6,6 +6,7 @@ there is no per-row Python in the loop and no worker processes (a spreadsheet fi
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Literal
 
@@ -143,8 +144,6 @@ class TabularModule(L.LightningModule):
                 self.__dict__["_graphed"] = torch.cuda.make_graphed_callables(
                     step, tuple(t.detach().clone() for t in batch))
             except Exception as exc:  # noqa: BLE001 — any reason at all: train without the graph
-                import logging
-
                 logging.getLogger(__name__).info("training without CUDA graphs: %s", exc)
                 self.__dict__["_graphed"] = None
         return self._graphed if rows == self._graph_rows else None
