@@ -326,7 +326,7 @@ class TableEncoder:
 
     @property
     def continuous(self) -> list[bool]:
-        """For each numeric input: does it carry a measured amount (→ PLR embedding) rather than a flag
+        """For each numeric input: does it carry a measured amount (→ number embedding) rather than a flag
         (missing indicator, yes/no, the month and weekday circles)?"""
         out: list[bool] = []
         for c, e in self.encoders.items():

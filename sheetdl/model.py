@@ -204,8 +204,11 @@ def _model_words(net) -> str:
     c = net.config
     kind = (f"TabM, an efficient ensemble of {c.get('ensemble', 1)} MLPs" if c.get("ensemble", 1) > 1
             else "MLP")
-    plr = any(c.get("continuous", [])) and c.get("number_embedding", 0)
-    extra = " with learned embeddings of numbers (PLR)" if plr else ""
+    embedded = any(c.get("continuous", [])) and c.get("number_embedding", 0)
+    extra = ""
+    if embedded:
+        extra = (" with piecewise-linear embeddings of numbers (PLE)" if c.get("number_bins")
+                 else " with learned embeddings of numbers (PLR)")
     images = c.get("image_inputs") or []
     if images:
         how = {"features": "a pretrained ResNet-18's features",

@@ -35,7 +35,9 @@ FORMAT = "sheetdl-model"
 #: 4: fine-tuned pictures (image input mode 'tune': the last ResNet block's weights, float16; the
 #:    frozen rest is again only named by its weights' SHA-256). Written only by models that use it,
 #:    so models without it stay readable by SheetDL versions that know format 3.
-FORMAT_VERSION = 4
+#: 5: piecewise-linear number embeddings (net config gains 'number_bins'; the bins' edges are a tensor).
+#:    Models with periodic (PLR) embeddings are still written as format 3 or 4.
+FORMAT_VERSION = 5
 
 
 #: state-dict names of fine-tuned pretrained blocks (picture columns), saved as float16
@@ -50,8 +52,13 @@ def _digest(description: str, tensors: dict[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
-def _uses_tuning(model) -> bool:
-    return any(spec.get("mode") == "tune" for m in model.members for spec in m.net.config.get("image_inputs", []))
+def _format_version(model) -> int:
+    """The oldest format that can hold the model, so older SheetDL versions read what they can."""
+    if any(m.net.config.get("number_bins") for m in model.members):
+        return 5
+    if any(spec.get("mode") == "tune" for m in model.members for spec in m.net.config.get("image_inputs", [])):
+        return 4
+    return 3
 
 
 def save_model(model, path) -> Path:
@@ -69,7 +76,7 @@ def save_model(model, path) -> Path:
         members.append({"encoder": m.encoder.to_json(), "net": m.net.config, "history": m.history})
     description = json.dumps({
         "format": FORMAT,
-        "format_version": FORMAT_VERSION if _uses_tuning(model) else 3,
+        "format_version": _format_version(model),
         "sheetdl_version": __version__,
         "schema": model.schema.to_dict(),
         "target_encoder": model.target_encoder.to_json(),

@@ -26,7 +26,7 @@ import torch
 
 from .encode import EncodedTable, TableEncoder, TargetEncoder
 from .errors import Cancelled, DataError
-from .models.tabular import NUMBER_EMBEDDING, TabularNet
+from .models.tabular import N_BINS, NUMBER_EMBEDDING, TabularNet
 from .picture_plan import PIXEL_MODES, picture_folds
 from .schema import Schema
 
@@ -172,7 +172,7 @@ MID_BATCH = 256
 MAX_STEPS_PER_EPOCH = 400
 #: share of the time budget training may use at most; the rest is for measuring and explaining
 TRAINING_SHARE = 0.85
-#: (TabM members, PLR number embeddings?) to choose from, best first. When not even one member fits the
+#: (TabM members, number embeddings?) to choose from, best first. When not even one member fits the
 #: plan, the embeddings stay unless they cost much more than a plain MLP (see PLR_AFFORDABLE): on a
 #: table of a few numbers (diamonds) they are cheap and worth more than the epochs they take
 SHAPES = ((32, True), (16, True), (8, True), (4, True), (2, True), (1, True))
@@ -188,7 +188,7 @@ LARGE_TABLE_ROWS = 10_000
 #: 8 members 0.0945, one 0.0944. Classification tables that size lost nothing with 32 (TV16 0.8910 vs
 #: 0.8906 with the CPU's 1–2), so the cap is for numbers only; a CPU meets it with long time budgets
 LARGE_REGRESSION_MEMBERS = 8
-#: when no shape fits the plan, keep PLR if it costs at most this many times the plain MLP
+#: when no shape fits the plan, keep the number embeddings if they cost at most this many times the plain MLP
 PLR_AFFORDABLE = 1.5
 #: multiply-adds a second the training step sustains (forward + backward ≈ 3 × forward); a GPU does far
 #: more. Measured 22 Nov 2026 on 2 CPU cores, quiet machine (load < 1): AdamW steps of TabularNet at
@@ -208,14 +208,15 @@ PLANNED_SHARE = 0.4
 def forward_macs(n_numeric: int, continuous: list[bool], embed_width: int, n_outputs: int, k: int,
                  hidden: int = HIDDEN, depth: int = DEPTH, plr: bool = True,
                  image_inputs: list[dict] | None = None) -> float:
-    """Multiply-adds of one row through the network (PLR embeddings + k members of the MLP, + the
-    picture branches, which the members share); the sines and cosines count as a few each."""
-    from .models.tabular import IMAGE_EMBEDDING, N_FREQUENCIES
+    """Multiply-adds of one row through the network (number embeddings + k members of the MLP, + the
+    picture branches, which the members share); a piecewise-linear embedding's clamps count as a few
+    each. ``plr``: with number embeddings (PLE; the name is from when they were periodic)."""
+    from .models.tabular import IMAGE_EMBEDDING, N_BINS
 
     n_plr = sum(continuous) if plr else 0
     width = n_plr * NUMBER_EMBEDDING + (n_numeric - n_plr) + embed_width + IMAGE_EMBEDDING * len(image_inputs or [])
-    plr = n_plr * 2 * N_FREQUENCIES * (NUMBER_EMBEDDING + 8)
-    return (plr + image_macs(image_inputs or [])
+    embeddings = n_plr * N_BINS * (NUMBER_EMBEDDING + 4)
+    return (embeddings + image_macs(image_inputs or [])
             + k * (width * hidden + (depth - 1) * hidden * hidden + hidden * n_outputs))
 
 
@@ -240,7 +241,7 @@ def image_macs(image_inputs: list[dict]) -> float:
 
 def choose_shape(*, n_fit: int, n_folds: int, macs: Callable[[int, bool], float], time_budget: float,
                  device: torch.device, regression: bool = False) -> tuple[int, bool]:
-    """(TabM members, PLR embeddings?): the best shape whose planned training fits the budget's share.
+    """(TabM members, number embeddings?): the best shape whose planned training fits the budget's share.
 
     A rule on the data's size, shape and kind, never on the data set: planned seconds = folds × rows ×
     epochs × 3 × forward multiply-adds / the device's pace; large regression tables get at most
@@ -546,6 +547,7 @@ def train_members(
                 continuous=encoder.continuous,
                 ensemble=ensemble,
                 number_embedding=NUMBER_EMBEDDING if plr else 0,
+                number_bins=N_BINS,
                 image_inputs=encoder.image_inputs,
             )
 
@@ -556,6 +558,7 @@ def train_members(
             fold_deadline = now + max(0.0, total_deadline - now) / (k - f)
             L.seed_everything(opts.seed + f, workers=False, verbose=False)
             net = build()
+            net.set_number_bins(enc_fit.numeric)
             net.start_from_pretrained()
             try:
                 module = _fit_fold(net, task=task, enc_fit=enc_fit, enc_stop=enc_stop, y_fit=y[fit_pos],

@@ -1,4 +1,4 @@
-"""The accuracy recipe: TabM members over PLR embeddings, the size rules, calibration, intervals."""
+"""The accuracy recipe: TabM members over piecewise-linear number embeddings, the size rules, calibration, intervals."""
 
 import numpy as np
 import pandas as pd
@@ -8,7 +8,7 @@ import torch
 import sheetdl
 from sheetdl import evaluate
 from sheetdl.callbacks import RestoreBest
-from sheetdl.models.tabular import TabularNet
+from sheetdl.models.tabular import PeriodicEmbeddings, PiecewiseLinearEmbeddings, TabularNet, quantile_edges
 from sheetdl.training import LARGE_REGRESSION_MEMBERS, LARGE_TABLE_ROWS, choose_ensemble, choose_shape, forward_macs
 
 
@@ -36,6 +36,62 @@ def test_one_member_is_a_plain_mlp_and_regression_averages():
     assert torch.equal(net(num, cat, txt), net.members(num, cat, txt)[:, 0])
     net4 = _net(4, n_outputs=1).eval()
     assert torch.allclose(net4(num, cat, txt), net4.members(num, cat, txt).mean(1), atol=1e-6)
+
+
+def test_piecewise_linear_encoding_fills_the_bins_below_a_number():
+    ple = PiecewiseLinearEmbeddings(2, n_bins=4)
+    ple.set_bins([[0.0, 1.0, 2.0, 4.0], [0.0, 1.0]])  # the second column: one bin, three empty ones
+    x = torch.tensor([[-1.0, -1.0], [0.5, 0.5], [3.0, 3.0], [6.0, 0.0]])
+    z = ple.encode(x)
+    # the first bin is open below, the last real bin open above: the encoding extends linearly
+    assert torch.allclose(z[:, 0], torch.tensor([[-1.0, 0, 0, 0], [0.5, 0, 0, 0], [1, 1, 0.5, 0], [1, 1, 2, 0]]))
+    assert torch.allclose(z[:, 1], torch.tensor([[-1.0, 0, 0, 0], [0.5, 0, 0, 0], [3, 0, 0, 0], [0, 0, 0, 0]]))
+    # the bins' weights start at zero: a fresh embedding is linear in x, training bends it
+    assert ple(x).shape == (4, 2 * 8)
+    assert torch.allclose(ple(x).view(4, 2, 8), x[..., None] * ple.linear_weight + ple.linear_bias)
+
+
+def test_bins_are_quantiles_and_few_values_get_few_bins():
+    rng = np.random.default_rng(0)
+    values = np.column_stack([rng.normal(size=1000), rng.integers(0, 3, 1000), np.full(1000, 7.0)])
+    edges = quantile_edges(values)
+    assert len(edges[0]) == 49 and edges[0] == sorted(edges[0]) and edges[0][0] == values[:, 0].min()
+    assert edges[1] == [0.0, 1.0, 2.0]
+    assert edges[2] == [6.5, 7.5]  # one value: one bin around it
+
+
+def test_models_embed_numbers_piecewise_linearly_and_old_periodic_models_still_load(tmp_path, monkeypatch):
+    import json
+
+    from safetensors import safe_open
+
+    from sheetdl import training
+
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"calls": rng.integers(0, 10, 300).astype(float), "minutes": rng.gamma(2, 50, 300)})
+    df["churn"] = np.where(df["calls"] >= 4, "yes", "no")  # a threshold, what the bins are for
+    model = sheetdl.fit(df, target="churn", time_budget=6)
+    net = model.members[0].net
+    assert isinstance(net.plr, PiecewiseLinearEmbeddings) and net.config["number_bins"] == 48
+    # the bins come from the fold's training rows: calls has ten values, so nine bins
+    assert (net.plr.edges[0, 1:] > net.plr.edges[0, :-1]).sum() == 9
+    assert model.metrics["accuracy"] > 0.95
+    path = tmp_path / "ple.sheetdl"
+    model.save(path)
+    with safe_open(str(path), framework="pt") as fh:
+        assert json.loads(fh.metadata()["sheetdl"])["format_version"] == 5
+    again = sheetdl.load(path)
+    assert np.array_equal(again.predict_proba(df).to_numpy(), model.predict_proba(df).to_numpy())
+
+    # a model saved before PLE (periodic embeddings, format 3) loads and predicts as it did
+    monkeypatch.setattr(training, "N_BINS", 0)
+    old = sheetdl.fit(df, target="churn", time_budget=3)
+    assert isinstance(old.members[0].net.plr, PeriodicEmbeddings) and "number_bins" not in old.members[0].net.config
+    path = tmp_path / "plr.sheetdl"
+    old.save(path)
+    with safe_open(str(path), framework="pt") as fh:
+        assert json.loads(fh.metadata()["sheetdl"])["format_version"] == 3
+    assert np.array_equal(sheetdl.load(path).predict_proba(df).to_numpy(), old.predict_proba(df).to_numpy())
 
 
 def test_ensemble_size_shrinks_with_data_and_grows_on_a_gpu():

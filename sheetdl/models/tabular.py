@@ -1,10 +1,13 @@
-"""The tabular network: TabM-mini over PLR number embeddings, category embeddings and word bags.
+"""The tabular network: TabM-mini over number embeddings (PLE), category embeddings and word bags.
 
 Plain torch, no Lightning here, so the same module serves training, saving and the add-in server.
 
-- **PLR embeddings** (Gorishniy et al., NeurIPS 2022): each continuous number x becomes
-  ReLU(W_j [sin 2πc_j x, cos 2πc_j x] + b_j) with trained frequencies c_j and a per-column linear map,
-  so the network sees a rich, learnable picture of every number instead of one scaled value.
+- **Piecewise-linear embeddings** (PLE; Gorishniy et al., NeurIPS 2022, in the form TabM uses): each
+  continuous number x is cut at the quantiles of its training values into up to ``N_BINS`` bins and
+  becomes w_j·x + b_j + W_j·ple(x), where ple(x) says how far x has come through each bin (1 for the
+  bins below it, its share of the bin it is in, 0 above). The network sees thresholds and bends of every
+  number without having to find them. Models saved before 23 Nov 2026 use periodic embeddings (PLR:
+  ReLU(W_j [sin 2πc_j x, cos 2πc_j x] + b_j) with trained frequencies c_j), which still load.
   Flags (missing indicators, yes/no columns, the month/weekday circles) pass through as they are.
 - **TabM-mini** (Gorishniy et al., ICLR 2025): ``k`` members share every weight of the MLP; each has
   its own input scaling vector (initialised to random ±1) and its own output head. The members train
@@ -27,15 +30,22 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["TabularNet", "PeriodicEmbeddings", "ImageBranch", "embedding_dim", "IMAGE_EMBEDDING"]
+__all__ = ["TabularNet", "PeriodicEmbeddings", "PiecewiseLinearEmbeddings", "ImageBranch", "embedding_dim",
+           "quantile_edges", "IMAGE_EMBEDDING"]
 
-#: frequencies and embedding width of each continuous number (PLR)
-N_FREQUENCIES = 8
+#: embedding width of each continuous number (PLE and PLR)
 NUMBER_EMBEDDING = 8
+#: most bins of a number's piecewise-linear embedding (TabM's default; fewer for numbers with few values)
+N_BINS = 48
+#: bins are quantiles of at most this many training values (evenly spaced through the rows)
+BIN_SAMPLE = 200_000
+#: frequencies of a periodic embedding (PLR, models saved before PLE)
+N_FREQUENCIES = 8
 #: standard deviation of the initial frequencies, for robust-scaled inputs (mostly within ±3)
 FREQUENCY_SCALE = 0.3
 #: numbers each picture becomes before joining the other columns
@@ -67,6 +77,78 @@ class PeriodicEmbeddings(nn.Module):
         z = torch.cat([torch.cos(z), torch.sin(z)], dim=-1)
         z = torch.einsum("bnf,nfd->bnd", z, self.weight) + self.bias
         return F.relu(z).flatten(1)
+
+
+class PiecewiseLinearEmbeddings(nn.Module):
+    """PLE for ``n`` numbers at once: x → w·x + b + W·ple(x) per column (TabM's "version B", no
+    activation). The bin edges are a buffer, saved with the weights and set once from the training
+    rows (``set_bins``); W starts at zero, so training starts from a linear embedding and bends it
+    where the data asks."""
+
+    def __init__(self, n: int, n_bins: int, dim: int = NUMBER_EMBEDDING) -> None:
+        super().__init__()
+        self.n_bins = n_bins
+        self.register_buffer("edges", torch.arange(n_bins + 1, dtype=torch.float32).repeat(n, 1))
+        bound = 1 / math.sqrt(dim)
+        self.linear_weight = nn.Parameter(torch.empty(n, dim).uniform_(-bound, bound))
+        self.linear_bias = nn.Parameter(torch.empty(n, dim).uniform_(-bound, bound))
+        self.weight = nn.Parameter(torch.zeros(n, n_bins, dim))
+        self._derive()
+        self.register_load_state_dict_post_hook(lambda module, _: module._derive())
+
+    def set_bins(self, bins: list[list[float]]) -> None:
+        """One increasing list of edges per column (at least two, at most ``n_bins + 1``); a column
+        with fewer bins is padded with empty ones, which always read 0."""
+        rows = [list(b) + [b[-1]] * (self.n_bins + 1 - len(b)) for b in bins]
+        with torch.no_grad():
+            self.edges.copy_(torch.tensor(rows, dtype=torch.float32))
+        self._derive()
+
+    def _derive(self) -> None:
+        """What ``forward`` needs from the edges: each bin's start and 1 / width (0 for an empty bin),
+        and the clamps: the first bin is open below, each column's last real bin open above."""
+        edges = self.edges
+        width = edges[:, 1:] - edges[:, :-1]
+        real = width > 0
+        self.left = edges[:, :-1]
+        self.inv_width = torch.where(real, 1 / torch.where(real, width, torch.ones_like(width)), 0.0)
+        n = len(edges)
+        last = (real.sum(1) - 1).clamp(min=0)
+        self.low = torch.zeros_like(width)
+        self.low[:, 0] = -math.inf
+        self.high = torch.ones_like(width)
+        self.high[torch.arange(n, device=edges.device), last] = math.inf
+
+    def _apply(self, fn, *args, **kwargs):  # .to(device) / .float(): the derived tensors follow
+        super()._apply(fn, *args, **kwargs)
+        self._derive()
+        return self
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:  # (B, n) → (B, n, n_bins)
+        z = (x[..., None] - self.left) * self.inv_width
+        return torch.minimum(torch.maximum(z, self.low), self.high) * (self.inv_width > 0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, n) → (B, n · dim)
+        out = torch.einsum("bnt,ntd->bnd", self.encode(x), self.weight)
+        return (out + x[..., None] * self.linear_weight + self.linear_bias).flatten(1)
+
+
+def quantile_edges(values: np.ndarray, n_bins: int = N_BINS) -> list[list[float]]:
+    """Bin edges for each column of ``values`` (rows × columns, the encoded training numbers):
+    quantiles that are values of the column (not between them), repeated ones merged, so a column
+    with few distinct values (a count, a rating) gets one bin between each two neighbouring values."""
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) > BIN_SAMPLE:
+        values = values[np.linspace(0, len(values) - 1, BIN_SAMPLE).astype(np.int64)]
+    out = []
+    for column in values.T:
+        column = column[np.isfinite(column)]
+        levels = np.linspace(0, 1, n_bins + 1)
+        edges = np.unique(np.quantile(column, levels, method="inverted_cdf")) if len(column) else np.zeros(1)
+        if len(edges) < 2:  # one value: one bin around it
+            edges = np.array([edges[0] - 0.5, edges[0] + 0.5])
+        out.append([float(e) for e in edges])
+    return out
 
 
 class ImageBranch(nn.Module):
@@ -190,6 +272,7 @@ class TabularNet(nn.Module):
         ensemble: int = 1,
         number_embedding: int = NUMBER_EMBEDDING,
         image_inputs: list[dict] | None = None,
+        number_bins: int = 0,
     ) -> None:
         super().__init__()
         continuous = [False] * n_numeric if continuous is None else list(continuous)
@@ -214,7 +297,14 @@ class TabularNet(nn.Module):
         self.register_buffer("plr_index", torch.nonzero(mask).flatten(), persistent=False)
         self.register_buffer("flag_index", torch.nonzero(~mask).flatten(), persistent=False)
         n_plr = int(mask.sum())
-        self.plr = PeriodicEmbeddings(n_plr, dim=number_embedding) if n_plr and number_embedding else None
+        # the numbers' embeddings (named "plr" after the first kind): piecewise-linear when training
+        # asks for bins, periodic for models saved before them (their config has no number_bins)
+        self.plr: nn.Module | None = None
+        if n_plr and number_embedding and number_bins:
+            self.plr = PiecewiseLinearEmbeddings(n_plr, number_bins, number_embedding)
+            self.config["number_bins"] = number_bins  # only then: older SheetDL versions read the rest
+        elif n_plr and number_embedding:
+            self.plr = PeriodicEmbeddings(n_plr, dim=number_embedding)
         self.embeddings = nn.ModuleList(nn.Embedding(c, embedding_dim(c)) for c in cardinalities)
         self.word_bags = nn.ModuleList(nn.EmbeddingBag(v, text_dim, mode="mean", padding_idx=0) for v in vocab_sizes)
         width = (n_plr * number_embedding if self.plr is not None else n_plr) + (n_numeric - n_plr)
@@ -262,6 +352,13 @@ class TabularNet(nn.Module):
         else:
             h = self.trunk(x[:, None, :] * self.scale)
         return torch.einsum("bkh,kho->bko", h, self.head_weight) + self.head_bias
+
+    def set_number_bins(self, values: np.ndarray) -> None:
+        """Before training: the piecewise-linear embeddings' bins from the encoded training numbers
+        (rows × all numeric inputs; the continuous ones are picked here)."""
+        if isinstance(self.plr, PiecewiseLinearEmbeddings):
+            columns = self.plr_index.cpu().numpy()
+            self.plr.set_bins(quantile_edges(np.asarray(values)[:, columns], self.plr.n_bins))
 
     def optimizer_groups(self, lr: float) -> list[dict]:
         """Parameter groups for the optimiser: pretrained blocks being fine-tuned learn at
