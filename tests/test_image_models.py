@@ -88,6 +88,23 @@ def test_wrong_hash_is_refused_and_nothing_is_kept(published, cache, tmp_path):
     assert not cache.exists() or not any(cache.iterdir())
 
 
+def test_loading_the_weights_does_not_import_torchs_compiler(published, cache, tmp_path):
+    """Checking the weights' shapes once built a network on torch's "meta" device, which imports
+    torch._dynamo: a second more before `sheetdl predict` reads its first picture."""
+    import os
+    import subprocess
+    import sys
+
+    load_backbone(url=published[0].as_uri())  # the safetensors copy that later runs read
+    code = ("import sys; from sheetdl.models.image import load_backbone; "
+            f"m, why = load_backbone(url={published[0].as_uri()!r}, allow_download=False); "
+            "print(m is not None, why[:40]); "
+            "print('torch._dynamo' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=dict(os.environ, SHEETDL_CACHE=str(cache.parent))).stdout.split("\n")
+    assert out[0].startswith("True ResNet-18 pretrained") and out[1] == "False"
+
+
 def test_wrong_keys_are_refused(cache, tmp_path):
     state = {k: v for k, v in ResNet18().state_dict().items() if not k.startswith("layer4.1.")}
     state["head.weight"] = torch.zeros(3, 3)

@@ -516,11 +516,13 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _check_state(state: dict[str, torch.Tensor]) -> str | None:
-    """None if ``state`` holds exactly ResNet-18's tensors with the right shapes, else what is wrong.
-    BatchNorm's ``num_batches_tracked`` may be absent (torchvision's files predate it)."""
-    with torch.device("meta"):
-        expected = {k: tuple(v.shape) for k, v in ResNet18().state_dict().items()}
+def _check_state(state: dict[str, torch.Tensor], model: ResNet18) -> str | None:
+    """None if ``state`` holds exactly ResNet-18's tensors with the right shapes (those of ``model``,
+    a fresh one), else what is wrong. BatchNorm's ``num_batches_tracked`` may be absent
+    (torchvision's files predate it). The fresh network is the one the weights then go into, so the
+    check costs no second network (a network on the "meta" device would import torch's compiler,
+    a second before the first picture on a computer that only predicts)."""
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     optional = {k for k in expected if k.endswith("num_batches_tracked")}
     missing = sorted(set(expected) - set(state) - optional)
     unexpected = sorted(set(state) - set(expected))
@@ -537,13 +539,17 @@ def _check_state(state: dict[str, torch.Tensor]) -> str | None:
     return None
 
 
-def _build(state: dict[str, torch.Tensor]) -> ResNet18:
+def _build(state: dict[str, torch.Tensor]) -> tuple[ResNet18 | None, str | None]:
+    """(the frozen network with ``state``'s weights, None), or (None, what is wrong with them)."""
     model = ResNet18()
+    problem = _check_state(state, model)
+    if problem is not None:
+        return None, problem
     model.load_state_dict(state, strict=True)
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
-    return model.to(memory_format=torch.channels_last)
+    return model.to(memory_format=torch.channels_last), None
 
 
 def _words(sha256: str) -> str:
@@ -560,10 +566,10 @@ def _from_safetensors(path: Path) -> tuple[ResNet18 | None, str]:
         state = load_file(str(path), device="cpu")
     except Exception as exc:  # noqa: BLE001
         return None, f"the saved copy {path} is damaged ({_plain(exc)})"
-    problem = _check_state(state)
-    if problem is not None:
+    model, problem = _build(state)
+    if model is None:
         return None, f"{problem} in {path}"
-    return _build(state), _words(meta.get("sha256") or _sha256(path))
+    return model, _words(meta.get("sha256") or _sha256(path))
 
 
 def _convert(pth: Path, hash_prefix: str, copy: Path, *, url: str, ours: bool,
@@ -582,11 +588,10 @@ def _convert(pth: Path, hash_prefix: str, copy: Path, *, url: str, ours: bool,
             return None, (f"{pth} is not the published file (its sha256 starts {sha[:len(hash_prefix)]}, "
                           f"expected {hash_prefix})")
         state = torch.load(str(pth), map_location="cpu", weights_only=True)
-        problem = _check_state(state) if isinstance(state, dict) else "it holds no table of weights"
-        if problem is not None:
+        model, problem = _build(state) if isinstance(state, dict) else (None, "it holds no table of weights")
+        if model is None:
             keep = not downloaded
             return None, f"{problem} in {pth}"
-        model = _build(state)
         tensors = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
         tmp = copy.with_name(copy.name + ".part")
         try:
