@@ -135,8 +135,11 @@ class PiecewiseLinearEmbeddings(nn.Module):
 
 def quantile_edges(values: np.ndarray, n_bins: int = N_BINS) -> list[list[float]]:
     """Bin edges for each column of ``values`` (rows × columns, the encoded training numbers):
-    quantiles that are values of the column (not between them), repeated ones merged, so a column
-    with few distinct values (a count, a rating) gets one bin between each two neighbouring values."""
+    quantiles (interpolated, as TabM computes them), repeated ones merged, so a column with few
+    distinct values gets fewer bins. Between two neighbouring values of a count or a rating there
+    may be several edges, more where more rows cross: taking only edges at values the column takes
+    measured worse (23 Nov 2026: TV16 0.8916 → 0.8883, lower AUC on all five folds; telco churn
+    0.8062 → 0.8034, mlc_churn 0.9484 → 0.9438)."""
     values = np.asarray(values, dtype=np.float64)
     if len(values) > BIN_SAMPLE:
         values = values[np.linspace(0, len(values) - 1, BIN_SAMPLE).astype(np.int64)]
@@ -144,7 +147,7 @@ def quantile_edges(values: np.ndarray, n_bins: int = N_BINS) -> list[list[float]
     for column in values.T:
         column = column[np.isfinite(column)]
         levels = np.linspace(0, 1, n_bins + 1)
-        edges = np.unique(np.quantile(column, levels, method="inverted_cdf")) if len(column) else np.zeros(1)
+        edges = np.unique(np.quantile(column, levels)) if len(column) else np.zeros(1)
         if len(edges) < 2:  # one value: one bin around it
             edges = np.array([edges[0] - 0.5, edges[0] + 0.5])
         out.append([float(e) for e in edges])
