@@ -194,10 +194,10 @@ def run_fold(kind: str, ds: Dataset, train: pd.DataFrame, test: pd.DataFrame, se
     return {**_scores(ds, y_te, pred, proba, classes), "fit_s": fit_s, "wall_s": wall, **extra}
 
 
-def evaluate(ds: Dataset, kind: str, log=print) -> dict:
+def evaluate(ds: Dataset, kind: str, log=print, seed: int = 0) -> dict:
     rows = []
     for i, (tr, te) in enumerate(folds_for(ds)):
-        r = run_fold(kind, ds, ds.frame.iloc[tr], ds.frame.iloc[te])
+        r = run_fold(kind, ds, ds.frame.iloc[tr], ds.frame.iloc[te], seed=seed)
         rows.append(r)
         log(f"  {ds.name:18s} {LABELS[kind]:18s} fold {i + 1}: "
             + ", ".join(f"{k}={v:.4f}" for k, v in r.items()))
@@ -272,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--peers-from", type=Path, help="reuse peer figures from this CSV (benchmarks-reference.csv)")
     p.add_argument("--jsonl", type=Path, help="append one JSON line per data set and model to this file")
     p.add_argument("--quiet", action="store_true", help="no per-fold lines")
+    p.add_argument("--seed", type=int, default=0,
+                   help="SheetDL's seed (its starting weights and inner splits; the folds stay the same): "
+                        "runs with other seeds show how much a figure owes to chance")
     args = p.parse_args(argv)
     import torch
 
@@ -282,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.datasets:
         ds = load(name)
         for kind in args.models:
-            r = evaluate(ds, kind, log)
+            r = evaluate(ds, kind, log, seed=args.seed)
             results.append(r)
             if args.jsonl:
                 with open(args.jsonl, "a") as fh:
