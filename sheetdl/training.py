@@ -257,8 +257,12 @@ def choose_shape(*, n_fit: int, n_folds: int, macs: Callable[[int, bool], float]
         planned = n_folds * n_fit * epochs * 3 * macs(k, plr) / pace
         if planned <= PLANNED_SHARE * time_budget:
             return k, plr
-    # nothing fits the plan: early stopping and the budget will cut training short anyway, so keep
-    # the number embeddings unless they make the network much dearer (many numeric columns)
+    # nothing fits the plan: keep the number embeddings while one member with them fits the whole
+    # training allowance (the plan's epochs are cautious: TV16, planned at ~31 s, stopped early after
+    # ~6 s a fold); beyond it early stopping and the budget will cut training short anyway, so keep
+    # them unless they make the network much dearer (many numeric columns)
+    if n_folds * n_fit * epochs * 3 * macs(1, True) / pace <= TRAINING_SHARE * time_budget:
+        return 1, True
     return (1, True) if macs(1, True) <= PLR_AFFORDABLE * macs(1, False) else (1, False)
 
 

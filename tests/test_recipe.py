@@ -118,6 +118,23 @@ def test_large_regression_tables_get_at_most_a_few_members():
     assert shape(LARGE_TABLE_ROWS // 2, regression=True) == (32, True)
 
 
+def test_embeddings_stay_while_one_member_with_them_fits_the_training_allowance():
+    """No ensemble fits the plan: a table like TV16 (20k training rows, 14 measured numbers, 15 flags)
+    keeps its number embeddings while one member with them fits the whole training allowance, though
+    they cost more than PLR_AFFORDABLE × a plain MLP; a million rows of 50 numbers get a plain MLP."""
+    def shape(n_fit, n_numeric, n_continuous, budget=60.0):
+        continuous = [True] * n_continuous + [False] * (n_numeric - n_continuous)
+        return choose_shape(n_fit=n_fit, n_folds=3 if n_fit < 50_000 else 2, time_budget=budget,
+                            device=torch.device("cpu"),
+                            macs=lambda m, p: forward_macs(n_numeric, continuous, 10, 2, m, plr=p))
+
+    macs = [forward_macs(29, [True] * 14 + [False] * 15, 10, 2, 1, plr=p) for p in (True, False)]
+    assert macs[0] > 1.5 * macs[1]  # dearer than the cost rule alone allows
+    assert shape(20_500, 29, 14) == (1, True)
+    assert shape(20_500, 29, 14, budget=10) == (1, False)  # a short budget: the cost rule decides
+    assert shape(425_000, 50, 50) == (1, False)
+
+
 def test_temperature_softens_overconfident_probabilities():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 4000)
