@@ -51,6 +51,29 @@ def test_piecewise_linear_encoding_fills_the_bins_below_a_number():
     assert torch.allclose(ple(x).view(4, 2, 8), x[..., None] * ple.linear_weight + ple.linear_bias)
 
 
+def test_piecewise_linear_forward_is_the_encoding_times_the_bin_weights():
+    """forward looks up each number's bin instead of building the (rows, numbers, bins) encoding;
+    values and the weights' gradients must be those of the encoding, beyond the bins at both ends."""
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    values = np.column_stack([rng.normal(size=2000), rng.integers(0, 3, 2000), rng.exponential(size=2000)])
+    ple = PiecewiseLinearEmbeddings(3, n_bins=16)
+    ple.set_bins(quantile_edges(values, 16))
+    ple.double()
+    with torch.no_grad():
+        ple.weight.normal_()
+    x = torch.tensor(np.vstack([values[:500], [[-9.0, -4.0, -2.0], [9.0, 5.0, 40.0], [0.0, 1.0, 0.5]]]))
+
+    def reference(x):
+        out = torch.einsum("bnt,ntd->bnd", ple.encode(x), ple.weight)
+        return (out + x[..., None] * ple.linear_weight + ple.linear_bias).flatten(1)
+
+    assert torch.allclose(ple(x), reference(x), atol=1e-10)
+    fast = torch.autograd.grad((ple(x) ** 2).sum(), [ple.weight, ple.linear_weight])
+    slow = torch.autograd.grad((reference(x) ** 2).sum(), [ple.weight, ple.linear_weight])
+    assert all(torch.allclose(a, b, atol=1e-8) for a, b in zip(fast, slow))
+
+
 def test_bins_are_quantiles_and_few_values_get_few_bins():
     rng = np.random.default_rng(0)
     values = np.column_stack([rng.normal(size=1000), rng.integers(0, 3, 1000), np.full(1000, 7.0)])
