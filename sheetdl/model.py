@@ -215,7 +215,8 @@ def _model_words(net) -> str:
                "tune": "a pretrained ResNet-18 whose last block was fine-tuned"}.get(
             images[0]["mode"], "a small CNN trained from scratch")
         extra += f"; pictures through {how}"
-    return f"{kind} ({c['depth']} layers × {c['hidden']}){extra}"
+    plus = " plus an additive model of the columns" if c.get("additive") else ""
+    return f"{kind} ({c['depth']} layers × {c['hidden']}){plus}{extra}"
 
 
 def _number_words(v: float) -> str:

@@ -37,7 +37,8 @@ FORMAT = "sheetdl-model"
 #:    so models without it stay readable by SheetDL versions that know format 3.
 #: 5: piecewise-linear number embeddings (net config gains 'number_bins'; the bins' edges are a tensor).
 #:    Models with periodic (PLR) embeddings are still written as format 3 or 4.
-FORMAT_VERSION = 5
+#: 6: the additive path beside the MLP (net config gains 'additive'; weights 'additive.weight/bias').
+FORMAT_VERSION = 6
 
 
 #: state-dict names of fine-tuned pretrained blocks (picture columns), saved as float16
@@ -54,6 +55,8 @@ def _digest(description: str, tensors: dict[str, torch.Tensor]) -> str:
 
 def _format_version(model) -> int:
     """The oldest format that can hold the model, so older SheetDL versions read what they can."""
+    if any(m.net.config.get("additive") for m in model.members):
+        return 6
     if any(m.net.config.get("number_bins") for m in model.members):
         return 5
     if any(spec.get("mode") == "tune" for m in model.members for spec in m.net.config.get("image_inputs", [])):

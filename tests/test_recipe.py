@@ -51,6 +51,32 @@ def test_piecewise_linear_encoding_fills_the_bins_below_a_number():
     assert torch.allclose(ple(x).view(4, 2, 8), x[..., None] * ple.linear_weight + ple.linear_bias)
 
 
+def test_additive_path_starts_at_zero_and_learns_what_is_linear():
+    torch.manual_seed(0)
+    net = TabularNet(n_numeric=2, cardinalities=[4], vocab_sizes=[], n_outputs=2, continuous=[True, True],
+                     ensemble=4, number_bins=8, additive=True).eval()
+    num, cat, txt = torch.randn(6, 2), torch.randint(0, 4, (6, 1)), torch.zeros(6, 0, 32, dtype=torch.long)
+    with_path = net.members(num, cat, txt)
+    path, net.additive = net.additive, None
+    without = net.members(num, cat, txt)
+    assert torch.equal(with_path, without)  # it starts at zero: the MLP's start is unchanged
+    # one linear map from the inputs, shared by the members: it adds the same to each member's output
+    net.additive = path
+    with torch.no_grad():
+        path.bias.copy_(torch.tensor([1.0, -1.0]))
+    shift = net.members(num, cat, txt) - without
+    assert torch.allclose(shift, torch.tensor([1.0, -1.0]).expand(6, 4, 2), atol=1e-6)
+
+    # trained on a linear boundary, the path carries part of the answer
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400)})
+    df["y"] = np.where(df["a"] + 0.5 * df["b"] > 0, "up", "down")
+    model = sheetdl.fit(df, target="y", time_budget=6)
+    path = model.members[0].net.additive
+    assert path is not None and float(path.weight.abs().sum()) > 0.1
+    assert model.metrics["accuracy"] > 0.93
+
+
 def test_piecewise_linear_forward_is_the_encoding_times_the_bin_weights():
     """forward looks up each number's bin instead of building the (rows, numbers, bins) encoding;
     values and the weights' gradients must be those of the encoding, beyond the bins at both ends."""
@@ -104,9 +130,20 @@ def test_models_embed_numbers_piecewise_linearly_and_old_periodic_models_still_l
     path = tmp_path / "ple.sheetdl"
     model.save(path)
     with safe_open(str(path), framework="pt") as fh:
-        assert json.loads(fh.metadata()["sheetdl"])["format_version"] == 5
+        assert json.loads(fh.metadata()["sheetdl"])["format_version"] == 6  # with the additive path
     again = sheetdl.load(path)
     assert np.array_equal(again.predict_proba(df).to_numpy(), model.predict_proba(df).to_numpy())
+    assert again.members[0].net.additive is not None
+
+    # a model saved before the additive path (format 5) loads and predicts without one
+    monkeypatch.setattr(training, "ADDITIVE", False)
+    plain = sheetdl.fit(df, target="churn", time_budget=3)
+    assert plain.members[0].net.additive is None and "additive" not in plain.members[0].net.config
+    path = tmp_path / "ple5.sheetdl"
+    plain.save(path)
+    with safe_open(str(path), framework="pt") as fh:
+        assert json.loads(fh.metadata()["sheetdl"])["format_version"] == 5
+    assert np.array_equal(sheetdl.load(path).predict_proba(df).to_numpy(), plain.predict_proba(df).to_numpy())
 
     # a model saved before PLE (periodic embeddings, format 3) loads and predicts as it did
     monkeypatch.setattr(training, "N_BINS", 0)
