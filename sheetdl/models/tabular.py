@@ -19,7 +19,8 @@ Plain torch, no Lightning here, so the same module serves training, saving and t
   added to every member's. Over the number embeddings it is a generalised additive model (a bent line
   per number, a weight per category), the part of a table that a linear model gets right; the MLP
   adds the interactions. Measured over three seeds it gained on the tables where logistic regression
-  is strong (breast_cancer, telco churn, credit_data) and lost nowhere (benchmarks/README.md). Models
+  is strong (breast_cancer, telco churn, credit_data) and lost nowhere beyond one seed's scatter
+  (benchmarks/README.md, "The additive path"). Models
   saved before 23 Nov 2026 have no such path and load without it.
 
 - **Pictures** (image columns) join as one more input each: a frozen pretrained backbone's feature
@@ -143,8 +144,8 @@ class PiecewiseLinearEmbeddings(nn.Module):
         """The same as ``einsum(encode(x), weight)``, without the (B, n, n_bins) encoding: a number in
         bin i gets every earlier bin's weight in full (a running sum) and bin i's weight times its
         share of it. Explaining a prediction runs this dozens of times over every row; the full
-        encoding made it memory-bound (23 Nov 2026: 10,000 × 20 sheet, reasons 3.8 s → see
-        benchmarks/README.md)."""
+        encoding made that memory-bound (23 Nov 2026, a 10,000 × 20 sheet: explaining 6.7 s → 4.7 s;
+        benchmarks/README.md, "speed.py")."""
         n, bins, dim = self.weight.shape
         i = torch.minimum(torch.searchsorted(self.inner, x.t().contiguous(), right=True), self.last).t()
         flat = i + self.offset  # (B, n): row of each number's bin among all columns' bins
