@@ -209,14 +209,15 @@ def _model_words(net) -> str:
     if embedded:
         extra = (" with piecewise-linear embeddings of numbers (PLE)" if c.get("number_bins")
                  else " with learned embeddings of numbers (PLR)")
+    if c.get("additive"):
+        extra += ", plus an additive model of the columns"
     images = c.get("image_inputs") or []
     if images:
         how = {"features": "a pretrained ResNet-18's features",
                "tune": "a pretrained ResNet-18 whose last block was fine-tuned"}.get(
             images[0]["mode"], "a small CNN trained from scratch")
         extra += f"; pictures through {how}"
-    plus = " plus an additive model of the columns" if c.get("additive") else ""
-    return f"{kind} ({c['depth']} layers × {c['hidden']}){plus}{extra}"
+    return f"{kind} ({c['depth']} layers × {c['hidden']}){extra}"
 
 
 def _number_words(v: float) -> str:

@@ -74,6 +74,9 @@ def test_additive_path_starts_at_zero_and_learns_what_is_linear():
     model = sheetdl.fit(df, target="y", time_budget=6)
     path = model.members[0].net.additive
     assert path is not None and float(path.weight.abs().sum()) > 0.1
+    from sheetdl.model import _model_words
+
+    assert _model_words(model.members[0].net).endswith(", plus an additive model of the columns")
     assert model.metrics["accuracy"] > 0.93
 
 
