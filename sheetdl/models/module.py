@@ -93,6 +93,7 @@ class TabularModule(L.LightningModule):
         label_smoothing: float = 0.05,
         max_epochs: int = 100,
         cuda_graphs: bool = False,
+        gaps=None,
     ) -> None:
         super().__init__()
         self.net = net
@@ -103,6 +104,8 @@ class TabularModule(L.LightningModule):
         #: training steps that replayed the graph (benchmarks and tests read it)
         self.graphed_steps = 0
         self.task = task
+        #: rare blanks to practise on training batches (a ``gaps.GapPractice``), or None
+        self.gaps = gaps
         self.lr, self.weight_decay, self.label_smoothing = lr, weight_decay, label_smoothing
         self.max_epochs = max_epochs
         self._valid_outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
@@ -152,6 +155,8 @@ class TabularModule(L.LightningModule):
         self.__dict__["_graphed"] = None  # frees the graph's memory pool with the fold
 
     def _step(self, batch: Batch, stage: str) -> torch.Tensor:
+        if stage == "train" and self.gaps is not None:
+            batch = (*self.gaps.apply(batch[0], batch[1]), *batch[2:])
         *inputs, y = batch
         if stage == "train" and hasattr(self.net, "members"):
             graphed = self._graphed_loss(batch) if self.cuda_graphs else None

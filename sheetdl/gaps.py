@@ -1,0 +1,106 @@
+"""Practising rare gaps: blank cells too few rows share for the network to learn what they mean.
+
+A number column gets a missing-indicator when its training rows have blanks, and a category a
+"missing" code; the network learns what a blank means from the rows that have one. When only a
+handful do (palmerpenguins has two penguins with no measurements at all, one of each of two
+species), that lesson is a few rows' noise: a penguin with nothing but its island known was
+predicted from the one blank-measured penguin of the training rows, or from the median penguin, not
+from its island.
+
+So, while training, a small share of each batch's rows have the cells of such a column blanked the
+way a real blank is encoded (the indicator set, the number at its fill value, the category at its
+"missing" code), in the combinations the training rows actually have. The network then learns to
+answer those rows from their other columns. Columns whose blanks are common (many rows, so the
+blank itself may carry meaning, e.g. an income left out) are left alone, and so are tables without
+any rare blanks: their training is unchanged, random draws included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .encode import TableEncoder
+
+__all__ = ["GapPractice", "GAP_LEARNED_ROWS", "GAP_ROWS", "GAP_MAX_SHARE", "rare_gaps"]
+
+#: a column with at least this many blank cells among a fold's training rows keeps its blanks as
+#: they are (the network can learn what they mean from them)
+GAP_LEARNED_ROWS = 20
+#: each combination of rare blanks is practised on about this many rows per pass over the data
+GAP_ROWS = 20
+#: ... but on no more than this share of the rows in all
+GAP_MAX_SHARE = 0.1
+#: kinds whose blanks the encoders turn into an indicator or a code (words and pictures are not)
+_KINDS = ("number", "boolean", "category", "date")
+
+
+@dataclass
+class GapPractice:
+    """The combinations of rare blanks, as masks over the encoded inputs, and how often to use them."""
+
+    columns: list[str]  # the columns with rare blanks
+    numeric_mask: torch.Tensor  # (patterns, numeric width) bool: which numeric inputs a pattern blanks
+    categorical_mask: torch.Tensor  # (patterns, categorical width) bool
+    numeric_blank: torch.Tensor  # (numeric width,) float32: the encoded blank of every numeric input
+    categorical_blank: torch.Tensor  # (categorical width,) int64
+    share: float  # share of training rows given one of the patterns (each pattern equally often)
+
+    def to(self, device: torch.device) -> "GapPractice":
+        return GapPractice(self.columns, self.numeric_mask.to(device), self.categorical_mask.to(device),
+                           self.numeric_blank.to(device), self.categorical_blank.to(device), self.share)
+
+    def apply(self, numeric: torch.Tensor, categorical: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """A batch's inputs with a random ``share`` of its rows blanked in one of the patterns each."""
+        n = len(numeric)
+        chosen = torch.rand(n, device=numeric.device) < self.share
+        pattern = torch.randint(len(self.numeric_mask), (n,), device=numeric.device)
+        num_mask = self.numeric_mask[pattern] & chosen[:, None]
+        cat_mask = self.categorical_mask[pattern] & chosen[:, None]
+        numeric = torch.where(num_mask, self.numeric_blank.to(numeric.dtype), numeric)
+        categorical = torch.where(cat_mask, self.categorical_blank, categorical)
+        return numeric, categorical
+
+
+def rare_gaps(frame: pd.DataFrame, encoder: TableEncoder) -> GapPractice | None:
+    """The rare blanks of ``frame`` (a fold's training rows, typed), or None when there are none."""
+    cols = [c for c in encoder.columns if encoder.kinds[c] in _KINDS]
+    if not cols or len(frame) == 0:
+        return None
+    blank = frame[cols].isna().to_numpy()
+    counts = blank.sum(axis=0)
+    rare = [i for i, n in enumerate(counts) if 0 < n < GAP_LEARNED_ROWS]
+    if not rare:
+        return None
+    # the combinations of rare blanks that training rows have (a row's common blanks left aside)
+    sub = blank[:, rare]
+    patterns = np.unique(sub[sub.any(axis=1)], axis=0)
+    rare_cols = [cols[i] for i in rare]
+
+    # what a blank of each input looks like once encoded: encode one row with every column blank
+    empty = frame.iloc[:1].copy()
+    for c in cols:
+        empty[c] = frame[c].iloc[:0].reindex(empty.index)
+    encoded = encoder.transform(empty)
+    slices = encoder.slices()
+    num_width, cat_width = encoded.numeric.shape[1], encoded.categorical.shape[1]
+    num_mask = np.zeros((len(patterns), num_width), dtype=bool)
+    cat_mask = np.zeros((len(patterns), cat_width), dtype=bool)
+    for p, pattern in enumerate(patterns):
+        for c, on in zip(rare_cols, pattern):
+            if not on:
+                continue
+            block, idx = slices[c]
+            (num_mask if block == "numeric" else cat_mask)[p, idx] = True
+    share = min(GAP_MAX_SHARE, len(patterns) * GAP_ROWS / len(frame))
+    return GapPractice(
+        columns=rare_cols,
+        numeric_mask=torch.as_tensor(num_mask),
+        categorical_mask=torch.as_tensor(cat_mask),
+        numeric_blank=torch.as_tensor(encoded.numeric[0], dtype=torch.float32),
+        categorical_blank=torch.as_tensor(encoded.categorical[0], dtype=torch.int64),
+        share=float(share),
+    )

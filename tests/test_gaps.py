@@ -1,0 +1,98 @@
+"""Rare blanks are practised in training, so rows with them are answered from their other columns."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import sheetdl
+from sheetdl import training
+from sheetdl.encode import TableEncoder
+from sheetdl.gaps import GAP_LEARNED_ROWS, GAP_MAX_SHARE, rare_gaps
+from sheetdl.schema import Column
+
+
+def _features(frame: pd.DataFrame) -> list[Column]:
+    kinds = {"n1": "number", "n2": "number", "group": "category", "common": "number"}
+    return [Column(name=c, kind=kinds[c], role="feature", reason="") for c in frame.columns]
+
+
+def _frame(n: int = 200, rare_rows=(3, 7), common_rows: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    f = pd.DataFrame({"n1": rng.normal(size=n), "n2": rng.normal(size=n),
+                      "group": rng.choice(["A", "B", "C"], n).astype(object), "common": rng.normal(size=n)})
+    f.loc[list(rare_rows), ["n1", "group"]] = np.nan
+    f.loc[9, "n2"] = np.nan
+    f.loc[:common_rows - 1, "common"] = np.nan
+    return f
+
+
+def test_rare_blanks_become_patterns_over_the_encoded_inputs():
+    frame = _frame(common_rows=GAP_LEARNED_ROWS)
+    enc = TableEncoder().fit(frame, _features(frame))
+    gaps = rare_gaps(frame, enc)
+    # 'common' has enough blanks for the network to learn what they mean: it is left alone
+    assert gaps.columns == ["n1", "n2", "group"]
+    slices = enc.slices()
+    num, cat = gaps.numeric_mask.numpy(), gaps.categorical_mask.numpy()
+    # two combinations the rows have: n1 with group (rows 3, 7), and n2 alone (row 9)
+    assert len(num) == 2
+    both = [p for p in range(2) if cat[p].any()]
+    assert len(both) == 1 and num[both[0], slices["n1"][1]].all() and not num[both[0], slices["n2"][1]].any()
+    assert not num[:, slices["common"][1]].any()
+    # a blank is encoded as the encoders encode a real one: fill value 0 with the indicator on, code 0
+    blank = enc.transform(pd.DataFrame({"n1": [np.nan], "n2": [np.nan], "group": [None], "common": [np.nan]}))
+    assert np.allclose(gaps.numeric_blank.numpy(), blank.numeric[0])
+    assert gaps.categorical_blank.tolist() == [0]
+    assert 0 < gaps.share <= GAP_MAX_SHARE
+
+    # applied to a batch, about `share` of the rows get one pattern; the others are untouched
+    torch.manual_seed(0)
+    real = enc.transform(frame.iloc[:0].reindex(range(4000)).fillna({"n1": 1.0, "n2": 1.0, "common": 1.0})
+                         .assign(group="B"))
+    x_num, x_cat = torch.as_tensor(real.numeric), torch.as_tensor(real.categorical)
+    num2, cat2 = gaps.apply(x_num, x_cat)
+    changed = (num2 != x_num).any(1) | (cat2 != x_cat).any(1)
+    assert abs(changed.float().mean().item() - gaps.share) < 0.03
+    ind = slices["n1"][1][1]  # n1's missing indicator
+    assert torch.equal(num2[:, ind] == 1, cat2[:, 0] == 0)  # n1 and group are blanked together
+
+
+def test_no_rare_blanks_no_practice():
+    frame = _frame(rare_rows=(), common_rows=GAP_LEARNED_ROWS + 5).drop(index=9)
+    enc = TableEncoder().fit(frame, _features(frame))
+    assert rare_gaps(frame, enc) is None
+
+
+def _islands(n: int = 600, seed: int = 0) -> pd.DataFrame:
+    """The species follows the size exactly; the island only mostly (85 %). Two rows have no size."""
+    rng = np.random.default_rng(seed)
+    species = rng.choice(["small", "medium", "large"], n)
+    home = {"small": "North", "medium": "East", "large": "South"}
+    others = ["North", "East", "South"]
+    island = [home[s] if rng.random() < 0.85 else others[rng.integers(3)] for s in species]
+    centre = {"small": 10.0, "medium": 20.0, "large": 30.0}
+    size = np.array([centre[s] for s in species]) + rng.uniform(-4, 4, n)
+    df = pd.DataFrame({"island": island, "size": size, "species": species})
+    df["weight"] = df["size"] * 3 + rng.normal(0, 1, n)
+    df.loc[[0, 1], ["size", "weight"]] = np.nan  # two rows measured nothing
+    return df
+
+
+@pytest.mark.parametrize("practice", [True, False])
+def test_rows_with_a_rare_blank_are_answered_from_their_other_columns(monkeypatch, practice):
+    monkeypatch.setattr(training, "GAP_PRACTICE", practice)
+    df = _islands()
+    model = sheetdl.fit(df, target="species", time_budget=8, seed=0)
+    unmeasured = pd.DataFrame({"island": ["North", "East", "South"], "size": [np.nan] * 3,
+                               "weight": [np.nan] * 3})
+    guess = list(model.predict(unmeasured))
+    if practice:
+        # without a size, the island is the best guess there is
+        assert guess == ["small", "medium", "large"]
+    else:
+        # what the practice fixes: the blank read as the median size, or as the two blank rows' species
+        assert guess != ["small", "medium", "large"]
+    # measured rows are still answered from their size
+    measured = pd.DataFrame({"island": ["South", "North"], "size": [10.0, 30.0], "weight": [30.0, 90.0]})
+    assert list(model.predict(measured)) == ["small", "large"]
