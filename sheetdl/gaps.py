@@ -25,7 +25,8 @@ import torch
 
 from .encode import TableEncoder
 
-__all__ = ["GapPractice", "GAP_LEARNED_ROWS", "GAP_ROWS", "GAP_MAX_SHARE", "rare_gaps"]
+__all__ = ["GapPractice", "GAP_LEARNED_ROWS", "GAP_ROWS", "GAP_MAX_SHARE", "rare_gaps", "record_training_blanks",
+           "unseen_blank_notes"]
 
 #: a column with at least this many blank cells among a fold's training rows keeps its blanks as
 #: they are (the network can learn what they mean from them)
@@ -104,3 +105,47 @@ def rare_gaps(frame: pd.DataFrame, encoder: TableEncoder) -> GapPractice | None:
         categorical_blank=torch.as_tensor(encoded.categorical[0], dtype=torch.int64),
         share=float(share),
     )
+
+
+# ---- blanks the model never saw -----------------------------------------------------------------
+#: columns listed by name at most in the note (then "and N more columns")
+_LISTED_COLUMNS = 8
+
+
+def record_training_blanks(schema, frame: pd.DataFrame, rows: np.ndarray) -> None:
+    """Note on each feature column whether the training ``rows`` had blanks in it (saved with the model)."""
+    for col in schema.features:
+        if col.kind in _KINDS and col.name in frame:
+            col.blank_in_training = bool(frame[col.name].iloc[rows].isna().any())
+
+
+def unseen_blank_notes(schema, frame: pd.DataFrame, rows: np.ndarray, table) -> list[str]:
+    """Report notes for blanks in ``rows`` (rows being predicted) of columns that were filled in on
+    every row the model learned from: the network never learned what a blank there means and read the
+    encoders' fill value, so the user should know which predictions rest on that. One sentence, then
+    one indented line per column with its cells."""
+    from .errors import cell_list
+
+    lines = []
+    for col in schema.features:
+        if col.blank_in_training is not False or col.name not in frame:
+            continue
+        where = np.asarray(rows)[frame[col.name].iloc[rows].isna().to_numpy()]
+        if not len(where):
+            continue
+        cells = []
+        for r in where[:5]:
+            try:
+                cells.append(table.cell(col.name, int(r)))
+            except (ValueError, IndexError):  # the column is named differently on this sheet
+                cells.append(f"row {int(table.sheet_rows[int(r)])}")
+        n = len(where)
+        lines.append(f"    '{col.name}': {cell_list(cells) if n <= 5 else ', '.join(cells) + f' and {n - 5:,} more'}")
+    if not lines:
+        return []
+    more = len(lines) - _LISTED_COLUMNS
+    lines = lines[:_LISTED_COLUMNS] + ([f"    and {more:,} more column{'s' if more != 1 else ''}"] if more > 0 else [])
+    return [("Some rows predicted are blank in a column that was filled in on every row the model learned "
+             "from, so it has not learned what a blank there means and read it as a typical value (a number's "
+             "middle value; a category as one too rare to learn). Check those predictions, or fill the cells "
+             "in if you know them:"), *lines]

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import evaluate, explain, training
+from . import evaluate, explain, gaps, training
 from .encode import TargetEncoder, _label_key
 from .errors import DataError
 from .results import CurvePoint, Importance, Results
@@ -107,6 +107,7 @@ class FittedModel:
             res.low, res.high = self._interval(outputs, spread)
         if reasons:
             res.reasons = self._reasons(frame, table.values, outputs)
+        res.notes += gaps.unseen_blank_notes(self.schema, frame, np.arange(len(frame)), table)
         if reports:
             from .image_columns import image_folder as folder_of, picture_rows
 
@@ -265,6 +266,7 @@ def train_table(table: Table, schema: Schema, opts: training.FitOptions, *, reas
     is_labelled = target.notna().to_numpy(dtype=bool)
     labelled = np.flatnonzero(is_labelled)
     blank = np.flatnonzero(~is_labelled)
+    gaps.record_training_blanks(schema, frame, labelled)
     target_encoder = TargetEncoder().fit(target.iloc[labelled], schema)
     if schema.task == "classification":
         y = _encode_labels(list(target.iloc[labelled]), schema.classes)
@@ -405,6 +407,7 @@ def _measure_and_explain(model, frame, table, schema, target_encoder, y, labelle
     res.settings = dict(settings or {})
     res.notes = list(table.notes) + [n for c in schema.columns for n in c.notes] + training_notes
     res.notes += [n for r in pictures for n in r.notes(table)]
+    res.notes += gaps.unseen_blank_notes(schema, frame, blank, table)
     if len(labelled) < FEW_ROWS:
         res.notes.insert(0, f"Only {len(labelled)} rows have '{schema.target}' filled in. A model learns little "
                             f"from so few, and the scores in this report are rough: add more rows with a known "

@@ -96,3 +96,44 @@ def test_rows_with_a_rare_blank_are_answered_from_their_other_columns(monkeypatc
     # measured rows are still answered from their size
     measured = pd.DataFrame({"island": ["South", "North"], "size": [10.0, 30.0], "weight": [30.0, 90.0]})
     assert list(model.predict(measured)) == ["small", "large"]
+
+
+def test_blanks_never_seen_in_training_are_reported_with_their_cells(tmp_path):
+    """A column filled in on every labelled row but blank on a row to predict: the model read the
+    blank as a fill value it never learned from, and the report says so, with the cells; the model
+    remembers it, so predicting another sheet says so too. Columns that had blanks in training don't."""
+    from sheetdl.model import train_table
+    from sheetdl.schema import infer_schema
+    from sheetdl.table import Table
+    from sheetdl.training import FitOptions
+
+    rng = np.random.default_rng(5)
+    n = 120
+    df = pd.DataFrame({"size": rng.normal(size=n), "weight": rng.normal(size=n),
+                       "island": rng.choice(["A", "B"], n).astype(object)})
+    df["label"] = np.where(df["size"] > 0, "big", "small").astype(object)
+    df.loc[[10, 11], "label"] = None          # rows to fill in
+    df.loc[10, "size"] = np.nan               # ... one with a size never blank in training
+    df.loc[10, "island"] = None               # ... and an island never blank in training
+    df.loc[[3, 40, 11], "weight"] = np.nan    # weight has blanks among the labelled rows
+    table = Table.from_dataframe(df)
+    schema = infer_schema(table, target="label")
+    model, res = train_table(table, schema, FitOptions(time_budget=20), reasons=False)
+    at = [i for i, n in enumerate(res.notes) if "has not learned what a blank" in n]
+    assert len(at) == 1
+    assert res.notes[at[0] + 1:at[0] + 3] == ["    'size': A12", "    'island': C12"]
+    assert not any("'weight'" in n for n in res.notes)
+
+    model.save(tmp_path / "m.sheetdl")
+    loaded = sheetdl.load(tmp_path / "m.sheetdl")
+    other = df.drop(columns="label").iloc[:12].copy()
+    other.loc[[2, 5, 6, 7, 8, 9], "size"] = np.nan
+    notes = loaded.results_for(Table.from_dataframe(other), reasons=False).notes
+    at = [i for i, n in enumerate(notes) if "has not learned what a blank" in n]
+    assert notes[at[0] + 1:] == ["    'size': A4, A7, A8, A9, A10 and 2 more", "    'island': C12"]
+
+    # a model saved before training recorded this (None) says nothing
+    for c in loaded.schema.columns:
+        c.blank_in_training = None
+    assert not [n for n in loaded.results_for(Table.from_dataframe(other), reasons=False).notes
+                if "has not learned" in n]
