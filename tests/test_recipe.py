@@ -170,21 +170,22 @@ def test_ensemble_size_shrinks_with_data_and_grows_on_a_gpu():
     assert k_for(3_000, budget=600) >= k_for(3_000)
 
 
-def test_large_regression_tables_get_at_most_a_few_members():
+def test_large_regression_tables_get_one_member():
     def shape(n_fit, regression):
         return choose_shape(n_fit=n_fit, n_folds=5, time_budget=600, device=torch.device("cuda"),
                             regression=regression, macs=lambda m, p: forward_macs(6, [True] * 6, 10, 1, m, plr=p))
 
-    # a GPU could afford 32 members on either; numbers of a large table get a few
+    # a GPU could afford 32 members on either; numbers of a large table get one (see LARGE_REGRESSION_MEMBERS)
     assert shape(LARGE_TABLE_ROWS * 3, regression=False) == (32, True)
     assert shape(LARGE_TABLE_ROWS * 3, regression=True) == (LARGE_REGRESSION_MEMBERS, True)
     assert shape(LARGE_TABLE_ROWS // 2, regression=True) == (32, True)
 
 
-def test_embeddings_stay_while_one_member_with_them_fits_the_training_allowance():
-    """No ensemble fits the plan: a table like TV16 (20k training rows, 14 measured numbers, 15 flags)
-    keeps its number embeddings while one member with them fits the whole training allowance, though
-    they cost more than PLR_AFFORDABLE × a plain MLP; a million rows of 50 numbers get a plain MLP."""
+def test_embeddings_stay_while_one_member_with_them_fits_the_plan():
+    """A table like TV16 (20k training rows, 14 measured numbers, 15 flags) gets a small ensemble with
+    number embeddings; a larger one, one member with them while that fits the plan, though they cost
+    more than PLR_AFFORDABLE × a plain MLP; beyond that (or on a short budget), and on a million rows of
+    50 numbers, a plain MLP."""
     def shape(n_fit, n_numeric, n_continuous, budget=60.0):
         continuous = [True] * n_continuous + [False] * (n_numeric - n_continuous)
         return choose_shape(n_fit=n_fit, n_folds=3 if n_fit < 50_000 else 2, time_budget=budget,
@@ -193,8 +194,10 @@ def test_embeddings_stay_while_one_member_with_them_fits_the_training_allowance(
 
     macs = [forward_macs(29, [True] * 14 + [False] * 15, 10, 2, 1, plr=p) for p in (True, False)]
     assert macs[0] > 1.5 * macs[1]  # dearer than the cost rule alone allows
-    assert shape(20_500, 29, 14) == (1, True)
-    assert shape(20_500, 29, 14, budget=10) == (1, False)  # a short budget: the cost rule decides
+    assert shape(20_500, 29, 14) == (2, True)
+    assert shape(30_000, 29, 14) == (1, True)
+    assert shape(40_000, 29, 14) == (1, False)  # not even one member fits: the cost rule decides
+    assert shape(20_500, 29, 14, budget=10) == (1, False)
     assert shape(425_000, 50, 50) == (1, False)
 
 
