@@ -1,7 +1,7 @@
 """Results of a run, and ``layout``: where in the workbook each result goes, as SheetEdits.
 
 CONTRACT: the engine fills :class:`Results`; ``layout(results, table)`` returns the list of
-SheetEdits that every backend (files, xlwings, Office.js) applies the same way.
+SheetEdits that every backend (files, Office.js) applies the same way.
 All per-row arrays are aligned with ``table.values`` rows (same order, same length).
 
 This module holds the Results dataclasses and the entry points (``layout``, ``summary_sentences``,
