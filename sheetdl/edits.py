@@ -2,7 +2,8 @@
 
 ``layout`` decides *where* results go and says it as a list of these edits; the file writer applies
 them with openpyxl and the Office.js task pane with the Excel JavaScript API after receiving them as
-JSON (an xlwings backend for desktop Excel would apply the same list; none is built yet). So each edit is deliberately dumb and explicit:
+JSON (an xlwings backend for desktop Excel would apply the same list; none is built yet). So each
+edit is deliberately dumb and explicit:
 
 - rows and columns are 1-based numbers, ranges are A1-style strings without a sheet name
   (``"B3:D10"``); the sheet is always a separate field;

@@ -137,3 +137,17 @@ def test_blanks_never_seen_in_training_are_reported_with_their_cells(tmp_path):
         c.blank_in_training = None
     assert not [n for n in loaded.results_for(Table.from_dataframe(other), reasons=False).notes
                 if "has not learned" in n]
+
+
+def test_the_note_lists_a_few_columns_and_counts_the_rest():
+    from sheetdl.gaps import _LISTED_COLUMNS, unseen_blank_notes
+    from sheetdl.schema import Schema
+    from sheetdl.table import Table
+
+    n_cols = _LISTED_COLUMNS + 3
+    df = pd.DataFrame({f"c{i}": [1.0, np.nan, 3.0] for i in range(n_cols)})
+    cols = [Column(name=c, kind="number", role="feature", reason="", blank_in_training=False) for c in df.columns]
+    notes = unseen_blank_notes(Schema(columns=cols, target="y", task="regression", task_reason=""), df,
+                               np.arange(3), Table.from_dataframe(df))
+    assert notes[1] == "    'c0': A3" and len(notes) == 1 + _LISTED_COLUMNS + 1
+    assert notes[-1] == "    and 3 more columns"
