@@ -65,7 +65,9 @@ class _Encoder:
 class NumberEncoder(_Encoder):
     """Robust scaling (median / IQR) with a soft clip, plus a missing indicator when needed."""
 
-    def fit(self, x: np.ndarray) -> "NumberEncoder":
+    def fit(self, x: np.ndarray, blank_possible: bool = False) -> "NumberEncoder":
+        """``blank_possible``: give the column a missing-indicator even if ``x`` has no blank (training
+        practises blanks the rows to fill in have; see gaps.py)."""
         x = np.asarray(x, dtype=np.float64)
         seen = x[np.isfinite(x)]
         if len(seen) == 0:
@@ -78,7 +80,7 @@ class NumberEncoder(_Encoder):
             if not scale > 0:
                 scale = 1.0
             self.center_, self.scale_ = float(q50), float(scale)
-        self.indicator_ = bool((~np.isfinite(x)).any())
+        self.indicator_ = bool((~np.isfinite(x)).any()) or blank_possible
         self.fitted_ = True
         return self
 
@@ -127,8 +129,8 @@ class CategoryEncoder(_Encoder):
 class DateEncoder(_Encoder):
     """A date becomes numbers a network can use: elapsed time, and month / weekday as circles."""
 
-    def fit(self, values: pd.Series) -> "DateEncoder":
-        self.elapsed_ = NumberEncoder().fit(self._elapsed(values))
+    def fit(self, values: pd.Series, blank_possible: bool = False) -> "DateEncoder":
+        self.elapsed_ = NumberEncoder().fit(self._elapsed(values), blank_possible)
         self.fitted_ = True
         return self
 
@@ -293,16 +295,18 @@ class TableEncoder:
     columns: list[str] = field(default_factory=list)
     encoders: dict = field(default_factory=dict)
 
-    def fit(self, frame: pd.DataFrame, features: list[Column]) -> "TableEncoder":
+    def fit(self, frame: pd.DataFrame, features: list[Column], blank_columns=()) -> "TableEncoder":
+        """``blank_columns``: numbers and dates to give a missing-indicator even where ``frame`` has no
+        blank in them (see gaps.py: blanks of the rows to fill in are practised)."""
         self.columns, self.kinds, self.encoders = [], {}, {}
         for col in features:
             x = frame[col.name]
             if col.kind in ("number", "boolean"):
-                enc = NumberEncoder().fit(x.to_numpy(dtype=np.float64, na_value=np.nan))
+                enc = NumberEncoder().fit(x.to_numpy(dtype=np.float64, na_value=np.nan), col.name in blank_columns)
             elif col.kind == "category":
                 enc = CategoryEncoder().fit(x)
             elif col.kind == "date":
-                enc = DateEncoder().fit(x)
+                enc = DateEncoder().fit(x, col.name in blank_columns)
             elif col.kind == "text":
                 enc = TextEncoder().fit(x)
             elif col.kind == "image":

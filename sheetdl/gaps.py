@@ -13,6 +13,12 @@ way a real blank is encoded (the indicator set, the number at its fill value, th
 answer those rows from their other columns. Columns whose blanks are common (many rows, so the
 blank itself may carry meaning, e.g. an income left out) are left alone, and so are tables without
 any rare blanks: their training is unchanged, random draws included.
+
+The rows the model will fill in (their target blank) are part of the same sheet, so their blanks are
+known before training: where they fall in columns the training rows have few or no blanks in, they
+are practised the same way, in their combinations. A blank no row of the sheet had can still turn up
+later (``sheetdl predict`` on another sheet): the model then reads it as a typical value, and the
+report says which cells (``unseen_blank_notes``).
 """
 
 from __future__ import annotations
@@ -25,8 +31,8 @@ import torch
 
 from .encode import TableEncoder
 
-__all__ = ["GapPractice", "GAP_LEARNED_ROWS", "GAP_ROWS", "GAP_MAX_SHARE", "rare_gaps", "record_training_blanks",
-           "unseen_blank_notes"]
+__all__ = ["GapPractice", "GAP_LEARNED_ROWS", "GAP_ROWS", "GAP_MAX_SHARE", "blank_columns", "rare_gaps",
+           "record_training_blanks", "unseen_blank_notes"]
 
 #: a column with at least this many blank cells among a fold's training rows keeps its blanks as
 #: they are (the network can learn what they mean from them)
@@ -35,6 +41,8 @@ GAP_LEARNED_ROWS = 20
 GAP_ROWS = 20
 #: ... but on no more than this share of the rows in all
 GAP_MAX_SHARE = 0.1
+#: combinations of blanks practised at most (the most frequent), however many the rows have
+MAX_PATTERNS = 256
 #: kinds whose blanks the encoders turn into an indicator or a code (words and pictures are not)
 _KINDS = ("number", "boolean", "category", "date")
 
@@ -66,19 +74,34 @@ class GapPractice:
         return numeric, categorical
 
 
-def rare_gaps(frame: pd.DataFrame, encoder: TableEncoder) -> GapPractice | None:
-    """The rare blanks of ``frame`` (a fold's training rows, typed), or None when there are none."""
+def blank_columns(to_fill: pd.DataFrame, columns) -> list[str]:
+    """The ``columns`` (of kinds whose blanks are encoded) that have a blank in the rows to fill in."""
+    return [c.name for c in columns if c.kind in _KINDS and c.name in to_fill and to_fill[c.name].isna().any()]
+
+
+def rare_gaps(frame: pd.DataFrame, encoder: TableEncoder, to_fill: pd.DataFrame | None = None) -> GapPractice | None:
+    """The rare blanks of ``frame`` (a fold's training rows, typed), or None when there are none.
+
+    ``to_fill``: the rows the model will fill in (typed; their target is blank). Their blanks in
+    columns the training rows have few or no blanks in are practised too, in their combinations, so
+    a row to fill with a blank the training rows never had is answered from its other columns. (The
+    encoder must give such numbers an indicator: ``TableEncoder.fit(..., blank_columns=...)``.)"""
     cols = [c for c in encoder.columns if encoder.kinds[c] in _KINDS]
     if not cols or len(frame) == 0:
         return None
     blank = frame[cols].isna().to_numpy()
     counts = blank.sum(axis=0)
-    rare = [i for i, n in enumerate(counts) if 0 < n < GAP_LEARNED_ROWS]
+    later = (to_fill[cols].isna().to_numpy() if to_fill is not None and len(to_fill)
+             else np.zeros((0, len(cols)), dtype=bool))
+    rare = [i for i, n in enumerate(counts) if 0 < n < GAP_LEARNED_ROWS or (n == 0 and later[:, i].any())]
     if not rare:
         return None
-    # the combinations of rare blanks that training rows have (a row's common blanks left aside)
-    sub = blank[:, rare]
-    patterns = np.unique(sub[sub.any(axis=1)], axis=0)
+    # the combinations of rare blanks that training rows and rows to fill have (common blanks left
+    # aside); only the most frequent when there are very many
+    sub = np.concatenate([blank[:, rare], later[:, rare]])
+    patterns, seen = np.unique(sub[sub.any(axis=1)], axis=0, return_counts=True)
+    if len(patterns) > MAX_PATTERNS:
+        patterns = patterns[np.sort(np.argsort(-seen, kind="stable")[:MAX_PATTERNS])]
     rare_cols = [cols[i] for i in rare]
 
     # what a blank of each input looks like once encoded: encode one row with every column blank
@@ -112,11 +135,12 @@ def rare_gaps(frame: pd.DataFrame, encoder: TableEncoder) -> GapPractice | None:
 _LISTED_COLUMNS = 8
 
 
-def record_training_blanks(schema, frame: pd.DataFrame, rows: np.ndarray) -> None:
-    """Note on each feature column whether the training ``rows`` had blanks in it (saved with the model)."""
+def record_training_blanks(schema, frame: pd.DataFrame, rows: np.ndarray, practised=()) -> None:
+    """Note on each feature column whether the model learned what a blank in it means (saved with the
+    model): the training ``rows`` had blanks in it, or its blanks were ``practised``."""
     for col in schema.features:
         if col.kind in _KINDS and col.name in frame:
-            col.blank_in_training = bool(frame[col.name].iloc[rows].isna().any())
+            col.blank_in_training = bool(frame[col.name].iloc[rows].isna().any()) or col.name in practised
 
 
 def unseen_blank_notes(schema, frame: pd.DataFrame, rows: np.ndarray, table) -> list[str]:

@@ -266,7 +266,8 @@ def train_table(table: Table, schema: Schema, opts: training.FitOptions, *, reas
     is_labelled = target.notna().to_numpy(dtype=bool)
     labelled = np.flatnonzero(is_labelled)
     blank = np.flatnonzero(~is_labelled)
-    gaps.record_training_blanks(schema, frame, labelled)
+    gaps.record_training_blanks(schema, frame, labelled, practised=gaps.blank_columns(frame.iloc[blank], schema.features)
+                                if training.GAP_PRACTICE else ())
     target_encoder = TargetEncoder().fit(target.iloc[labelled], schema)
     if schema.task == "classification":
         y = _encode_labels(list(target.iloc[labelled]), schema.classes)

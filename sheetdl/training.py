@@ -26,7 +26,7 @@ import torch
 
 from .encode import EncodedTable, TableEncoder, TargetEncoder
 from .errors import Cancelled, DataError
-from .gaps import GapPractice, rare_gaps
+from .gaps import GapPractice, blank_columns, rare_gaps
 from .models.tabular import N_BINS, NUMBER_EMBEDDING, TabularNet
 from .picture_plan import PIXEL_MODES, picture_folds
 from .schema import Schema
@@ -522,6 +522,9 @@ def train_members(
     k = min(n_folds_for(n), n) if n >= 2 else 1
     k = picture_folds(k, n, schema, opts.time_budget, device)
     folds = make_folds(y if task == "classification" else None, n, k, opts.seed)
+    # the rows to fill in: their blanks are practised too (gaps.py), so numbers blank there get an indicator
+    to_fill = frame.iloc[np.setdiff1d(np.arange(len(frame)), labelled)] if GAP_PRACTICE else None
+    practised = blank_columns(to_fill, schema.features) if GAP_PRACTICE else []
     start = time.monotonic()
     total_deadline = start + TRAINING_SHARE * opts.time_budget
     members: list[Member] = []
@@ -534,12 +537,12 @@ def train_members(
         if len(stop_pos) == 0 or len(fit_pos) < 2:  # tiny data: watch the training rows themselves
             fit_pos = stop_pos = train_pos
         rows_fit = labelled[fit_pos]
-        encoder = TableEncoder().fit(frame.iloc[rows_fit], schema.features)
+        encoder = TableEncoder().fit(frame.iloc[rows_fit], schema.features, blank_columns=practised)
         enc_all = encoder.transform(frame.iloc[labelled[train_pos]])
         pos_index = {p: i for i, p in enumerate(train_pos)}
         enc_fit = enc_all.take(np.array([pos_index[p] for p in fit_pos]))
         enc_stop = enc_all.take(np.array([pos_index[p] for p in stop_pos]))
-        gaps = rare_gaps(frame.iloc[rows_fit], encoder) if GAP_PRACTICE else None
+        gaps = rare_gaps(frame.iloc[rows_fit], encoder, to_fill) if GAP_PRACTICE else None
         L.seed_everything(opts.seed + f, workers=False, verbose=False)
         n_outputs = target_encoder.n_classes_ if task == "classification" else 1
         if f == 0:  # one shape for every fold, planned from the first

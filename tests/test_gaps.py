@@ -98,10 +98,42 @@ def test_rows_with_a_rare_blank_are_answered_from_their_other_columns(monkeypatc
     assert list(model.predict(measured)) == ["small", "large"]
 
 
+@pytest.mark.parametrize("practice", [True, False])
+def test_blanks_only_rows_to_fill_have_are_practised(monkeypatch, practice):
+    """No training row lacks a size, but three rows to fill in do: their blanks are practised, so
+    they are answered by island; without the practice the blank is read as the median size (and the
+    report names those cells)."""
+    from sheetdl.model import train_table
+    from sheetdl.schema import infer_schema
+    from sheetdl.table import Table
+    from sheetdl.training import FitOptions
+
+    monkeypatch.setattr(training, "GAP_PRACTICE", practice)
+    df = _islands().iloc[2:].reset_index(drop=True)  # every training row measured
+    fill = pd.DataFrame({"island": ["North", "East", "South", "North"], "size": [np.nan, np.nan, np.nan, 30.0],
+                         "species": [None] * 4, "weight": [np.nan, np.nan, np.nan, 90.0]})
+    df = pd.concat([df, fill], ignore_index=True)
+    df["species"] = df["species"].astype(object)
+    table = Table.from_dataframe(df)
+    schema = infer_schema(table, target="species")
+    model, res = train_table(table, schema, FitOptions(time_budget=8), reasons=False)
+    guess = list(res.prediction[-4:])
+    noted = [n for n in res.notes if "has not learned what a blank" in n]
+    if practice:
+        assert guess == ["small", "medium", "large", "large"]
+        assert not noted
+        assert schema.column("size").blank_in_training is True  # saved: later blanks there are known
+    else:
+        assert guess[:3] != ["small", "medium", "large"] and guess[3] == "large"
+        at = res.notes.index(noted[0])
+        assert res.notes[at + 1:at + 3] == ["    'size': B600, B601 and B602", "    'weight': D600, D601 and D602"]
+
+
 def test_blanks_never_seen_in_training_are_reported_with_their_cells(tmp_path):
-    """A column filled in on every labelled row but blank on a row to predict: the model read the
-    blank as a fill value it never learned from, and the report says so, with the cells; the model
-    remembers it, so predicting another sheet says so too. Columns that had blanks in training don't."""
+    """A column filled in on every row of the training sheet, blank on rows of another sheet the saved
+    model predicts: the model read those blanks as a fill value it never learned from, and the report
+    says so, with the cells. Columns that had blanks in training, or whose blanks were practised
+    (rows to fill in had them), don't get a note; nor do models saved before this was recorded."""
     from sheetdl.model import train_table
     from sheetdl.schema import infer_schema
     from sheetdl.table import Table
@@ -110,27 +142,26 @@ def test_blanks_never_seen_in_training_are_reported_with_their_cells(tmp_path):
     rng = np.random.default_rng(5)
     n = 120
     df = pd.DataFrame({"size": rng.normal(size=n), "weight": rng.normal(size=n),
-                       "island": rng.choice(["A", "B"], n).astype(object)})
+                       "island": rng.choice(["A", "B"], n).astype(object), "length": rng.normal(size=n)})
     df["label"] = np.where(df["size"] > 0, "big", "small").astype(object)
     df.loc[[10, 11], "label"] = None          # rows to fill in
-    df.loc[10, "size"] = np.nan               # ... one with a size never blank in training
-    df.loc[10, "island"] = None               # ... and an island never blank in training
+    df.loc[10, "size"] = np.nan               # ... one with a size never blank in the labelled rows
     df.loc[[3, 40, 11], "weight"] = np.nan    # weight has blanks among the labelled rows
     table = Table.from_dataframe(df)
     schema = infer_schema(table, target="label")
     model, res = train_table(table, schema, FitOptions(time_budget=20), reasons=False)
-    at = [i for i, n in enumerate(res.notes) if "has not learned what a blank" in n]
-    assert len(at) == 1
-    assert res.notes[at[0] + 1:at[0] + 3] == ["    'size': A12", "    'island': C12"]
-    assert not any("'weight'" in n for n in res.notes)
+    assert not [n for n in res.notes if "has not learned what a blank" in n]
 
     model.save(tmp_path / "m.sheetdl")
     loaded = sheetdl.load(tmp_path / "m.sheetdl")
     other = df.drop(columns="label").iloc[:12].copy()
-    other.loc[[2, 5, 6, 7, 8, 9], "size"] = np.nan
+    other.loc[[2, 5, 6, 7, 8, 9], "length"] = np.nan
+    other.loc[[4], ["size", "weight"]] = np.nan
+    other.loc[10, "island"] = None
     notes = loaded.results_for(Table.from_dataframe(other), reasons=False).notes
     at = [i for i, n in enumerate(notes) if "has not learned what a blank" in n]
-    assert notes[at[0] + 1:] == ["    'size': A4, A7, A8, A9, A10 and 2 more", "    'island': C12"]
+    assert len(at) == 1
+    assert notes[at[0] + 1:] == ["    'island': C12", "    'length': D4, D7, D8, D9, D10 and 1 more"]
 
     # a model saved before training recorded this (None) says nothing
     for c in loaded.schema.columns:
