@@ -32,7 +32,7 @@ import torch
 from .encode import TableEncoder
 
 __all__ = ["GapPractice", "GAP_LEARNED_ROWS", "GAP_ROWS", "GAP_MAX_SHARE", "blank_columns", "rare_gaps",
-           "record_training_blanks", "unseen_blank_notes"]
+           "never_blank", "unseen_blank_notes"]
 
 #: a column with at least this many blank cells among a fold's training rows keeps its blanks as
 #: they are (the network can learn what they mean from them)
@@ -135,24 +135,23 @@ def rare_gaps(frame: pd.DataFrame, encoder: TableEncoder, to_fill: pd.DataFrame 
 _LISTED_COLUMNS = 8
 
 
-def record_training_blanks(schema, frame: pd.DataFrame, rows: np.ndarray, practised=()) -> None:
-    """Note on each feature column whether the model learned what a blank in it means (saved with the
-    model): the training ``rows`` had blanks in it, or its blanks were ``practised``."""
-    for col in schema.features:
-        if col.kind in _KINDS and col.name in frame:
-            col.blank_in_training = bool(frame[col.name].iloc[rows].isna().any()) or col.name in practised
+def never_blank(schema, frame: pd.DataFrame, rows: np.ndarray, practised=()) -> list[str]:
+    """The feature columns whose blanks the model never learned about: no blank in the training
+    ``rows`` and none ``practised`` (saved with the model, see unseen_blank_notes)."""
+    return [col.name for col in schema.features if col.kind in _KINDS and col.name in frame
+            and col.name not in practised and not frame[col.name].iloc[rows].isna().any()]
 
 
-def unseen_blank_notes(schema, frame: pd.DataFrame, rows: np.ndarray, table) -> list[str]:
-    """Report notes for blanks in ``rows`` (rows being predicted) of columns that were filled in on
-    every row the model learned from: the network never learned what a blank there means and read the
-    encoders' fill value, so the user should know which predictions rest on that. One sentence, then
-    one indented line per column with its cells."""
+def unseen_blank_notes(schema, blank_free, frame: pd.DataFrame, rows: np.ndarray, table) -> list[str]:
+    """Report notes for blanks in ``rows`` (rows being predicted) of the ``blank_free`` columns (see
+    never_blank; None for a model saved before it was recorded): the network never learned what a
+    blank there means and read the encoders' fill value, so the user should know which predictions
+    rest on that. One sentence, then one indented line per column with its cells."""
     from .errors import cell_list
 
     lines = []
     for col in schema.features:
-        if col.blank_in_training is not False or col.name not in frame:
+        if col.name not in (blank_free or ()) or col.name not in frame:
             continue
         where = np.asarray(rows)[frame[col.name].iloc[rows].isna().to_numpy()]
         if not len(where):

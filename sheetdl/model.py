@@ -40,6 +40,9 @@ class FittedModel:
     #: learned on out-of-fold predictions: {"temperature": T} (classification) or
     #: {"interval": q, "spread_floor": s0, "level": 0.9} (regression); empty = none
     calibration: dict[str, float] = field(default_factory=dict)
+    #: feature columns never blank in training (nor practised): a blank there later is named in the
+    #: report (gaps.unseen_blank_notes); None for models saved before this was recorded
+    blank_free: list[str] | None = None
     #: where predictions are computed: the CPU, except while training explains itself on a GPU
     predict_device: torch.device = field(default_factory=lambda: torch.device("cpu"), repr=False, compare=False)
 
@@ -107,7 +110,7 @@ class FittedModel:
             res.low, res.high = self._interval(outputs, spread)
         if reasons:
             res.reasons = self._reasons(frame, table.values, outputs)
-        res.notes += gaps.unseen_blank_notes(self.schema, frame, np.arange(len(frame)), table)
+        res.notes += gaps.unseen_blank_notes(self.schema, self.blank_free, frame, np.arange(len(frame)), table)
         if reports:
             from .image_columns import image_folder as folder_of, picture_rows
 
@@ -266,8 +269,6 @@ def train_table(table: Table, schema: Schema, opts: training.FitOptions, *, reas
     is_labelled = target.notna().to_numpy(dtype=bool)
     labelled = np.flatnonzero(is_labelled)
     blank = np.flatnonzero(~is_labelled)
-    gaps.record_training_blanks(schema, frame, labelled, practised=gaps.blank_columns(frame.iloc[blank], schema.features)
-                                if training.GAP_PRACTICE else ())
     target_encoder = TargetEncoder().fit(target.iloc[labelled], schema)
     if schema.task == "classification":
         y = _encode_labels(list(target.iloc[labelled]), schema.classes)
@@ -277,8 +278,10 @@ def train_table(table: Table, schema: Schema, opts: training.FitOptions, *, reas
     with training.ctrl_c_cancels(opts):
         members, folds, device_words, train_seconds, training_notes, device = training.train_members(
             frame, y, labelled, schema, target_encoder, opts)
+    practised = gaps.blank_columns(frame.iloc[blank], schema.features) if training.GAP_PRACTICE else ()
     model = FittedModel(schema=schema, target_encoder=target_encoder, members=members,
-                        settings=dict(settings or {}))
+                        settings=dict(settings or {}),
+                        blank_free=gaps.never_blank(schema, frame, labelled, practised))
     try:
         return _measure_and_explain(model, frame, table, schema, target_encoder, y, labelled, blank, is_labelled,
                                     folds, device, device_words, train_seconds, training_notes, pictures,
@@ -408,7 +411,7 @@ def _measure_and_explain(model, frame, table, schema, target_encoder, y, labelle
     res.settings = dict(settings or {})
     res.notes = list(table.notes) + [n for c in schema.columns for n in c.notes] + training_notes
     res.notes += [n for r in pictures for n in r.notes(table)]
-    res.notes += gaps.unseen_blank_notes(schema, frame, blank, table)
+    res.notes += gaps.unseen_blank_notes(schema, model.blank_free, frame, blank, table)
     if len(labelled) < FEW_ROWS:
         res.notes.insert(0, f"Only {len(labelled)} rows have '{schema.target}' filled in. A model learns little "
                             f"from so few, and the scores in this report are rough: add more rows with a known "

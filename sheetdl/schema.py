@@ -81,9 +81,6 @@ class Column:
     #: how this column's text is read, decided once on the training table and reused on new ones:
     #: {"decimal_comma": bool} for numbers, {"date_order": "dmy" | "mdy"} for dates
     parse: dict[str, Any] = field(default_factory=dict)
-    #: did the rows the model learned from have blanks here? (set by training; None: not known, a
-    #: model saved before this was recorded). See gaps.unseen_blank_notes.
-    blank_in_training: bool | None = None
 
 
 @dataclass

@@ -90,6 +90,8 @@ def save_model(model, path) -> Path:
         "settings": model.settings,
         "info": model.info,
         "calibration": model.calibration,
+        # a key older SheetDL versions ignore, so the format stays the same
+        "blank_free": model.blank_free,
     })
     meta = {"sheetdl": description, "sha256": _digest(description, tensors)}
     folder = path.parent if str(path.parent) else Path(".")
@@ -159,4 +161,5 @@ def load_model(path):
         settings=d.get("settings", {}),
         info=d.get("info", {}),
         calibration=d.get("calibration", {}),
+        blank_free=d.get("blank_free"),
     )

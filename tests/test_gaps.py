@@ -122,7 +122,7 @@ def test_blanks_only_rows_to_fill_have_are_practised(monkeypatch, practice):
     if practice:
         assert guess == ["small", "medium", "large", "large"]
         assert not noted
-        assert schema.column("size").blank_in_training is True  # saved: later blanks there are known
+        assert "size" not in model.blank_free  # saved: later blanks there are known
     else:
         assert guess[:3] != ["small", "medium", "large"] and guess[3] == "large"
         at = res.notes.index(noted[0])
@@ -164,8 +164,7 @@ def test_blanks_never_seen_in_training_are_reported_with_their_cells(tmp_path):
     assert notes[at[0] + 1:] == ["    'island': C12", "    'length': D4, D7, D8, D9, D10 and 1 more"]
 
     # a model saved before training recorded this (None) says nothing
-    for c in loaded.schema.columns:
-        c.blank_in_training = None
+    loaded.blank_free = None
     assert not [n for n in loaded.results_for(Table.from_dataframe(other), reasons=False).notes
                 if "has not learned" in n]
 
@@ -177,8 +176,8 @@ def test_the_note_lists_a_few_columns_and_counts_the_rest():
 
     n_cols = _LISTED_COLUMNS + 3
     df = pd.DataFrame({f"c{i}": [1.0, np.nan, 3.0] for i in range(n_cols)})
-    cols = [Column(name=c, kind="number", role="feature", reason="", blank_in_training=False) for c in df.columns]
-    notes = unseen_blank_notes(Schema(columns=cols, target="y", task="regression", task_reason=""), df,
-                               np.arange(3), Table.from_dataframe(df))
+    cols = [Column(name=c, kind="number", role="feature", reason="") for c in df.columns]
+    notes = unseen_blank_notes(Schema(columns=cols, target="y", task="regression", task_reason=""), list(df.columns),
+                               df, np.arange(3), Table.from_dataframe(df))
     assert notes[1] == "    'c0': A3" and len(notes) == 1 + _LISTED_COLUMNS + 1
     assert notes[-1] == "    and 3 more columns"
