@@ -114,14 +114,18 @@ def _typical(enc: EncodedTable, block: str, idx: list[int]) -> EncodedTable:
 
 
 def row_reasons(members, frame: pd.DataFrame, raw: pd.DataFrame, task: str, predict_all,
-                chosen: np.ndarray | None, *, target_sd: float = 1.0, number_format=None) -> list[str]:
+                chosen: np.ndarray | None, *, target_sd: float = 1.0, number_format=None,
+                groups: list[tuple[np.ndarray, list]] | None = None) -> list[str]:
     """For each row, the one to three columns that pushed its answer most, in words.
 
     The effect of a column is how much the answer moves when its value is replaced by a typical
     one (occlusion): "Flipper length (mm) = 217 (+41%)" means that flipper length, rather than a
     typical one, raised the probability of the predicted class by 41 points. ``predict_all(members,
     encs)`` averages the members; ``chosen`` is each row's predicted class index (classification).
-    One pass per column and member keeps this cheap enough for every row of a sheet.
+    ``groups``: (row positions, the members whose answer those rows show), so a labelled row is
+    explained by the fold model that gave its held-out answer, not by models that trained on it;
+    default: every row by every member. One pass per column and member keeps this cheap enough
+    for every row of a sheet.
     """
     n = len(frame)
     if n == 0 or not members:
@@ -129,19 +133,13 @@ def row_reasons(members, frame: pd.DataFrame, raw: pd.DataFrame, task: str, pred
     slices = members[0].encoder.slices()
     if not slices:
         return [""] * n
-    use = members if n * len(slices) * len(members) <= REASON_BUDGET_ROWS else members[:1]
-    encs = [m.encoder.transform(frame) for m in use]
-
-    def answer(encs_now):
-        out = predict_all(use, encs_now)
-        return out[np.arange(n), chosen] if task == "classification" else out
-
-    base = answer(encs)
     columns = list(slices)
     effects = np.zeros((n, len(columns)))
-    for j, col in enumerate(columns):
-        typical = [_typical(e, *m.encoder.slices()[col]) for m, e in zip(use, encs)]
-        effects[:, j] = base - answer(typical)
+    for rows, group in groups if groups is not None else [(np.arange(n), list(members))]:
+        if len(rows) and group:
+            part = frame.iloc[rows]
+            effects[rows] = _effects(group, part, columns, predict_all, task,
+                                     None if chosen is None else np.asarray(chosen)[rows])
     threshold = MIN_PROBABILITY_EFFECT if task == "classification" else MIN_NUMBER_EFFECT_SD
     fmt = number_format or (lambda v: f"{v:,.3g}")
     out = []
@@ -158,6 +156,26 @@ def row_reasons(members, frame: pd.DataFrame, raw: pd.DataFrame, task: str, pred
             parts.append(f"{col} = {shown} ({sign}{size})")
         out.append("; ".join(parts) if parts else "no single column stands out")
     return out
+
+
+def _effects(members, frame: pd.DataFrame, columns: list[str], predict_all, task: str,
+             chosen: np.ndarray | None) -> np.ndarray:
+    """(rows × columns): how much each column's value, rather than a typical one, moved each row's
+    answer (the chosen class's probability, or the standardised number), averaged over ``members``."""
+    n = len(frame)
+    use = members if n * len(columns) * len(members) <= REASON_BUDGET_ROWS else members[:1]
+    encs = [m.encoder.transform(frame) for m in use]
+
+    def answer(encs_now):
+        out = predict_all(use, encs_now)
+        return out[np.arange(n), chosen] if task == "classification" else out
+
+    base = answer(encs)
+    effects = np.zeros((n, len(columns)))
+    for j, col in enumerate(columns):
+        typical = [_typical(e, *m.encoder.slices()[col]) for m, e in zip(use, encs)]
+        effects[:, j] = base - answer(typical)
+    return effects
 
 
 def _show(v) -> str:

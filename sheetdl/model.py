@@ -175,11 +175,13 @@ class FittedModel:
             res.probabilities = outputs
             res.confidence = outputs.max(1)
 
-    def _reasons(self, frame: pd.DataFrame, raw: pd.DataFrame, outputs: np.ndarray) -> list[str]:
+    def _reasons(self, frame: pd.DataFrame, raw: pd.DataFrame, outputs: np.ndarray,
+                 groups: list[tuple[np.ndarray, list]] | None = None) -> list[str]:
+        """Reasons for each row's answer; ``groups`` (row positions, members) as in explain.row_reasons."""
         chosen = outputs.argmax(1) if self.task == "classification" else None
         return explain.row_reasons(
             self.members, frame, raw, self.task, self._ensemble, chosen,
-            target_sd=self.target_encoder.std_, number_format=_number_words,
+            target_sd=self.target_encoder.std_, number_format=_number_words, groups=groups,
         )
 
 
@@ -380,7 +382,10 @@ def _measure_and_explain(model, frame, table, schema, target_encoder, y, labelle
             seed=opts.seed, kinds={c.name: c.kind for c in schema.features},
             deadline=t0 + 0.95 * opts.time_budget)
     if reasons:
-        res.reasons = model._reasons(frame, table.values, outputs)
+        # each labelled row is explained by the fold model whose held-out answer it shows (the others
+        # trained on it); rows to fill in by all of them, as they are answered
+        groups = None if k == 1 else [(labelled[folds == f], [m]) for f, m in enumerate(members)] + [(blank, members)]
+        res.reasons = model._reasons(frame, table.values, outputs, groups)
     if pictures:
         from .image_columns import image_folder, picture_rows
 

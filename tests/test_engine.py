@@ -280,3 +280,73 @@ def test_a_model_file_gets_the_permissions_of_a_normal_save(penguin_model, tmp_p
     umask = os.umask(0)
     os.umask(umask)
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask  # not mkstemp's private 0600
+
+
+class _OneNumberEncoder:
+    def slices(self):
+        return {"a": ("numeric", [0])}
+
+    def transform(self, frame):
+        from sheetdl.encode import EncodedTable
+
+        n = len(frame)
+        return EncodedTable(frame[["a"]].to_numpy(np.float32), np.zeros((n, 0), np.int64),
+                            np.zeros((n, 0, 1), np.int64))
+
+
+class _SlopeMember:
+    """A fake fold model: P(class 1) = sigmoid(slope × a)."""
+
+    def __init__(self, slope):
+        self.slope, self.encoder = slope, _OneNumberEncoder()
+
+
+def _mean_probability(members, encs):
+    p1 = np.mean([1 / (1 + np.exp(-m.slope * e.numeric[:, 0])) for m, e in zip(members, encs)], axis=0)
+    return np.stack([1 - p1, p1], axis=1)
+
+
+def test_each_row_is_explained_by_the_members_whose_answer_it_shows():
+    """Reasons for a labelled row come from the fold model that gave its held-out answer, not from
+    the average of models that trained on it; rows without groups are explained by every member."""
+    from sheetdl.explain import row_reasons
+
+    frame = pd.DataFrame({"a": [1.0, 1.0, 1.0]})
+    steep, gentle = _SlopeMember(4.0), _SlopeMember(1.0)
+    chosen = np.array([1, 1, 1])
+    groups = [(np.array([0]), [steep]), (np.array([1]), [gentle]), (np.array([2]), [steep, gentle])]
+    by_group = row_reasons([steep, gentle], frame, frame, "classification", _mean_probability, chosen, groups=groups)
+    # sigmoid(4) − ½ = 48 points, sigmoid(1) − ½ = 23, their mean 36
+    assert by_group == ["a = 1 (+48%)", "a = 1 (+23%)", "a = 1 (+36%)"]
+    assert row_reasons([steep, gentle], frame, frame, "classification", _mean_probability, chosen) == ["a = 1 (+36%)"] * 3
+
+
+def test_training_explains_labelled_rows_with_their_own_fold_model(monkeypatch):
+    from sheetdl import explain
+    from sheetdl.model import train_table
+    from sheetdl.schema import infer_schema
+    from sheetdl.table import Table
+    from sheetdl.training import FitOptions
+
+    rng = np.random.default_rng(6)
+    df = pd.DataFrame({"a": rng.normal(size=160), "b": rng.normal(size=160)})
+    df["t"] = np.where(df["a"] > 0, "hi", "lo").astype(object)
+    df.loc[150:, "t"] = None  # ten rows to fill in
+    table = Table.from_dataframe(df)
+    schema = infer_schema(table, target="t")
+    calls = []
+    real = explain._effects
+
+    def spy(members, frame, *rest):
+        calls.append((len(frame), tuple(id(m) for m in members)))
+        return real(members, frame, *rest)
+
+    monkeypatch.setattr(explain, "_effects", spy)
+    model, res = train_table(table, schema, FitOptions(time_budget=20), reasons=True)
+    k = len(model.members)
+    assert k > 1
+    ids = [id(m) for m in model.members]
+    assert [c[1] for c in calls[:k]] == [(i,) for i in ids]  # each fold's held-out rows, by that fold's model
+    assert sum(c[0] for c in calls[:k]) == 150
+    assert calls[k] == (10, tuple(ids))  # the rows to fill in, by every fold model
+    assert len(res.reasons) == 160 and all(r for r in res.reasons)
