@@ -25,6 +25,10 @@ REASON_BUDGET_ROWS = 2_000_000
 #: a column is named as a reason only if it moved the answer at least this much
 MIN_PROBABILITY_EFFECT = 0.02  # 2 percentage points
 MIN_NUMBER_EFFECT_SD = 0.02  # 2% of the target's standard deviation
+#: a sure answer (99.9 %) hardly moves when one column is made typical, though the columns that make it
+#: sure may still be clear: those that move its log-odds by at least this much (odds × e) are named
+#: as agreeing, when no column moves the probability itself
+MIN_LOG_ODDS_EFFECT = 1.0
 
 
 def _replace(enc: EncodedTable, block: str, idx: list[int], source_rows: np.ndarray) -> EncodedTable:
@@ -135,11 +139,12 @@ def row_reasons(members, frame: pd.DataFrame, raw: pd.DataFrame, task: str, pred
         return [""] * n
     columns = list(slices)
     effects = np.zeros((n, len(columns)))
+    odds = np.zeros((n, len(columns)))  # the same effects on the log-odds (classification)
     for rows, group in groups if groups is not None else [(np.arange(n), list(members))]:
         if len(rows) and group:
             part = frame.iloc[rows]
-            effects[rows] = _effects(group, part, columns, predict_all, task,
-                                     None if chosen is None else np.asarray(chosen)[rows])
+            effects[rows], odds[rows] = _effects(group, part, columns, predict_all, task,
+                                                 None if chosen is None else np.asarray(chosen)[rows])
     threshold = MIN_PROBABILITY_EFFECT if task == "classification" else MIN_NUMBER_EFFECT_SD
     fmt = number_format or (lambda v: f"{v:,.3g}")
     out = []
@@ -154,14 +159,29 @@ def row_reasons(members, frame: pd.DataFrame, raw: pd.DataFrame, task: str, pred
             sign = "+" if e > 0 else "−"
             size = f"{abs(e) * 100:.0f}%" if task == "classification" else fmt(abs(e) * target_sd)
             parts.append(f"{col} = {shown} ({sign}{size})")
+        if not parts and task == "classification":
+            parts = _agreeing(odds[i], columns, raw, i)
         out.append("; ".join(parts) if parts else "no single column stands out")
     return out
 
 
+def _agreeing(odds: np.ndarray, columns: list[str], raw: pd.DataFrame, i: int) -> list[str]:
+    """For a sure answer no single column moves: the (up to two) columns that each make it clearly
+    surer, as one reason: "Bill length (mm) = 39.1 and Island = Torgersen both point to this answer;
+    no single column decides"."""
+    strong = [j for j in np.argsort(-odds)[:2] if odds[j] >= MIN_LOG_ODDS_EFFECT]
+    if not strong:
+        return []
+    named = " and ".join(f"{columns[j]} = {_show(raw[columns[j]].iat[i] if columns[j] in raw.columns else None)}"
+                         for j in strong)
+    return [f"{named} {'both point' if len(strong) > 1 else 'points'} to this answer; no single column decides"]
+
+
 def _effects(members, frame: pd.DataFrame, columns: list[str], predict_all, task: str,
-             chosen: np.ndarray | None) -> np.ndarray:
-    """(rows × columns): how much each column's value, rather than a typical one, moved each row's
-    answer (the chosen class's probability, or the standardised number), averaged over ``members``."""
+             chosen: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Two (rows × columns) arrays: how much each column's value, rather than a typical one, moved each
+    row's answer (the chosen class's probability, or the standardised number; ``members`` averaged),
+    and for classification the same on the chosen class's log-odds (zeros for numbers)."""
     n = len(frame)
     use = members if n * len(columns) * len(members) <= REASON_BUDGET_ROWS else members[:1]
     encs = [m.encoder.transform(frame) for m in use]
@@ -170,12 +190,20 @@ def _effects(members, frame: pd.DataFrame, columns: list[str], predict_all, task
         out = predict_all(use, encs_now)
         return out[np.arange(n), chosen] if task == "classification" else out
 
+    def log_odds(p):
+        p = np.clip(np.asarray(p, dtype=np.float64), 1e-9, 1 - 1e-9)
+        return np.log(p) - np.log1p(-p)
+
     base = answer(encs)
     effects = np.zeros((n, len(columns)))
+    odds = np.zeros((n, len(columns)))
     for j, col in enumerate(columns):
         typical = [_typical(e, *m.encoder.slices()[col]) for m, e in zip(use, encs)]
-        effects[:, j] = base - answer(typical)
-    return effects
+        now = answer(typical)
+        effects[:, j] = base - now
+        if task == "classification":
+            odds[:, j] = log_odds(base) - log_odds(now)
+    return effects, odds
 
 
 def _show(v) -> str:

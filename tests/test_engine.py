@@ -350,3 +350,38 @@ def test_training_explains_labelled_rows_with_their_own_fold_model(monkeypatch):
     assert sum(c[0] for c in calls[:k]) == 150
     assert calls[k] == (10, tuple(ids))  # the rows to fill in, by every fold model
     assert len(res.reasons) == 160 and all(r for r in res.reasons)
+
+
+class _TwoNumberEncoder(_OneNumberEncoder):
+    def slices(self):
+        return {"a": ("numeric", [0]), "b": ("numeric", [1])}
+
+    def transform(self, frame):
+        from sheetdl.encode import EncodedTable
+
+        n = len(frame)
+        return EncodedTable(frame[["a", "b"]].to_numpy(np.float32), np.zeros((n, 0), np.int64),
+                            np.zeros((n, 0, 1), np.int64))
+
+
+class _SumMember:
+    """A fake model: P(class 1) = sigmoid(10 a + 10 b): either column alone makes it 99.995 % sure."""
+
+    encoder = _TwoNumberEncoder()
+
+
+def _sum_probability(members, encs):
+    p1 = np.mean([1 / (1 + np.exp(-10 * (e.numeric[:, 0] + e.numeric[:, 1]))) for e in encs], axis=0)
+    return np.stack([1 - p1, p1], axis=1)
+
+
+def test_a_sure_answer_names_the_columns_that_agree_on_it():
+    """Making one column typical hardly moves a sure answer that two columns back; they are named
+    together rather than 'no single column stands out'. One column alone keeps its percentage."""
+    from sheetdl.explain import row_reasons
+
+    frame = pd.DataFrame({"a": [1.0, 1.0, 0.0], "b": [1.0, 0.0, 0.0]})
+    reasons = row_reasons([_SumMember()], frame, frame, "classification", _sum_probability, np.array([1, 1, 1]))
+    assert reasons[0] == "a = 1 and b = 1 both point to this answer; no single column decides"
+    assert reasons[1] == "a = 1 (+50%)"
+    assert reasons[2] == "no single column stands out"
