@@ -385,3 +385,28 @@ def test_a_sure_answer_names_the_columns_that_agree_on_it():
     assert reasons[0] == "a = 1 and b = 1 both point to this answer; no single column decides"
     assert reasons[1] == "a = 1 (+50%)"
     assert reasons[2] == "no single column stands out"
+
+
+@pytest.mark.parametrize("rows, shuffles", [(200, 3), (4_000, 2), (8_000, 1)])
+def test_permutation_repeats_shrink_as_folds_grow(rows, shuffles):
+    """Each column is shuffled about PERMUTED_ROWS times a fold (3 repeats at most, 1 at least), and
+    the column that decides the answer still comes out on top."""
+    from sheetdl.explain import permutation_importance
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=rows), "b": rng.normal(size=rows)})
+    y = (frame["a"] > 0).to_numpy().astype(int)
+    member = _SumMember()
+    member.net = "net"
+    member.encoder = _TwoNumberEncoder()
+    calls = []
+
+    def predict(net, enc):
+        calls.append(len(enc))
+        p1 = 1 / (1 + np.exp(-10 * enc.numeric[:, 0]))
+        return np.stack([1 - p1, p1], axis=1)
+
+    folds = np.arange(rows) % 2
+    out = permutation_importance([member, member], frame, y, np.arange(rows), folds, "classification", predict)
+    assert len(calls) == 2 * (1 + 2 * shuffles)  # per fold: the base answer, then each column's shuffles
+    assert [i.column for i in out] == ["a", "b"] and out[0].drop > 0.3 and out[1].drop == 0
