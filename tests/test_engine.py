@@ -398,7 +398,6 @@ def test_permutation_repeats_shrink_as_folds_grow(rows, shuffles):
     y = (frame["a"] > 0).to_numpy().astype(int)
     member = _SumMember()
     member.net = "net"
-    member.encoder = _TwoNumberEncoder()
     calls = []
 
     def predict(net, enc):
