@@ -159,15 +159,18 @@ def row_reasons(members, frame: pd.DataFrame, raw: pd.DataFrame, task: str, pred
             e = effects[i, j]
             if abs(e) < threshold:
                 break
-            col = columns[j]
-            shown = _show(raw[col].iat[i] if col in raw.columns else None)
             sign = "+" if e > 0 else "−"
             size = f"{abs(e) * 100:.0f}%" if task == "classification" else fmt(abs(e) * target_sd)
-            parts.append(f"{col} = {shown} ({sign}{size})")
+            parts.append(f"{_named(columns[j], raw, i)} ({sign}{size})")
         if not parts and task == "classification":
             parts = _agreeing(odds[i], columns, raw, i)
         out.append("; ".join(parts) if parts else "no single column stands out")
     return out
+
+
+def _named(col: str, raw: pd.DataFrame, i: int) -> str:
+    """'Column = value' for row ``i``, as the user's sheet holds it."""
+    return f"{col} = {_show(raw[col].iat[i] if col in raw.columns else None)}"
 
 
 def _agreeing(odds: np.ndarray, columns: list[str], raw: pd.DataFrame, i: int) -> list[str]:
@@ -177,8 +180,7 @@ def _agreeing(odds: np.ndarray, columns: list[str], raw: pd.DataFrame, i: int) -
     strong = [j for j in np.argsort(-odds)[:2] if odds[j] >= MIN_LOG_ODDS_EFFECT]
     if not strong:
         return []
-    named = " and ".join(f"{columns[j]} = {_show(raw[columns[j]].iat[i] if columns[j] in raw.columns else None)}"
-                         for j in strong)
+    named = " and ".join(_named(columns[j], raw, i) for j in strong)
     return [f"{named} {'both point' if len(strong) > 1 else 'points'} to this answer; no single column decides"]
 
 
@@ -200,6 +202,7 @@ def _effects(members, frame: pd.DataFrame, columns: list[str], predict_all, task
         return np.log(p) - np.log1p(-p)
 
     base = answer(encs)
+    base_odds = log_odds(base) if task == "classification" else None
     effects = np.zeros((n, len(columns)))
     odds = np.zeros((n, len(columns)))
     for j, col in enumerate(columns):
@@ -207,7 +210,7 @@ def _effects(members, frame: pd.DataFrame, columns: list[str], predict_all, task
         now = answer(typical)
         effects[:, j] = base - now
         if task == "classification":
-            odds[:, j] = log_odds(base) - log_odds(now)
+            odds[:, j] = base_odds - log_odds(now)
     return effects, odds
 
 
