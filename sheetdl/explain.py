@@ -124,7 +124,7 @@ def _typical(enc: EncodedTable, block: str, idx: list[int]) -> EncodedTable:
 
 def row_reasons(members, frame: pd.DataFrame, raw: pd.DataFrame, task: str, predict_all,
                 chosen: np.ndarray | None, *, target_sd: float = 1.0, number_format=None,
-                groups: list[tuple[np.ndarray, list]] | None = None) -> list[str]:
+                groups: list[tuple[np.ndarray, list]] | None = None, filled=None) -> list[str]:
     """For each row, the one to three columns that pushed its answer most, in words.
 
     The effect of a column is how much the answer moves when its value is replaced by a typical
@@ -133,8 +133,11 @@ def row_reasons(members, frame: pd.DataFrame, raw: pd.DataFrame, task: str, pred
     encs)`` averages the members; ``chosen`` is each row's predicted class index (classification).
     ``groups``: (row positions, the members whose answer those rows show), so a labelled row is
     explained by the fold model that gave its held-out answer, not by models that trained on it;
-    default: every row by every member. One pass per column and member keeps this cheap enough
-    for every row of a sheet.
+    default: every row by every member. ``filled`` (gaps.Filled): rows with blanks the model never
+    saw were answered as the average over their nearest training rows' values there; for them a
+    column is made typical before those rows are chosen (see _refilled_effects), the blank cells are
+    not credited (their values were not the row's) but named as blank. One pass per column and
+    member keeps this cheap enough for every row of a sheet.
     """
     n = len(frame)
     if n == 0 or not members:
@@ -143,13 +146,31 @@ def row_reasons(members, frame: pd.DataFrame, raw: pd.DataFrame, task: str, pred
     if not slices:
         return [""] * n
     columns = list(slices)
-    effects = np.zeros((n, len(columns)))
-    odds = np.zeros((n, len(columns)))  # the same effects on the log-odds (classification)
-    for rows, group in groups if groups is not None else [(np.arange(n), list(members))]:
+    if filled is None:
+        from .gaps import Filled
+
+        filled = Filled.identity(frame)
+    groups = groups if groups is not None else [(np.arange(n), list(members))]
+    rows_predicted = filled.frame
+    chosen_each = None if chosen is None else filled.expand(np.asarray(chosen))
+    effects = np.zeros((len(rows_predicted), len(columns)))
+    odds = np.zeros((len(rows_predicted), len(columns)))  # the same effects on the log-odds (classification)
+    for rows, group in groups:
+        rows = filled.positions(rows)
         if len(rows) and group:
-            part = frame.iloc[rows]
+            part = rows_predicted.iloc[rows]
             effects[rows], odds[rows] = _effects(group, part, columns, predict_all, task,
-                                                 None if chosen is None else np.asarray(chosen)[rows])
+                                                 None if chosen_each is None else chosen_each[rows])
+    effects, odds = filled.mean(effects), filled.mean(odds)
+    blanks = [[] for _ in range(n)]  # the cells answered from neighbours' values, by row
+    for col, where in filled.filled.items():
+        for i in np.flatnonzero(where):
+            blanks[i].append(col)
+        if col in columns:
+            effects[where, columns.index(col)] = odds[where, columns.index(col)] = 0.0
+    if filled.owner is not None:
+        _refilled_effects(effects, odds, filled, frame, columns, predict_all, task,
+                          None if chosen is None else np.asarray(chosen), groups)
     threshold = MIN_PROBABILITY_EFFECT if task == "classification" else MIN_NUMBER_EFFECT_SD
     fmt = number_format or (lambda v: f"{v:,.3g}")
     out = []
@@ -164,6 +185,9 @@ def row_reasons(members, frame: pd.DataFrame, raw: pd.DataFrame, task: str, pred
             parts.append(f"{_named(columns[j], raw, i)} ({sign}{size})")
         if not parts and task == "classification":
             parts = _agreeing(odds[i], columns, raw, i)
+        if blanks[i]:
+            named = blanks[i] if len(blanks[i]) < 2 else [", ".join(blanks[i][:-1]), blanks[i][-1]]
+            parts.append(f"{' and '.join(named)} blank: answered as similar rows are")
         out.append("; ".join(parts) if parts else "no single column stands out")
     return out
 
@@ -197,12 +221,8 @@ def _effects(members, frame: pd.DataFrame, columns: list[str], predict_all, task
         out = predict_all(use, encs_now)
         return out[np.arange(n), chosen] if task == "classification" else out
 
-    def log_odds(p):
-        p = np.clip(np.asarray(p, dtype=np.float64), 1e-9, 1 - 1e-9)
-        return np.log(p) - np.log1p(-p)
-
     base = answer(encs)
-    base_odds = log_odds(base) if task == "classification" else None
+    base_odds = _log_odds(base) if task == "classification" else None
     effects = np.zeros((n, len(columns)))
     odds = np.zeros((n, len(columns)))
     for j, col in enumerate(columns):
@@ -210,15 +230,70 @@ def _effects(members, frame: pd.DataFrame, columns: list[str], predict_all, task
         now = answer(typical)
         effects[:, j] = base - now
         if task == "classification":
-            odds[:, j] = base_odds - log_odds(now)
+            odds[:, j] = base_odds - _log_odds(now)
     return effects, odds
+
+
+def _log_odds(p) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=np.float64), 1e-9, 1 - 1e-9)
+    return np.log(p) - np.log1p(-p)
+
+
+def _refilled_effects(effects: np.ndarray, odds: np.ndarray, filled, frame: pd.DataFrame, columns: list[str],
+                      predict_all, task: str, chosen: np.ndarray | None, groups) -> None:
+    """Effects (in place) for rows answered from their nearest training rows' values (gaps.Filled).
+
+    Made typical in the predicted rows themselves, the column that chose those neighbours looks
+    idle: a penguin without measurements is answered Gentoo because the rows nearest it are Biscoe
+    Gentoos, and with their measurements the island hardly matters any more. So for these rows each
+    column the neighbours are chosen by is made typical in the row first and the neighbours chosen
+    again, as the answer was reached. Columns that choose no neighbours (words, pictures) keep their
+    effects. Skipped, leaving the plain effects, when it would cost more than REASON_BUDGET_ROWS."""
+    donors = filled.donors
+    names = [c for c in columns if c in donors.kinds]
+    rows_filled = np.flatnonzero(np.any(list(filled.filled.values()), axis=0))
+    if not names or not len(rows_filled):
+        return
+    members = max(len(g) for _, g in groups)
+    if len(rows_filled) * max(filled.neighbours, 1) * (len(names) + 1) * members > REASON_BUDGET_ROWS:
+        return
+    typical = donors.typical()
+    for rows, group in groups:
+        rows = np.intersect1d(rows, rows_filled)
+        if not len(rows) or not group:
+            continue
+        part = frame.iloc[rows]
+
+        def answer(typed: pd.DataFrame) -> np.ndarray:
+            f = donors.fill(typed, filled.columns)
+            out = predict_all(group, [m.encoder.transform(f.frame) for m in group])
+            if task == "classification":
+                out = out[np.arange(len(f.frame)), f.expand(chosen[rows])]
+            return f.mean(out)
+
+        base = answer(part)
+        for col in names:
+            own = ~filled.filled.get(col, np.zeros(len(frame), dtype=bool))[rows]  # the row's own value
+            changed = part.copy()
+            values = changed[col].to_numpy(copy=True)
+            values[own] = typical[col]
+            changed[col] = pd.Series(values, index=changed.index, dtype=part[col].dtype)
+            now = answer(changed)
+            j = columns.index(col)
+            effects[rows, j] = np.where(own, base - now, 0.0)
+            if task == "classification":
+                odds[rows, j] = np.where(own, _log_odds(base) - _log_odds(now), 0.0)
 
 
 def _show(v) -> str:
     if v is None or (isinstance(v, float) and v != v):
         return "(blank)"
     if isinstance(v, float):
-        return f"{v:,.4g}"
+        # years and other whole numbers under 10,000 as the sheet shows them (2009, not 2,009); large
+        # numbers in full with separators (250,000, not 2.5e+05); the rest to 4 significant digits
+        if 1e4 <= abs(v) < 1e15:
+            return f"{v:,.0f}"
+        return str(int(v)) if v.is_integer() else f"{v:.4g}"
     if hasattr(v, "strftime"):
         return v.strftime("%Y-%m-%d")
     s = str(v)

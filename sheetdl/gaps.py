@@ -17,8 +17,11 @@ any rare blanks: their training is unchanged, random draws included.
 The rows the model will fill in (their target blank) are part of the same sheet, so their blanks are
 known before training: where they fall in columns the training rows have few or no blanks in, they
 are practised the same way, in their combinations. A blank no row of the sheet had can still turn up
-later (``sheetdl predict`` on another sheet): the model then reads it as a typical value, and the
-report says which cells (``unseen_blank_notes``).
+later (``sheetdl predict`` on another sheet). The network never learned what it means, so such a row
+is answered as the rows most like it would be: a sample of the training rows' values is kept with the
+model (``Donors``), the row is predicted once with each of its nearest neighbours' values in those
+cells (nearest in the columns it has), and the answers are averaged. The report says which cells
+(``unseen_blank_notes``).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import torch
 from .encode import TableEncoder
 
 __all__ = ["GapPractice", "GAP_LEARNED_ROWS", "GAP_ROWS", "GAP_MAX_SHARE", "blank_columns", "rare_gaps",
-           "never_blank", "unseen_blank_notes"]
+           "never_blank", "unseen_blank_notes", "Donors", "Filled", "FILL_NEIGHBOURS", "DONOR_ROWS"]
 
 #: a column with at least this many blank cells among a fold's training rows keeps its blanks as
 #: they are (the network can learn what they mean from them)
@@ -142,11 +145,13 @@ def never_blank(schema, frame: pd.DataFrame, rows: np.ndarray, practised=()) -> 
             and col.name not in practised and not frame[col.name].iloc[rows].isna().any()]
 
 
-def unseen_blank_notes(schema, blank_free, frame: pd.DataFrame, rows: np.ndarray, table) -> list[str]:
+def unseen_blank_notes(schema, blank_free, frame: pd.DataFrame, rows: np.ndarray, table,
+                       neighbours: int = 0) -> list[str]:
     """Report notes for blanks in ``rows`` (rows being predicted) of the ``blank_free`` columns (see
     never_blank; None for a model saved before it was recorded): the network never learned what a
-    blank there means and read the encoders' fill value, so the user should know which predictions
-    rest on that. One sentence, then one indented line per column with its cells."""
+    blank there means, so the user should know which predictions rest on a guess at those cells:
+    the ``neighbours`` nearest training rows' values (Donors.fill), or for a model saved without
+    them (0) the encoders' fill value. One sentence, then one indented line per column with its cells."""
     from .errors import cell_list
 
     lines = []
@@ -168,7 +173,193 @@ def unseen_blank_notes(schema, blank_free, frame: pd.DataFrame, rows: np.ndarray
         return []
     more = len(lines) - _LISTED_COLUMNS
     lines = lines[:_LISTED_COLUMNS] + ([f"    and {more:,} more column{'s' if more != 1 else ''}"] if more > 0 else [])
-    return [("Some rows predicted are blank in a column that was filled in on every row the model learned "
-             "from, so it has not learned what a blank there means and read it as a typical value (a number's "
-             "middle value; a category as one too rare to learn). Check those predictions, or fill the cells "
-             "in if you know them:"), *lines]
+    if neighbours:
+        how = (f"so it has not learned what a blank there means. Those rows were answered as the {neighbours} "
+               f"rows it learned from that are most like them (in their other columns) would be, with their "
+               f"values in those cells, averaging the answers. Check those predictions, or fill the cells in "
+               f"if you know them:")
+    else:
+        how = ("so it has not learned what a blank there means and read it as a typical value (a number's "
+               "middle value; a category as one too rare to learn). Check those predictions, or fill the "
+               "cells in if you know them:")
+    return [f"Some rows predicted are blank in a column that was filled in on every row the model learned from, {how}",
+            *lines]
+
+
+# ---- answering blanks the model never saw from the rows most like them ---------------------------
+#: a row blank in a column the model never saw blank is answered as the average of its answers with
+#: the values this many of the most similar training rows have there (similar in its other columns)
+FILL_NEIGHBOURS = 20
+#: training rows kept with the model to take those values from (a random sample of larger tables)
+DONOR_ROWS = 1000
+#: rows predicted for the filled rows of one call at most (rows × neighbours): fewer neighbours beyond
+MAX_FILLED_ROWS = 200_000
+#: rows whose distances to every kept row are computed at once
+_CHUNK = 2048
+
+
+@dataclass
+class Filled:
+    """Rows as predicted: each row with blanks the model never saw repeated once per neighbour, those
+    cells holding the neighbour's values. ``owner`` maps them back (None: nothing was filled)."""
+
+    frame: pd.DataFrame
+    owner: np.ndarray | None
+    n: int
+    #: column → the original rows (bool) whose blank there was filled
+    filled: dict[str, np.ndarray]
+    neighbours: int = 0
+    #: where the values came from, and the columns filled where blank (to fill again, explain.py)
+    donors: "Donors | None" = None
+    columns: tuple = ()
+
+    @classmethod
+    def identity(cls, frame: pd.DataFrame) -> "Filled":
+        return cls(frame, None, len(frame), {})
+
+    def expand(self, values: np.ndarray) -> np.ndarray:
+        """Per-row ``values`` of the original rows → one per predicted row."""
+        return values if self.owner is None else np.asarray(values)[self.owner]
+
+    def positions(self, rows: np.ndarray) -> np.ndarray:
+        """The predicted rows standing for the original ``rows``."""
+        return rows if self.owner is None else np.flatnonzero(np.isin(self.owner, rows))
+
+    def mean(self, outputs: np.ndarray) -> np.ndarray:
+        """Per predicted row → per original row: the average over a row's neighbours."""
+        if self.owner is None:
+            return outputs
+        outputs = np.asarray(outputs, dtype=np.float64)
+        total = np.zeros((self.n,) + outputs.shape[1:])
+        np.add.at(total, self.owner, outputs)
+        counts = np.bincount(self.owner, minlength=self.n).astype(np.float64)
+        return total / counts.reshape((-1,) + (1,) * (outputs.ndim - 1))
+
+    def spread(self, outputs: np.ndarray) -> np.ndarray:
+        """How much a row's answers differ over its neighbours (standard deviation; 0 where not filled)."""
+        if self.owner is None:
+            return np.zeros(np.shape(outputs)[:1])
+        mean = self.mean(outputs)
+        return np.sqrt(self.mean((np.asarray(outputs, dtype=np.float64) - mean[self.owner]) ** 2))
+
+
+def _as_numbers(values: pd.Series, kind: str) -> np.ndarray:
+    if kind == "date":
+        d = pd.to_datetime(values, errors="coerce")
+        return ((d - pd.Timestamp("2000-01-01")).dt.total_seconds() / 86400.0).to_numpy(np.float64, na_value=np.nan)
+    return pd.to_numeric(values, errors="coerce").to_numpy(np.float64, na_value=np.nan)
+
+
+@dataclass
+class Donors:
+    """Values of up to DONOR_ROWS training rows (numbers, yes/no, categories, dates; typed as in the
+    training frame), kept with the model so that a blank it never saw is answered from the rows most
+    like the blank one (a k-nearest-neighbour multiple imputation, averaging the model's answers)."""
+
+    frame: pd.DataFrame
+    kinds: dict[str, str]
+
+    @classmethod
+    def sample(cls, frame: pd.DataFrame, rows: np.ndarray, features, seed: int = 0) -> "Donors":
+        cols = [c for c in features if c.kind in _KINDS and c.name in frame]
+        rows = np.asarray(rows)
+        if len(rows) > DONOR_ROWS:
+            rows = np.sort(np.random.default_rng(seed).choice(rows, DONOR_ROWS, replace=False))
+        part = frame.iloc[rows][[c.name for c in cols]].reset_index(drop=True)
+        return cls(part, {c.name: c.kind for c in cols})
+
+    def to_json(self) -> dict:
+        cols = {}
+        for c, kind in self.kinds.items():
+            s = self.frame[c]
+            if kind == "date":
+                cols[c] = [None if pd.isna(v) else pd.Timestamp(v).isoformat() for v in s]
+            elif kind in ("number", "boolean"):
+                cols[c] = [float(v) if np.isfinite(v) else None for v in s.to_numpy(np.float64, na_value=np.nan)]
+            else:
+                cols[c] = [None if v is None or v != v else str(v) for v in s]
+        return {"kinds": dict(self.kinds), "columns": cols}
+
+    @classmethod
+    def from_json(cls, state: dict) -> "Donors":
+        out = {}
+        for c, kind in state["kinds"].items():
+            v = state["columns"][c]
+            if kind == "date":
+                out[c] = pd.Series(pd.to_datetime(pd.Series(v, dtype=object)), dtype="datetime64[ns]")
+            elif kind in ("number", "boolean"):
+                out[c] = pd.Series(np.array([np.nan if x is None else x for x in v], dtype=np.float64))
+            else:
+                out[c] = pd.Series(v, dtype=object)
+        return cls(pd.DataFrame(out), dict(state["kinds"]))
+
+    def _distances(self, rows: pd.DataFrame) -> np.ndarray:
+        """(rows × kept rows) Gower distance over the columns both have: a number's difference as a
+        share of its 1–99 % range (at most 1), 0/1 for a category; blank matches only blank."""
+        d = np.zeros((len(rows), len(self.frame)))
+        for c, kind in self.kinds.items():
+            if c not in rows:
+                continue
+            if kind in ("number", "boolean", "date"):
+                x, y = _as_numbers(rows[c], kind), _as_numbers(self.frame[c], kind)
+                seen = y[np.isfinite(y)]
+                span = float(np.subtract(*np.quantile(seen, [0.99, 0.01]))) if len(seen) else 0.0
+                span = span if span > 0 else float(np.ptp(seen)) if len(seen) else 0.0
+                span = span if span > 0 else 1.0
+                xa, yb = np.isnan(x)[:, None], np.isnan(y)[None, :]
+                diff = np.minimum(np.abs(x[:, None] - y[None, :]) / span, 1.0)
+                d += np.where(xa & yb, 0.0, np.where(xa | yb, 1.0, diff))
+            else:
+                both = pd.concat([rows[c], self.frame[c]], ignore_index=True)
+                codes, _ = pd.factorize(both.map(lambda v: None if v is None or v != v else str(v)),
+                                        use_na_sentinel=True)
+                a, b = codes[:len(rows)], codes[len(rows):]
+                d += a[:, None] != b[None, :]
+        return d
+
+    def fill(self, frame: pd.DataFrame, columns) -> Filled:
+        """``frame`` with each row that is blank in some of ``columns`` (those the model never saw
+        blank) repeated once per nearest kept row, those cells taking that row's values."""
+        cols = [c for c in columns if c in self.frame and c in frame]
+        n = len(frame)
+        if not cols or not n or not len(self.frame):
+            return Filled.identity(frame)
+        blank = frame[cols].isna().to_numpy()
+        rows = np.flatnonzero(blank.any(axis=1))
+        if not len(rows):
+            return Filled.identity(frame)
+        k = int(min(FILL_NEIGHBOURS, len(self.frame), max(1, MAX_FILLED_ROWS // len(rows))))
+        # equally near rows are taken in a random order, the same every time
+        tie = np.random.default_rng(0).random(len(self.frame)) * 1e-9
+        nearest = np.empty((len(rows), k), dtype=np.int64)
+        for start in range(0, len(rows), _CHUNK):
+            part = rows[start:start + _CHUNK]
+            d = self._distances(frame.iloc[part]) + tie
+            nearest[start:start + len(part)] = np.argsort(d, axis=1, kind="stable")[:, :k]
+        kept = np.ones(n, dtype=bool)
+        kept[rows] = False
+        owner = np.concatenate([np.flatnonzero(kept), np.repeat(rows, k)])
+        donor = np.concatenate([np.full(int(kept.sum()), -1), nearest.ravel()])
+        out = frame.iloc[owner].reset_index(drop=True)
+        for c in cols:
+            mask = out[c].isna().to_numpy() & (donor >= 0)
+            if mask.any():
+                values = out[c].to_numpy(copy=True)
+                values[mask] = self.frame[c].to_numpy()[donor[mask]]
+                out[c] = pd.Series(values, dtype=out[c].dtype)
+        filled = {c: frame[c].isna().to_numpy() for c in cols if frame[c].isna().any()}
+        return Filled(out, owner, n, filled, k, self, tuple(columns))
+
+    def typical(self) -> dict:
+        """A typical value of each column, as the typed frame holds it: the median number or date,
+        the most frequent category or yes/no (what explain.py's occlusion puts in a cell)."""
+        out = {}
+        for c, kind in self.kinds.items():
+            s = self.frame[c].dropna()
+            if not len(s):
+                out[c] = np.nan if kind in ("number", "boolean") else None
+            elif kind in ("number", "date"):
+                out[c] = s.median()
+            else:
+                out[c] = s.value_counts().index[0]
+        return out

@@ -43,6 +43,9 @@ class FittedModel:
     #: feature columns never blank in training (nor practised): a blank there later is named in the
     #: report (gaps.unseen_blank_notes); None for models saved before this was recorded
     blank_free: list[str] | None = None
+    #: a sample of the training rows' values, to answer those blanks from the rows most like them
+    #: (gaps.Donors); None for models saved before, which read such a blank as a typical value
+    donors: gaps.Donors | None = field(default=None, repr=False, compare=False)
     #: where predictions are computed: the CPU, except while training explains itself on a GPU
     predict_device: torch.device = field(default_factory=lambda: torch.device("cpu"), repr=False, compare=False)
 
@@ -79,10 +82,8 @@ class FittedModel:
         if self.task != "regression":
             raise DataError(f"'{self.target}' is a category, so there is no numeric range to give.",
                             hint="Use predict_proba() for how sure the model is.")
-        frame = self._frame(self._table(data), image_folder=image_folder)
-        encs = [m.encoder.transform(frame) for m in self.members]
-        mean, spread = self._ensemble_spread(self.members, encs)
-        return self._interval(mean, spread)
+        filled = self._filled(self._frame(self._table(data), image_folder=image_folder))
+        return self._interval(*self._spread_of(filled))
 
     def importance(self) -> pd.DataFrame:
         """Permutation importance measured on held-out rows during training."""
@@ -101,16 +102,17 @@ class FittedModel:
         """Predictions (with confidence and reasons) for every row of another table."""
         frame, reports = self._frame(table, image_folder=image_folder, allowed=allowed_image_folders,
                                      with_reports=True)
-        outputs = self._ensemble(self.members, [m.encoder.transform(frame) for m in self.members])
+        filled = self._filled(frame)
+        outputs = filled.mean(self._ensemble(self.members, [m.encoder.transform(filled.frame) for m in self.members]))
         res = Results(schema=self.schema, prediction=self._labels(outputs),
                       labelled=np.zeros(len(frame), dtype=bool))
         self._fill_confidence(res, outputs)
         if self.task == "regression" and self.calibration.get("interval"):
-            _, spread = self._ensemble_spread(self.members, [m.encoder.transform(frame) for m in self.members])
-            res.low, res.high = self._interval(outputs, spread)
+            res.low, res.high = self._interval(*self._spread_of(filled))
         if reasons:
-            res.reasons = self._reasons(frame, table.values, outputs)
-        res.notes += gaps.unseen_blank_notes(self.schema, self.blank_free, frame, np.arange(len(frame)), table)
+            res.reasons = self._reasons(frame, table.values, outputs, filled=filled)
+        res.notes += gaps.unseen_blank_notes(self.schema, self.blank_free, frame, np.arange(len(frame)), table,
+                                             filled.neighbours)
         if reports:
             from .image_columns import image_folder as folder_of, picture_rows
 
@@ -140,8 +142,21 @@ class FittedModel:
         return (frame, reports) if with_reports else frame
 
     def _outputs(self, table: Table, image_folder=None) -> np.ndarray:
-        frame = self._frame(table, image_folder=image_folder)
-        return self._ensemble(self.members, [m.encoder.transform(frame) for m in self.members])
+        filled = self._filled(self._frame(table, image_folder=image_folder))
+        return filled.mean(self._ensemble(self.members, [m.encoder.transform(filled.frame) for m in self.members]))
+
+    def _filled(self, frame: pd.DataFrame) -> gaps.Filled:
+        """``frame`` as predicted: blanks the model never saw answered from the training rows most like
+        them (gaps.Donors), where the model kept a sample of them."""
+        if self.donors is None or not self.blank_free:
+            return gaps.Filled.identity(frame)
+        return self.donors.fill(frame, self.blank_free)
+
+    def _spread_of(self, filled: gaps.Filled) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and spread (standardised) per row; a filled row's spread grows by how much its answer
+        differs over its neighbours' values."""
+        mean, spread = self._ensemble_spread(self.members, [m.encoder.transform(filled.frame) for m in self.members])
+        return filled.mean(mean), filled.mean(spread) + filled.spread(mean)
 
     def _ensemble(self, members, encs) -> np.ndarray:
         """The fold members' mean answer (calibrated probabilities / standardised numbers)."""
@@ -176,12 +191,13 @@ class FittedModel:
             res.confidence = outputs.max(1)
 
     def _reasons(self, frame: pd.DataFrame, raw: pd.DataFrame, outputs: np.ndarray,
-                 groups: list[tuple[np.ndarray, list]] | None = None) -> list[str]:
-        """Reasons for each row's answer; ``groups`` (row positions, members) as in explain.row_reasons."""
+                 groups: list[tuple[np.ndarray, list]] | None = None, filled: gaps.Filled | None = None) -> list[str]:
+        """Reasons for each row's answer; ``groups`` (row positions, members) and ``filled`` as in
+        explain.row_reasons."""
         chosen = outputs.argmax(1) if self.task == "classification" else None
         return explain.row_reasons(
             self.members, frame, raw, self.task, self._ensemble, chosen,
-            target_sd=self.target_encoder.std_, number_format=_number_words, groups=groups,
+            target_sd=self.target_encoder.std_, number_format=_number_words, groups=groups, filled=filled,
         )
 
 
@@ -281,9 +297,10 @@ def train_table(table: Table, schema: Schema, opts: training.FitOptions, *, reas
         members, folds, device_words, train_seconds, training_notes, device = training.train_members(
             frame, y, labelled, schema, target_encoder, opts)
     practised = gaps.blank_columns(frame.iloc[blank], schema.features) if training.GAP_PRACTICE else ()
+    blank_free = gaps.never_blank(schema, frame, labelled, practised)
     model = FittedModel(schema=schema, target_encoder=target_encoder, members=members,
-                        settings=dict(settings or {}),
-                        blank_free=gaps.never_blank(schema, frame, labelled, practised))
+                        settings=dict(settings or {}), blank_free=blank_free,
+                        donors=gaps.Donors.sample(frame, labelled, schema.features, opts.seed) if blank_free else None)
     try:
         return _measure_and_explain(model, frame, table, schema, target_encoder, y, labelled, blank, is_labelled,
                                     folds, device, device_words, train_seconds, training_notes, pictures,

@@ -409,3 +409,10 @@ def test_permutation_repeats_shrink_as_folds_grow(rows, shuffles):
     out = permutation_importance([member, member], frame, y, np.arange(rows), folds, "classification", predict)
     assert len(calls) == 2 * (1 + 2 * shuffles)  # per fold: the base answer, then each column's shuffles
     assert [i.column for i in out] == ["a", "b"] and out[0].drop > 0.3 and out[1].drop == 0
+
+
+def test_values_in_reasons_are_written_as_a_person_reads_them():
+    from sheetdl.explain import _show
+
+    assert [_show(v) for v in (2009.0, 3750.0, 39.1, 12.3456, 250000.0, 123456.7, -5.0, float("nan"))] == [
+        "2009", "3750", "39.1", "12.35", "250,000", "123,457", "-5", "(blank)"]

@@ -1,5 +1,7 @@
 """Rare blanks are practised in training, so rows with them are answered from their other columns."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -181,3 +183,88 @@ def test_the_note_lists_a_few_columns_and_counts_the_rest():
                                df, np.arange(3), Table.from_dataframe(df))
     assert notes[1] == "    'c0': A3" and len(notes) == 1 + _LISTED_COLUMNS + 1
     assert notes[-1] == "    and 3 more columns"
+
+
+# ---- blanks the model never saw: answered from the training rows most like them ------------------
+def test_donors_fill_a_blank_with_the_values_of_the_nearest_rows(monkeypatch):
+    from sheetdl import gaps
+
+    monkeypatch.setattr(gaps, "FILL_NEIGHBOURS", 3)
+    donors = gaps.Donors(
+        pd.DataFrame({"size": [1.0, 2.0, 3.0, 10.0, 11.0, 12.0, 13.0],
+                      "island": pd.Series(["A", "A", "A", "B", "B", "B", "A"], dtype=object),
+                      "day": pd.to_datetime(["2020-01-01"] * 6 + ["2020-06-01"]).astype("datetime64[ns]"),
+                      "flag": [0.0, 1.0, 0.0, 1.0, 1.0, 1.0, np.nan]}),
+        {"size": "number", "island": "category", "day": "date", "flag": "boolean"})
+    frame = pd.DataFrame({"size": [5.0, np.nan, np.nan], "island": ["A", "B", "A"],
+                          "day": pd.to_datetime(["2020-01-01"] * 3).astype("datetime64[ns]"),
+                          "flag": [1.0, 1.0, 0.0]})
+    filled = donors.fill(frame, ["size"])
+    # the measured row is predicted once, each blank one three times with its neighbours' sizes:
+    # row 1 (island B, flag 1) from the three B rows; row 2 (island A, flag 0, January) from the two
+    # A rows that match it all and the A row of January with the other flag (the June A row and the B
+    # rows differ in two columns)
+    assert list(filled.owner) == [0, 1, 1, 1, 2, 2, 2]
+    assert filled.neighbours == 3
+    assert filled.frame["size"].iloc[0] == 5.0
+    assert sorted(filled.frame["size"].iloc[1:4]) == [10.0, 11.0, 12.0]
+    assert sorted(filled.frame["size"].iloc[4:7]) == [1.0, 2.0, 3.0]
+    assert (filled.frame["island"].iloc[1:4] == "B").all()  # the other cells stay the row's own
+    assert filled.frame["day"].dtype == frame["day"].dtype and filled.frame["size"].dtype == np.float64
+    assert list(filled.filled) == ["size"] and list(filled.filled["size"]) == [False, True, True]
+    # answers are averaged back per row, and their spread over the neighbours measured
+    answers = np.array([7.0, 1.0, 2.0, 3.0, 5.0, 5.0, 5.0])
+    assert np.allclose(filled.mean(answers), [7.0, 2.0, 5.0])
+    assert np.allclose(filled.spread(answers), [0.0, np.std([1.0, 2.0, 3.0]), 0.0])
+    assert list(filled.positions(np.array([0, 2]))) == [0, 4, 5, 6]
+    # nothing blank there: the frame as it is
+    assert donors.fill(frame.iloc[:1], ["size"]).owner is None
+    # the kept rows survive the model file's JSON, blanks and dates included
+    back = gaps.Donors.from_json(json.loads(json.dumps(donors.to_json())))
+    pd.testing.assert_frame_equal(back.frame, donors.frame)
+    assert back.kinds == donors.kinds
+
+
+def test_a_blank_never_seen_in_training_is_answered_from_the_rows_most_like_it(tmp_path):
+    """Every training row has a size; another sheet predicted with the saved model has rows without
+    one. They are answered as the training rows from their island would be (the island mostly says
+    the species), not as a penguin of median size; the Why column doesn't name the size they lack,
+    and the report says how those rows were answered. A model without kept rows reads the median."""
+    from sheetdl.table import Table
+
+    df = _islands().iloc[2:].reset_index(drop=True)
+    model = sheetdl.fit(df, target="species", time_budget=8, seed=0)
+    assert model.donors is not None and len(model.donors.frame) == len(df)
+    model.save(tmp_path / "m.sheetdl")
+    loaded = sheetdl.load(tmp_path / "m.sheetdl")
+    other = pd.DataFrame({"island": ["North", "East", "South", "South"], "size": [np.nan, np.nan, np.nan, 10.0],
+                          "weight": [np.nan, np.nan, np.nan, 30.0]})
+    assert list(loaded.predict(other)) == ["small", "medium", "large", "small"]
+    res = loaded.results_for(Table.from_dataframe(other))
+    assert list(res.prediction) == ["small", "medium", "large", "small"]
+    # the island chose the rows whose sizes answered them: it gets the credit; the blanks are named
+    assert res.reasons[0].startswith("island = North (+") and res.reasons[1].startswith("island = East (+")
+    assert all(why.endswith("size and weight blank: answered as similar rows are") and "size =" not in why
+               for why in res.reasons[:3]), res.reasons
+    assert res.reasons[3].startswith("size = 10 (+")
+    note = [n for n in res.notes if "has not learned what a blank" in n]
+    assert len(note) == 1 and "answered as the 20 rows it learned from that are most like them" in note[0]
+    proba = loaded.predict_proba(other)
+    assert np.allclose(proba.to_numpy().sum(1), 1.0) and (proba.to_numpy()[:3].max(1) < 0.99).all()
+
+    loaded.donors = None  # as a model saved before: the blank is read as a typical size
+    assert list(loaded.predict(other))[:3] != ["small", "medium", "large"]
+    assert not [n for n in loaded.results_for(Table.from_dataframe(other), reasons=False).notes
+                if "most like them" in n]
+
+
+def test_a_number_predicted_with_a_blank_never_seen_gets_a_wider_range():
+    """Regression: the Low–High range of a row answered from its neighbours' values includes how much
+    the answer differs over them."""
+    df = _islands().iloc[2:].reset_index(drop=True).drop(columns="species")
+    model = sheetdl.fit(df, target="weight", time_budget=8, seed=0)
+    other = pd.DataFrame({"island": ["South", "South"], "size": [30.0, np.nan]})
+    low, high = model.interval(other)
+    assert np.all(np.isfinite(low)) and np.all(low < high)
+    guess = model.predict(other).to_numpy(dtype=float)
+    assert 60 < guess[1] < 110 and (high[1] - low[1]) > 1.5 * (high[0] - low[0])
