@@ -293,28 +293,50 @@ class Donors:
                 out[c] = pd.Series(v, dtype=object)
         return cls(pd.DataFrame(out), dict(state["kinds"]))
 
-    def _distances(self, rows: pd.DataFrame) -> np.ndarray:
-        """(rows × kept rows) Gower distance over the columns both have: a number's difference as a
-        share of its 1–99 % range (at most 1), 0/1 for a category; blank matches only blank."""
-        d = np.zeros((len(rows), len(self.frame)))
+    def _inputs(self, frame: pd.DataFrame) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+        """Per column both have: (the rows' values, the kept rows' values, numeric?) as arrays the
+        distance reads: numbers as shares of the column's 1–99 % range (float32, NaN = blank),
+        categories as codes (-1 blank, -2 a value no kept row has)."""
+        out = []
         for c, kind in self.kinds.items():
-            if c not in rows:
+            if c not in frame:
                 continue
             if kind in ("number", "boolean", "date"):
-                x, y = _as_numbers(rows[c], kind), _as_numbers(self.frame[c], kind)
+                x, y = _as_numbers(frame[c], kind), _as_numbers(self.frame[c], kind)
                 seen = y[np.isfinite(y)]
                 span = float(np.subtract(*np.quantile(seen, [0.99, 0.01]))) if len(seen) else 0.0
                 span = span if span > 0 else float(np.ptp(seen)) if len(seen) else 0.0
                 span = span if span > 0 else 1.0
-                xa, yb = np.isnan(x)[:, None], np.isnan(y)[None, :]
-                diff = np.minimum(np.abs(x[:, None] - y[None, :]) / span, 1.0)
-                d += np.where(xa & yb, 0.0, np.where(xa | yb, 1.0, diff))
+                out.append(((x / span).astype(np.float32), (y / span).astype(np.float32), True))
             else:
-                both = pd.concat([rows[c], self.frame[c]], ignore_index=True)
-                codes, _ = pd.factorize(both.map(lambda v: None if v is None or v != v else str(v)),
-                                        use_na_sentinel=True)
-                a, b = codes[:len(rows)], codes[len(rows):]
-                d += a[:, None] != b[None, :]
+                def key(v):
+                    return None if v is None or v != v else str(v)
+
+                kept = [key(v) for v in self.frame[c]]
+                codes = {v: i for i, v in enumerate(dict.fromkeys(v for v in kept if v is not None))}
+                y = np.array([-1 if v is None else codes[v] for v in kept], dtype=np.int64)
+                x = np.array([-1 if (k := key(v)) is None else codes.get(k, -2) for v in frame[c]], dtype=np.int64)
+                out.append((x, y, False))
+        return out
+
+    @staticmethod
+    def _distances(inputs, rows: slice, n_kept: int) -> np.ndarray:
+        """(rows × kept rows) Gower distance over the columns both have: a number's difference as a
+        share of its 1–99 % range (at most 1), 0/1 for a category; blank matches only blank."""
+        d = np.zeros((rows.stop - rows.start, n_kept), dtype=np.float32)
+        for x, y, numeric in inputs:
+            x = x[rows]
+            if not numeric:
+                d += x[:, None] != y[None, :]
+                continue
+            diff = np.subtract(x[:, None], y[None, :])
+            np.abs(diff, out=diff)
+            np.minimum(diff, 1.0, out=diff)  # NaN stays NaN: set below
+            x_blank, y_blank = np.isnan(x), np.isnan(y)
+            if x_blank.any() or y_blank.any():
+                diff[:, y_blank] = 1.0
+                diff[x_blank] = (~y_blank).astype(np.float32)
+            d += diff
         return d
 
     def fill(self, frame: pd.DataFrame, columns) -> Filled:
@@ -329,13 +351,17 @@ class Donors:
         if not len(rows):
             return Filled.identity(frame)
         k = int(min(FILL_NEIGHBOURS, len(self.frame), max(1, MAX_FILLED_ROWS // len(rows))))
-        # equally near rows are taken in a random order, the same every time
-        tie = np.random.default_rng(0).random(len(self.frame)) * 1e-9
+        # equally near rows are taken in a random order, the same every time (distances are sums of
+        # float32 shares: a step under 1e-4 is below their precision for a table of a few columns)
+        tie = (np.random.default_rng(0).random(len(self.frame)) * 1e-4).astype(np.float32)
+        inputs = self._inputs(frame.iloc[rows])
         nearest = np.empty((len(rows), k), dtype=np.int64)
         for start in range(0, len(rows), _CHUNK):
-            part = rows[start:start + _CHUNK]
-            d = self._distances(frame.iloc[part]) + tie
-            nearest[start:start + len(part)] = np.argsort(d, axis=1, kind="stable")[:, :k]
+            part = slice(start, min(start + _CHUNK, len(rows)))
+            d = self._distances(inputs, part, len(self.frame))
+            d += tie
+            nearest[part] = (np.argpartition(d, k - 1, axis=1)[:, :k] if k < d.shape[1]
+                             else np.argsort(d, axis=1)[:, :k])
         kept = np.ones(n, dtype=bool)
         kept[rows] = False
         owner = np.concatenate([np.flatnonzero(kept), np.repeat(rows, k)])
