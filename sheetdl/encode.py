@@ -36,8 +36,12 @@ MAX_CATEGORIES = 1000
 TEXT_VOCAB_SIZE = 2000
 #: … and read at most this many words per cell
 TEXT_MAX_TOKENS = 32
-#: scaled numbers are softly clipped near this many robust standard deviations (RealMLP's trick)
-SOFT_CLIP = 3.0
+#: scaled numbers are softly clipped near this many robust standard deviations (RealMLP's trick, at a
+#: wider bound than RealMLP's 3): the natural tail of a skewed column stays nearly linear, where a
+#: tumour's size or a house's area says the most, while a typo (1e9 in a price) still stays bounded
+SOFT_CLIP = 10.0
+#: ... the bound of models saved before 24 Nov 2026 (their encoders don't record it)
+SOFT_CLIP_BEFORE = 3.0
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
@@ -80,6 +84,7 @@ class NumberEncoder(_Encoder):
             if not scale > 0:
                 scale = 1.0
             self.center_, self.scale_ = float(q50), float(scale)
+        self.clip_ = SOFT_CLIP
         self.indicator_ = bool((~np.isfinite(x)).any()) or blank_possible
         self.fitted_ = True
         return self
@@ -93,7 +98,8 @@ class NumberEncoder(_Encoder):
         x = np.asarray(x, dtype=np.float64)
         missing = ~np.isfinite(x)
         z = (np.where(missing, self.center_, x) - self.center_) / self.scale_
-        z = z / np.sqrt(1.0 + (z / SOFT_CLIP) ** 2)
+        clip = getattr(self, "clip_", SOFT_CLIP_BEFORE)
+        z = z / np.sqrt(1.0 + (z / clip) ** 2)
         cols = [z]
         if self.indicator_:
             cols.append(missing.astype(np.float64))

@@ -20,7 +20,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .encode import TableEncoder, TargetEncoder
+from .encode import SOFT_CLIP_BEFORE, TableEncoder, TargetEncoder
 from .errors import ModelFileError, OutputError
 from .gaps import Donors
 from .training import Member
@@ -41,7 +41,9 @@ FORMAT = "sheetdl-model"
 #: 5: piecewise-linear number embeddings (net config gains 'number_bins'; the bins' edges are a tensor).
 #:    Models with periodic (PLR) embeddings are still written as format 3 or 4.
 #: 6: the additive path beside the MLP (net config gains 'additive'; weights 'additive.weight/bias').
-FORMAT_VERSION = 6
+#: 7: numbers' soft clip recorded in their encoders ('clip_', 10 robust sds; 3 when absent), so a
+#:    SheetDL that would clip them at 3 refuses the model instead of predicting with other inputs.
+FORMAT_VERSION = 7
 
 
 #: state-dict names of fine-tuned pretrained blocks (picture columns), saved as float16
@@ -56,8 +58,20 @@ def _digest(description: str, tensors: dict[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
+def _number_clips(encoder) -> set:
+    """The soft clips the number (and date) encoders of a member record (empty: none recorded)."""
+    out = set()
+    for enc in encoder.encoders.values():
+        enc = getattr(enc, "elapsed_", enc)  # a date's elapsed time is a number
+        if hasattr(enc, "clip_"):
+            out.add(enc.clip_)
+    return out
+
+
 def _format_version(model) -> int:
     """The oldest format that can hold the model, so older SheetDL versions read what they can."""
+    if any(c != SOFT_CLIP_BEFORE for m in model.members for c in _number_clips(m.encoder)):
+        return 7
     if any(m.net.config.get("additive") for m in model.members):
         return 6
     if any(m.net.config.get("number_bins") for m in model.members):

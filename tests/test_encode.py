@@ -6,6 +6,8 @@ from sheetdl.encode import (
     CategoryEncoder,
     DateEncoder,
     NotFittedError,
+    SOFT_CLIP,
+    SOFT_CLIP_BEFORE,
     NumberEncoder,
     TableEncoder,
     TextEncoder,
@@ -19,8 +21,21 @@ def test_number_encoder_is_robust_and_flags_missing():
     out = enc.transform(x)
     assert out.shape == (6, 2)  # value + missing indicator
     assert out[4, 1] == 1.0 and out[0, 1] == 0.0
-    assert abs(out[5, 0]) < 3.5  # the outlier is softly clipped, not 1e9
+    assert abs(out[5, 0]) < SOFT_CLIP + 0.5  # the outlier is softly clipped, not 1e9
     assert out[4, 0] == pytest.approx(0.0)  # missing → the median
+
+
+def test_a_skewed_tail_stays_nearly_linear_and_old_models_clip_as_they_did():
+    """Values a few robust standard deviations out (a skewed column's tail) keep most of their
+    distance; a model saved before the bound was recorded keeps the old, tighter one."""
+    enc = NumberEncoder().fit(np.concatenate([np.linspace(-1.0, 1.0, 101), [9.0]]))
+    z7 = float(enc.transform(np.array([7.0 * enc.scale_ + enc.center_]))[0, 0])  # 7 robust sds out
+    assert 5.5 < z7 < 7.0
+    state = enc.to_json()
+    del state["clip_"]
+    old = NumberEncoder.from_json(state)
+    assert float(old.transform(np.array([7.0 * enc.scale_ + enc.center_]))[0, 0]) == pytest.approx(
+        7.0 / np.sqrt(1 + (7.0 / SOFT_CLIP_BEFORE) ** 2), rel=1e-5)
 
 
 def test_number_encoder_without_missing_has_no_indicator():

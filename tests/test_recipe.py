@@ -117,7 +117,7 @@ def test_models_embed_numbers_piecewise_linearly_and_old_periodic_models_still_l
 
     from safetensors import safe_open
 
-    from sheetdl import training
+    from sheetdl import encode, training
 
     rng = np.random.default_rng(1)
     df = pd.DataFrame({"calls": rng.integers(0, 10, 300).astype(float), "minutes": rng.gamma(2, 50, 300)})
@@ -133,10 +133,17 @@ def test_models_embed_numbers_piecewise_linearly_and_old_periodic_models_still_l
     path = tmp_path / "ple.sheetdl"
     model.save(path)
     with safe_open(str(path), framework="pt") as fh:
-        assert json.loads(fh.metadata()["sheetdl"])["format_version"] == 6  # with the additive path
+        assert json.loads(fh.metadata()["sheetdl"])["format_version"] == 7  # numbers clipped at 10
     again = sheetdl.load(path)
     assert np.array_equal(again.predict_proba(df).to_numpy(), model.predict_proba(df).to_numpy())
     assert again.members[0].net.additive is not None
+
+    # numbers clipped as before 24 Nov 2026 (at 3): the model needs no newer format than its network
+    monkeypatch.setattr(encode, "SOFT_CLIP", encode.SOFT_CLIP_BEFORE)
+    clipped = sheetdl.fit(df, target="churn", time_budget=3)
+    clipped.save(tmp_path / "ple6.sheetdl")
+    with safe_open(str(tmp_path / "ple6.sheetdl"), framework="pt") as fh:
+        assert json.loads(fh.metadata()["sheetdl"])["format_version"] == 6  # with the additive path
 
     # a model saved before the additive path (format 5) loads and predicts without one
     monkeypatch.setattr(training, "ADDITIVE", False)
