@@ -186,8 +186,9 @@ def row_reasons(members, frame: pd.DataFrame, raw: pd.DataFrame, task: str, pred
         if not parts and task == "classification":
             parts = _agreeing(odds[i], columns, raw, i)
         if blanks[i]:
-            named = blanks[i] if len(blanks[i]) < 2 else [", ".join(blanks[i][:-1]), blanks[i][-1]]
-            parts.append(f"{' and '.join(named)} blank: answered as similar rows are")
+            named = (" and ".join(blanks[i]) if len(blanks[i]) <= 2  # the report's notes list them all
+                     else f"{blanks[i][0]} and {len(blanks[i]) - 1} more columns")
+            parts.append(f"{named} blank: answered as similar rows are")
         out.append("; ".join(parts) if parts else "no single column stands out")
     return out
 
