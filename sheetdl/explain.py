@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .encode import EncodedTable
+from .gaps import Filled
 from .results import Importance
 from .schema import IMAGE_EXTENSIONS
 
@@ -124,7 +125,7 @@ def _typical(enc: EncodedTable, block: str, idx: list[int]) -> EncodedTable:
 
 def row_reasons(members, frame: pd.DataFrame, raw: pd.DataFrame, task: str, predict_all,
                 chosen: np.ndarray | None, *, target_sd: float = 1.0, number_format=None,
-                groups: list[tuple[np.ndarray, list]] | None = None, filled=None) -> list[str]:
+                groups: list[tuple[np.ndarray, list]] | None = None, filled: Filled | None = None) -> list[str]:
     """For each row, the one to three columns that pushed its answer most, in words.
 
     The effect of a column is how much the answer moves when its value is replaced by a typical
@@ -147,8 +148,6 @@ def row_reasons(members, frame: pd.DataFrame, raw: pd.DataFrame, task: str, pred
         return [""] * n
     columns = list(slices)
     if filled is None:
-        from .gaps import Filled
-
         filled = Filled.identity(frame)
     groups = groups if groups is not None else [(np.arange(n), list(members))]
     rows_predicted = filled.frame
@@ -240,7 +239,7 @@ def _log_odds(p) -> np.ndarray:
     return np.log(p) - np.log1p(-p)
 
 
-def _refilled_effects(effects: np.ndarray, odds: np.ndarray, filled, frame: pd.DataFrame, columns: list[str],
+def _refilled_effects(effects: np.ndarray, odds: np.ndarray, filled: Filled, frame: pd.DataFrame, columns: list[str],
                       predict_all, task: str, chosen: np.ndarray | None, groups) -> None:
     """Effects (in place) for rows answered from their nearest training rows' values (gaps.Filled).
 

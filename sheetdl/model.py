@@ -103,7 +103,7 @@ class FittedModel:
         frame, reports = self._frame(table, image_folder=image_folder, allowed=allowed_image_folders,
                                      with_reports=True)
         filled = self._filled(frame)
-        outputs = filled.mean(self._ensemble(self.members, [m.encoder.transform(filled.frame) for m in self.members]))
+        outputs = self._answers(filled)
         res = Results(schema=self.schema, prediction=self._labels(outputs),
                       labelled=np.zeros(len(frame), dtype=bool))
         self._fill_confidence(res, outputs)
@@ -142,7 +142,11 @@ class FittedModel:
         return (frame, reports) if with_reports else frame
 
     def _outputs(self, table: Table, image_folder=None) -> np.ndarray:
-        filled = self._filled(self._frame(table, image_folder=image_folder))
+        return self._answers(self._filled(self._frame(table, image_folder=image_folder)))
+
+    def _answers(self, filled: gaps.Filled) -> np.ndarray:
+        """The members' calibrated mean answer for each row of ``filled``, averaged over a row's
+        neighbours where its blanks were filled from them."""
         return filled.mean(self._ensemble(self.members, [m.encoder.transform(filled.frame) for m in self.members]))
 
     def _filled(self, frame: pd.DataFrame) -> gaps.Filled:
