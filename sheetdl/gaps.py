@@ -351,8 +351,8 @@ class Donors:
         if not len(rows):
             return Filled.identity(frame)
         k = int(min(FILL_NEIGHBOURS, len(self.frame), max(1, MAX_FILLED_ROWS // len(rows))))
-        # equally near rows are taken in a random order, the same every time (distances are sums of
-        # float32 shares: a step under 1e-4 is below their precision for a table of a few columns)
+        # equally near rows are taken in a random order, the same every time (the jitter, under 1e-4,
+        # only reorders rows whose distances differ by less than that)
         tie = (np.random.default_rng(0).random(len(self.frame)) * 1e-4).astype(np.float32)
         inputs = self._inputs(frame.iloc[rows])
         nearest = np.empty((len(rows), k), dtype=np.int64)
