@@ -103,12 +103,14 @@ class FittedModel:
         frame, reports = self._frame(table, image_folder=image_folder, allowed=allowed_image_folders,
                                      with_reports=True)
         filled = self._filled(frame)
-        outputs = self._answers(filled)
+        ranged = self.task == "regression" and self.calibration.get("interval")
+        # a number's range needs the members' spread too: one pass gives both (the same mean)
+        outputs, spread = self._spread_of(filled) if ranged else (self._answers(filled), None)
         res = Results(schema=self.schema, prediction=self._labels(outputs),
                       labelled=np.zeros(len(frame), dtype=bool))
         self._fill_confidence(res, outputs)
-        if self.task == "regression" and self.calibration.get("interval"):
-            res.low, res.high = self._interval(*self._spread_of(filled))
+        if ranged:
+            res.low, res.high = self._interval(outputs, spread)
         if reasons:
             res.reasons = self._reasons(frame, table.values, outputs, filled=filled)
         res.notes += gaps.unseen_blank_notes(self.schema, self.blank_free, frame, np.arange(len(frame)), table,
