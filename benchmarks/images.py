@@ -47,7 +47,7 @@ def digits(budget: float | None, backbone: str = "scratch") -> None:
     from sklearn.model_selection import StratifiedKFold
 
     import sheetdl
-    from sheetdl.table import read_table
+    from sheetdl.sheets.table import read_table
 
     os.environ["SHEETDL_OFFLINE"] = "1"
     fine_tune = "no"
@@ -115,7 +115,7 @@ def _photos(folder: Path, n: int, seed: int = 0) -> Path:
 
 
 def _run(book: Path, env: dict, budget: float | None, fine_tune: str = "auto") -> tuple[float, str]:
-    cmd = [sys.executable, "-m", "sheetdl.cli", "train", str(book), "--target", "Kind", "--quiet", "--overwrite",
+    cmd = [sys.executable, "-m", "sheetdl", "train", str(book), "--target", "Kind", "--quiet", "--overwrite",
            "--output", str(book.with_name("Photos (SheetDL).xlsx")), "--fine-tune", fine_tune]
     if budget is not None:
         cmd += ["--time-budget", str(budget)]

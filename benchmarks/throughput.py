@@ -45,11 +45,11 @@ def measure(rows: int, cols: int, device_setting: str, epochs: int, graphs: bool
     import lightning as L
     import torch
 
-    from sheetdl import training
-    from sheetdl.encode import TableEncoder
+    from sheetdl.training import fit as training
+    from sheetdl.encode.tabular import TableEncoder
     from sheetdl.models.module import TabularDataModule, TabularModule
     from sheetdl.models.tabular import NUMBER_EMBEDDING, TabularNet, embedding_dim
-    from sheetdl.schema import Column
+    from sheetdl.schema.infer import Column
 
     training._quiet_lightning()
     accelerator, device, words = training.choose_device(device_setting)

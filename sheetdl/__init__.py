@@ -17,27 +17,19 @@ _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
 
-from .errors import (
-    Cancelled,
-    DataError,
-    ModelFileError,
-    OutputError,
-    SettingsError,
-    SheetDLError,
-    WorkbookError,
-)
+from .errors import Cancelled, DataError, ModelFileError, OutputError, SettingsError, SheetDLError, WorkbookError
 
 # torch and Lightning take seconds to import: load them when a name that needs them is first used,
 # so `sheetdl --help`, `sheetdl new` and the server's start stay quick.
 _LAZY = {
     "fit": ".api",
     "load": ".api",
-    "read_table": ".table",
-    "Table": ".table",
-    "FittedModel": ".model",
-    "Progress": ".training",
-    "Results": ".results",
-    "Schema": ".schema",
+    "read_table": ".sheets.table",
+    "Table": ".sheets.table",
+    "FittedModel": ".engine.model",
+    "Progress": ".training.fit",
+    "Results": ".engine.results",
+    "Schema": ".schema.infer",
     "Settings": ".settings",
 }
 

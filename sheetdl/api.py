@@ -6,10 +6,10 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from .training import FitOptions, ProgressFn
-from .model import FittedModel, train_table
-from .schema import TaskSetting, infer_schema
-from .table import Table
+from .training.fit import FitOptions, ProgressFn
+from .engine.model import FittedModel, train_table
+from .schema.infer import TaskSetting, infer_schema
+from .sheets.table import Table
 
 __all__ = ["fit", "load"]
 
@@ -30,7 +30,7 @@ def fit(
     """Train on the rows whose ``target`` is filled; returns a model that predicts the others.
 
     Column kinds are inferred as for a workbook; ``model.results`` is not kept — use the CLI or
-    :func:`sheetdl.model.train_table` for the full report. Relative picture paths in image columns
+    :func:`sheetdl.engine.model.train_table` for the full report. Relative picture paths in image columns
     start at ``image_folder`` (default: the current folder). ``fine_tune`` ("auto", "yes", "no"):
     adapt the pretrained picture network's last block to the pictures (auto: when a GPU trains).
     """
@@ -49,6 +49,6 @@ def fit(
 
 def load(path) -> FittedModel:
     """A model saved by :meth:`FittedModel.save` or by ``sheetdl train``."""
-    from .store import load_model
+    from .engine.store import load_model
 
     return load_model(path)

@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("cryptography")
 
-from sheetdl.cli import main  # noqa: E402
+from sheetdl.cli.commands import main  # noqa: E402
 from sheetdl.errors import SheetDLError  # noqa: E402
 from sheetdl.server import addin  # noqa: E402
 from sheetdl.server.config import ServerConfig  # noqa: E402

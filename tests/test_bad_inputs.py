@@ -22,8 +22,9 @@ import pytest
 
 from sheetdl.cli import main
 from sheetdl.errors import SheetDLError
-from sheetdl.schema import infer_schema, typed_frame
-from sheetdl.table import read_table
+from sheetdl.schema.infer import infer_schema
+from sheetdl.schema.typed import typed_frame
+from sheetdl.sheets.table import read_table
 
 BAD = Path(__file__).resolve().parent / "bad_inputs"
 ROOT = BAD.parents[1]
@@ -223,7 +224,7 @@ def test_same_category_spelt_with_other_capitals_and_spaces():
 def test_new_spellings_at_prediction_time_map_to_the_trained_ones():
     import pandas as pd
 
-    from sheetdl.table import Table
+    from sheetdl.sheets.table import Table
 
     table, schema = _read("category_spelling.xlsx")
     other = Table.from_dataframe(pd.DataFrame({"Region": ["  BOSTON", "new   YORK"], "Size": [1, 2],
@@ -546,7 +547,7 @@ def test_in_place_train(tmp_path):
 
 
 def test_ctrl_c_inside_the_package_writer_leaves_nothing(tmp_path, model, capsys, monkeypatch):
-    from sheetdl.sheets import package
+    from sheetdl.sheets._xlsx import package
 
     def interrupted(self, file):
         file.write(b"PK half a workbook")
@@ -564,7 +565,7 @@ def test_ctrl_c_inside_the_package_writer_leaves_nothing(tmp_path, model, capsys
 _WRITER = """
 import os, sys, time
 os.fsync = lambda fd: time.sleep(60)  # on a fast machine, still be mid-write when the kill comes
-from sheetdl.edits import WriteCells
+from sheetdl.sheets.edits import WriteCells
 from sheetdl.sheets.write import write_workbook
 src, out = sys.argv[1], sys.argv[2]
 write_workbook(src, [WriteCells("Data", 1, 7, [["Predicted"]] + [[i * 0.5] for i in range(200000)])], out)
@@ -613,7 +614,7 @@ def test_two_runs_on_the_same_workbook_at_once(tmp_path, model):
 def test_reserving_a_name_is_atomic(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
-    from sheetdl.cli import reserve_output
+    from sheetdl.cli.commands import reserve_output
 
     src = tmp_path / "Book.xlsx"
     src.write_bytes(b"x")
@@ -623,7 +624,7 @@ def test_reserving_a_name_is_atomic(tmp_path):
 
 
 def test_a_name_claimed_by_a_killed_run_is_freed(tmp_path):
-    from sheetdl.cli import _RESERVED, reserve_output
+    from sheetdl.cli.commands import _RESERVED, reserve_output
 
     src = tmp_path / "Book.xlsx"
     src.write_bytes(b"x")
@@ -637,7 +638,7 @@ def test_a_name_claimed_by_a_killed_run_is_freed(tmp_path):
 
 
 def test_in_place_leaves_a_workbook_changed_during_the_run(tmp_path, model, capsys, monkeypatch):
-    from sheetdl import cli
+    from sheetdl.cli import commands as cli
 
     src = copy_of("clean.xlsx", tmp_path)
     real = cli._write_results

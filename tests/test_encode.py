@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sheetdl.encode import (
+from sheetdl.encode.tabular import (
     CategoryEncoder,
     DateEncoder,
     NotFittedError,
@@ -12,7 +12,7 @@ from sheetdl.encode import (
     TableEncoder,
     TextEncoder,
 )
-from sheetdl.schema import Column
+from sheetdl.schema.infer import Column
 
 
 def test_number_encoder_is_robust_and_flags_missing():

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 import sheetdl
-from sheetdl.training import make_folds
+from sheetdl.training.fit import make_folds
 
 
 def test_folds_are_stratified_and_survive_a_one_row_class():
@@ -116,10 +116,10 @@ def test_same_seed_same_predictions_on_cpu():
 
 
 def test_cancel_stops_training_with_our_error():
-    from sheetdl.training import FitOptions
-    from sheetdl.model import train_table
-    from sheetdl.schema import infer_schema
-    from sheetdl.table import Table
+    from sheetdl.training.fit import FitOptions
+    from sheetdl.engine.model import train_table
+    from sheetdl.schema.infer import infer_schema
+    from sheetdl.sheets.table import Table
 
     rng = np.random.default_rng(3)
     df = pd.DataFrame({"a": rng.normal(size=300), "t": rng.choice(["x", "y"], size=300)})
@@ -135,10 +135,10 @@ def test_cancel_stops_training_with_our_error():
 def test_a_class_with_one_row_and_no_blank_targets():
     """Cross-fitting survives a class too small for every fold; with no blank target cells every
     labelled row still gets an out-of-fold prediction."""
-    from sheetdl.model import train_table
-    from sheetdl.schema import infer_schema
-    from sheetdl.table import Table
-    from sheetdl.training import FitOptions
+    from sheetdl.engine.model import train_table
+    from sheetdl.schema.infer import infer_schema
+    from sheetdl.sheets.table import Table
+    from sheetdl.training.fit import FitOptions
 
     rng = np.random.default_rng(4)
     a = rng.normal(size=150)
@@ -156,8 +156,8 @@ def test_a_class_with_one_row_and_no_blank_targets():
 
 
 def _small_table():
-    from sheetdl.schema import infer_schema
-    from sheetdl.table import Table
+    from sheetdl.schema.infer import infer_schema
+    from sheetdl.sheets.table import Table
 
     rng = np.random.default_rng(5)
     df = pd.DataFrame({"a": rng.normal(size=200), "b": rng.choice(["x", "y"], size=200)})
@@ -169,9 +169,9 @@ def _small_table():
 def test_nan_loss_retries_with_a_smaller_learning_rate_then_fails_in_words(monkeypatch):
     import math
 
-    from sheetdl.model import train_table
+    from sheetdl.engine.model import train_table
     from sheetdl.models import module
-    from sheetdl.training import FitOptions
+    from sheetdl.training.fit import FitOptions
 
     table, schema = _small_table()
     real = module.TabularModule._loss
@@ -197,8 +197,8 @@ def test_nan_loss_retries_with_a_smaller_learning_rate_then_fails_in_words(monke
 def test_gpu_out_of_memory_falls_back_to_smaller_batches_then_cpu(monkeypatch):
     import torch
 
-    from sheetdl import training
-    from sheetdl.model import train_table
+    from sheetdl.training import fit as training
+    from sheetdl.engine.model import train_table
 
     table, schema = _small_table()
     seen = []
@@ -230,7 +230,7 @@ def test_a_model_file_from_the_first_format_still_loads_and_predicts_the_same(tm
     from safetensors import safe_open
     from safetensors.torch import load_file, save_file
 
-    from sheetdl.store import _digest
+    from sheetdl.engine.store import _digest
 
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"colour": rng.choice(["red", "green", "blue"], 120),
@@ -287,7 +287,7 @@ class _OneNumberEncoder:
         return {"a": ("numeric", [0])}
 
     def transform(self, frame):
-        from sheetdl.encode import EncodedTable
+        from sheetdl.encode.tabular import EncodedTable
 
         n = len(frame)
         return EncodedTable(frame[["a"]].to_numpy(np.float32), np.zeros((n, 0), np.int64),
@@ -309,7 +309,7 @@ def _mean_probability(members, encs):
 def test_each_row_is_explained_by_the_members_whose_answer_it_shows():
     """Reasons for a labelled row come from the fold model that gave its held-out answer, not from
     the average of models that trained on it; rows without groups are explained by every member."""
-    from sheetdl.explain import row_reasons
+    from sheetdl.engine.explain import row_reasons
 
     frame = pd.DataFrame({"a": [1.0, 1.0, 1.0]})
     steep, gentle = _SlopeMember(4.0), _SlopeMember(1.0)
@@ -322,11 +322,11 @@ def test_each_row_is_explained_by_the_members_whose_answer_it_shows():
 
 
 def test_training_explains_labelled_rows_with_their_own_fold_model(monkeypatch):
-    from sheetdl import explain
-    from sheetdl.model import train_table
-    from sheetdl.schema import infer_schema
-    from sheetdl.table import Table
-    from sheetdl.training import FitOptions
+    from sheetdl.engine import explain
+    from sheetdl.engine.model import train_table
+    from sheetdl.schema.infer import infer_schema
+    from sheetdl.sheets.table import Table
+    from sheetdl.training.fit import FitOptions
 
     rng = np.random.default_rng(6)
     df = pd.DataFrame({"a": rng.normal(size=160), "b": rng.normal(size=160)})
@@ -357,7 +357,7 @@ class _TwoNumberEncoder(_OneNumberEncoder):
         return {"a": ("numeric", [0]), "b": ("numeric", [1])}
 
     def transform(self, frame):
-        from sheetdl.encode import EncodedTable
+        from sheetdl.encode.tabular import EncodedTable
 
         n = len(frame)
         return EncodedTable(frame[["a", "b"]].to_numpy(np.float32), np.zeros((n, 0), np.int64),
@@ -378,7 +378,7 @@ def _sum_probability(members, encs):
 def test_a_sure_answer_names_the_columns_that_agree_on_it():
     """Making one column typical hardly moves a sure answer that two columns back; they are named
     together rather than 'no single column stands out'. One column alone keeps its percentage."""
-    from sheetdl.explain import row_reasons
+    from sheetdl.engine.explain import row_reasons
 
     frame = pd.DataFrame({"a": [1.0, 1.0, 0.0], "b": [1.0, 0.0, 0.0]})
     reasons = row_reasons([_SumMember()], frame, frame, "classification", _sum_probability, np.array([1, 1, 1]))
@@ -391,7 +391,7 @@ def test_a_sure_answer_names_the_columns_that_agree_on_it():
 def test_permutation_repeats_shrink_as_folds_grow(rows, shuffles):
     """Each column is shuffled about PERMUTED_ROWS times a fold (3 repeats at most, 1 at least), and
     the column that decides the answer still comes out on top."""
-    from sheetdl.explain import permutation_importance
+    from sheetdl.engine.explain import permutation_importance
 
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"a": rng.normal(size=rows), "b": rng.normal(size=rows)})
@@ -412,7 +412,7 @@ def test_permutation_repeats_shrink_as_folds_grow(rows, shuffles):
 
 
 def test_values_in_reasons_are_written_as_a_person_reads_them():
-    from sheetdl.explain import _show
+    from sheetdl.engine.explain import _show
 
     assert [_show(v) for v in (2009.0, 3750.0, 39.1, 12.3456, 250000.0, 123456.7, -5.0, float("nan"))] == [
         "2009", "3750", "39.1", "12.35", "250,000", "123,457", "-5", "(blank)"]

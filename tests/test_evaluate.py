@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from sheetdl.evaluate import classification_metrics, confusion_matrix, regression_metrics, roc_auc
+from sheetdl.engine.evaluate import classification_metrics, confusion_matrix, regression_metrics, roc_auc
 
 
 def test_auc_matches_hand_computed_pairs_with_ties():

@@ -8,14 +8,14 @@ import pytest
 import torch
 
 import sheetdl
-from sheetdl import picture_plan, training
+from sheetdl.training import picture_plan, fit as training
 from sheetdl.errors import DataError, SettingsError
-from sheetdl.model import train_table
+from sheetdl.engine.model import train_table
 from sheetdl.models.image import ResNet18, tune_macs
 from sheetdl.models.tuning import crop_and_flip, frozen_start
 from sheetdl.models.tabular import TUNED_LR_SHARE, TabularNet
 from sheetdl.settings import Settings
-from sheetdl.training import FitOptions
+from sheetdl.training.fit import FitOptions
 
 from test_images_engine import fake_pretrained_weights, picture_book
 
@@ -135,7 +135,7 @@ def test_settled_weights_are_exactly_what_float16_saving_keeps(tmp_path):
 def test_a_fine_tuned_picture_model_trains_saves_small_and_predicts_the_same_after_loading(tmp_path):
     sha = fake_pretrained_weights(tmp_path / "cache")
     src = picture_book(tmp_path, n=32, blank=4, extra_number=True)
-    table = sheetdl.table.read_table(src)
+    table = sheetdl.read_table(src)
     schema = sheetdl.schema.infer_schema(table, target="Shape")
     model, res = train_table(table, schema, FitOptions(time_budget=20, fine_tune="yes"), reasons=True)
     photo = model.schema.column("Photo")
@@ -170,7 +170,7 @@ def test_a_fine_tuned_picture_model_trains_saves_small_and_predicts_the_same_aft
 def test_fine_tuning_asked_for_on_a_slow_computer_falls_back_with_a_note(tmp_path):
     fake_pretrained_weights(tmp_path / "cache")
     src = picture_book(tmp_path, n=40, blank=0)
-    table = sheetdl.table.read_table(src)
+    table = sheetdl.read_table(src)
     schema = sheetdl.schema.infer_schema(table, target="Shape")
     model, res = train_table(table, schema, FitOptions(time_budget=2, fine_tune="yes", device="cpu"), reasons=False)
     assert model.schema.column("Photo").parse["image"]["mode"] == "features"
@@ -179,7 +179,7 @@ def test_fine_tuning_asked_for_on_a_slow_computer_falls_back_with_a_note(tmp_pat
 
 def test_fine_tuning_without_the_pretrained_weights_says_why_it_was_not_done(tmp_path):
     src = picture_book(tmp_path, n=24, blank=0)  # no weights in the cache, and offline
-    table = sheetdl.table.read_table(src)
+    table = sheetdl.read_table(src)
     schema = sheetdl.schema.infer_schema(table, target="Shape")
     model, res = train_table(table, schema, FitOptions(time_budget=15, fine_tune="yes", device="cpu"), reasons=False)
     assert model.schema.column("Photo").parse["image"]["mode"] == "pixels"
@@ -214,7 +214,7 @@ def test_the_cli_takes_fine_tune_and_the_report_names_it(tmp_path, capsys):
 def test_predicting_runs_each_picture_through_its_network_once(tmp_path):
     """Explaining asks a net about the same pictures in shuffled orders many times: each distinct
     picture goes through the (slow) picture network once, and the answers are the direct ones."""
-    from sheetdl.encode import EncodedTable
+    from sheetdl.encode.tabular import EncodedTable
 
     sha = fake_pretrained_weights(tmp_path / "cache")
     net = TabularNet(n_numeric=1, cardinalities=[], vocab_sizes=[], n_outputs=2,

@@ -18,7 +18,15 @@ from torch.nn import functional as F
 
 from sheetdl.models import image as im
 from sheetdl.models.image import (
-    ResNet18, SmallCNN, backbone_macs, cnn_macs, featurise, gradcam, load_backbone, overlay_png, refresh_batchnorm,
+    ResNet18,
+    SmallCNN,
+    backbone_macs,
+    cnn_macs,
+    featurise,
+    gradcam,
+    load_backbone,
+    overlay_png,
+    refresh_batchnorm,
     to_input,
 )
 

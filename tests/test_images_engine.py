@@ -16,7 +16,7 @@ import torch
 import sheetdl
 from sheetdl.cli import main
 from sheetdl.errors import DataError
-from sheetdl.training import FitOptions
+from sheetdl.training.fit import FitOptions
 
 PIL = pytest.importorskip("PIL")
 from PIL import Image, ImageDraw  # noqa: E402
@@ -130,9 +130,9 @@ def test_a_saved_picture_model_predicts_another_workbook(tmp_path, capsys):
 def test_pretrained_features_are_used_when_the_weights_are_there_and_cached(tmp_path):
     sha = fake_pretrained_weights(tmp_path / "cache")
     src = picture_book(tmp_path, n=24, blank=4, extra_number=True)
-    table = sheetdl.table.read_table(src)
+    table = sheetdl.read_table(src)
     schema = sheetdl.schema.infer_schema(table, target="Shape")
-    from sheetdl.model import train_table
+    from sheetdl.engine.model import train_table
 
     # on the CPU (a GPU would fine-tune: see test_fine_tune)
     model, res = train_table(table, schema, FitOptions(time_budget=8, device="cpu"), reasons=True)
@@ -158,9 +158,9 @@ def test_pretrained_features_are_used_when_the_weights_are_there_and_cached(tmp_
 
 def test_pictures_outside_the_allowed_folders_are_never_read(tmp_path):
     src = picture_book(tmp_path / "book", n=30, blank=0)
-    table = sheetdl.table.read_table(src)
+    table = sheetdl.read_table(src)
     schema = sheetdl.schema.infer_schema(table, target="Shape")
-    from sheetdl.model import train_table
+    from sheetdl.engine.model import train_table
 
     elsewhere = tmp_path / "allowed"
     elsewhere.mkdir()
@@ -179,12 +179,12 @@ def test_a_picture_column_from_a_dataframe_uses_the_given_folder(tmp_path):
 
 def test_the_images_sheet_edits_round_trip_as_json(tmp_path):
     """The add-in receives the pictures as edits: base64 PNGs that survive JSON."""
-    from sheetdl import edits as E
-    from sheetdl.model import train_table
-    from sheetdl.results import layout
+    from sheetdl.sheets import edits as E
+    from sheetdl.engine.model import train_table
+    from sheetdl.engine.results import layout
 
     src = picture_book(tmp_path, n=30, blank=4)
-    table = sheetdl.table.read_table(src)
+    table = sheetdl.read_table(src)
     _, res = train_table(table, sheetdl.schema.infer_schema(table, target="Shape"), FitOptions(time_budget=5))
     pictures = [e for e in layout(res, table) if isinstance(e, E.AddPicture)]
     assert pictures and len(pictures) == 2 * len(res.pictures)

@@ -6,10 +6,10 @@ import pytest
 import torch
 
 import sheetdl
-from sheetdl import evaluate
-from sheetdl.callbacks import RestoreBest
+from sheetdl.engine import evaluate
+from sheetdl.training.callbacks import RestoreBest
 from sheetdl.models.tabular import PeriodicEmbeddings, PiecewiseLinearEmbeddings, TabularNet, quantile_edges
-from sheetdl.training import LARGE_REGRESSION_MEMBERS, LARGE_TABLE_ROWS, choose_ensemble, choose_shape, forward_macs
+from sheetdl.training.fit import LARGE_REGRESSION_MEMBERS, LARGE_TABLE_ROWS, choose_ensemble, choose_shape, forward_macs
 
 
 def _net(k: int, n_outputs: int = 3) -> TabularNet:
@@ -74,7 +74,7 @@ def test_additive_path_starts_at_zero_and_learns_what_is_linear():
     model = sheetdl.fit(df, target="y", time_budget=6)
     path = model.members[0].net.additive
     assert path is not None and float(path.weight.abs().sum()) > 0.1
-    from sheetdl.model import _model_words
+    from sheetdl.engine.model import _model_words
 
     assert _model_words(model.members[0].net).endswith(", plus an additive model of the columns")
     assert model.metrics["accuracy"] > 0.93
@@ -117,7 +117,8 @@ def test_models_embed_numbers_piecewise_linearly_and_old_periodic_models_still_l
 
     from safetensors import safe_open
 
-    from sheetdl import encode, training
+    from sheetdl.encode import tabular as encode
+    from sheetdl.training import fit as training
 
     rng = np.random.default_rng(1)
     df = pd.DataFrame({"calls": rng.integers(0, 10, 300).astype(float), "minutes": rng.gamma(2, 50, 300)})
@@ -273,7 +274,7 @@ def test_same_seed_same_model_on_the_cpu():
 def test_learning_rate_is_cut_from_the_best_weights_before_stopping():
     from types import SimpleNamespace
 
-    from sheetdl import training
+    from sheetdl.training import fit as training
 
     net = torch.nn.Linear(2, 1)
     opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
@@ -308,7 +309,7 @@ def test_rate_is_cut_once_when_the_fold_runs_out_of_time():
     import time
     from types import SimpleNamespace
 
-    from sheetdl import training
+    from sheetdl.training import fit as training
 
     net = torch.nn.Linear(2, 1)
     opt = torch.optim.AdamW(net.parameters(), lr=1e-3)

@@ -9,18 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sheetdl import edits as E
+from sheetdl.sheets import edits as E
 from sheetdl.errors import OutputError
-from sheetdl.results import (
-    CurvePoint,
-    Importance,
-    Results,
-    importance_words,
-    layout,
-    layout_not_carried_over,
-)
-from sheetdl.schema import Column, Schema
-from sheetdl.table import Table
+from sheetdl.engine.results import CurvePoint, Importance, Results, layout, layout_not_carried_over
+from sheetdl.report.importance_sheet import importance_words
+from sheetdl.schema.infer import Column, Schema
+from sheetdl.sheets.table import Table
 
 
 # ---- builders ----------------------------------------------------------------------------------

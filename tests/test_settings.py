@@ -4,13 +4,7 @@ import datetime as dt
 import pytest
 
 from sheetdl.errors import SettingsError, WorkbookError
-from sheetdl.settings import (
-    SETTING_KEYS,
-    Settings,
-    Source,
-    parse_duration,
-    read_settings_sheet,
-)
+from sheetdl.settings import SETTING_KEYS, Settings, Source, parse_duration, read_settings_sheet
 
 xlsxwriter = pytest.importorskip("xlsxwriter")
 

@@ -18,21 +18,15 @@ import pytest
 
 xlsxwriter = pytest.importorskip("xlsxwriter")
 
-from sheetdl import edits as E  # noqa: E402
+from sheetdl.sheets import edits as E  # noqa: E402
 from sheetdl.errors import OutputError, WorkbookError  # noqa: E402
-from sheetdl.results import CurvePoint, Importance, Results, layout, layout_not_carried_over  # noqa: E402
-from sheetdl.schema import Column, Schema  # noqa: E402
-from sheetdl.sheets import package as P  # noqa: E402
+from sheetdl.engine.results import CurvePoint, Importance, Results, layout, layout_not_carried_over  # noqa: E402
+from sheetdl.schema.infer import Column, Schema  # noqa: E402
+from sheetdl.sheets._xlsx import package as P  # noqa: E402
 from sheetdl.sheets import write as W  # noqa: E402
-from sheetdl.sheets.write import (  # noqa: E402
-    conversion_note,
-    describe_lost,
-    existing_sheet_names,
-    objects_right_col,
-    package_inventory,
-    write_workbook,
-)
-from sheetdl.table import Table  # noqa: E402
+from sheetdl.sheets.write import conversion_note, existing_sheet_names, objects_right_col, write_workbook  # noqa: E402
+from sheetdl.sheets.inventory import describe_lost, package_inventory  # noqa: E402
+from sheetdl.sheets.table import Table  # noqa: E402
 
 # ---- fixtures ----------------------------------------------------------------------------------
 

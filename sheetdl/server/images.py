@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import DataError, cell_list
-from ..schema import IMAGE_EXTENSIONS, IMAGE_MIN_SHARE, PLACEHOLDERS
+from ..schema.kinds import IMAGE_EXTENSIONS, IMAGE_MIN_SHARE
+from ..schema.cells import PLACEHOLDERS
 
 __all__ = ["check_image_cells", "model_image_columns", "picture_columns", "outside_folders"]
 

@@ -77,7 +77,7 @@ def build_table(*, sheet: str, header_row: int, first_col: int, columns: list, r
 
     Blank rows are dropped but every kept row remembers its sheet row, so results land beside it.
     """
-    from ..table import Table, clean_headers, column_letter
+    from ..sheets.table import Table, clean_headers, column_letter
 
     n = len(columns)
     letters = [column_letter(first_col + j) for j in range(n)]
@@ -248,7 +248,7 @@ class JobManager:
 
     def check_pictures(self, job: Job, rows: list[list]) -> None:
         """Refuse, before anything runs, picture paths outside the folders the user allowed."""
-        from ..table import clean_headers, column_letter
+        from ..sheets.table import clean_headers, column_letter
         from .images import check_image_cells, model_image_columns
 
         spec = job.spec
@@ -322,8 +322,8 @@ class JobManager:
 
 def run_job(job: Job, manager: JobManager) -> None:
     """Train (or predict) on the job's rows and lay the results out as pages of SheetEdits."""
-    from ..edits import AddPicture, WriteCells
-    from ..results import layout, summary_sentences
+    from ..sheets.edits import AddPicture, WriteCells
+    from ..engine.results import layout, summary_sentences
 
     spec = job.spec
     table = build_table(sheet=spec.sheet, header_row=spec.header_row, first_col=spec.first_col,
@@ -361,10 +361,10 @@ def _picture_options(config: ServerConfig) -> dict:
 
 
 def _train(job: Job, table, config: ServerConfig):
-    from ..model import train_table
-    from ..schema import infer_schema
+    from ..engine.model import train_table
+    from ..schema.infer import infer_schema
     from ..settings import Settings
-    from ..training import FitOptions
+    from ..training.fit import FitOptions
 
     spec = job.spec
     settings = Settings(target=spec.target, sheet=spec.sheet, ignore=tuple(spec.ignore),
@@ -408,7 +408,7 @@ def _train(job: Job, table, config: ServerConfig):
 
 
 def _predict(job: Job, table, path: Path, config: ServerConfig):
-    from ..store import load_model
+    from ..engine.store import load_model
 
     model = load_model(path)
     job.emit("progress", stage="predicting", fraction=0.5, message=f"Predicting '{model.target}'", fold=0,

@@ -20,7 +20,7 @@ from copy import copy
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from ..edits import (
+from .edits import (
     AddChart,
     AddPicture,
     AddSheet,

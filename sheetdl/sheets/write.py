@@ -39,17 +39,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from ..edits import Edit
+from .edits import Edit
 from ..errors import OutputError, WorkbookError
-from . import package as _package
+from ._xlsx import package as _package
 from .inventory import _anchor_span, _rels, _sheets, describe_lost, package_inventory
-from .openpyxl_writer import (
-    _data_sheet_name,
-    _load_package,
-    _workbook_from_calamine,
-    _workbook_from_csv,
-    apply_edits,
-)
+from .openpyxl_writer import _data_sheet_name, _load_package, _workbook_from_calamine, _workbook_from_csv, apply_edits
 
 __all__ = [
     "write_workbook",

@@ -15,7 +15,7 @@ router = APIRouter(dependencies=[Depends(require_token)])
 
 @router.post("/api/schema")
 def preview_schema(body: SchemaRequest, config: ServerConfig = Depends(get_config)) -> dict:
-    from ...schema import infer_schema
+    from ...schema.infer import infer_schema
 
     if len(body.rows) > config.max_schema_rows:
         raise DataError(f"Send at most {config.max_schema_rows:,} sample rows to preview the columns.",

@@ -19,16 +19,16 @@ from typing import Any
 
 import numpy as np
 
-from .cell_format import _decimals
-from .data_columns import _data_sheet, _prediction_col
-from .edits import Edit
-from .importance_sheet import _importance
-from .report_sheet import _lost_section, _report, _Sheet, _summary
-from .schema import Schema
+from ..report.cells import _decimals
+from ..report.data_columns import _data_sheet, _prediction_col
+from ..sheets.edits import Edit
+from ..report.importance_sheet import _importance
+from ..report.report_sheet import _lost_section, _report, _Sheet, _summary
+from ..schema.infer import Schema
 
 # Re-exported: these live beside the sheet that uses them, and are imported from here too.
-from .data_columns import MAX_AREAS, MAX_BLOCK_ROWS, REVIEW_MARK  # noqa: F401
-from .importance_sheet import (  # noqa: F401
+from ..report.data_columns import MAX_AREAS, MAX_BLOCK_ROWS, REVIEW_MARK  # noqa: F401
+from ..report.importance_sheet import (  # noqa: F401
     IMPORTANCE_NONE_MAX,
     IMPORTANCE_SOME_MIN,
     IMPORTANCE_SOME_SHARE,
@@ -36,7 +36,7 @@ from .importance_sheet import (  # noqa: F401
     IMPORTANCE_STRONG_SHARE,
     importance_words,
 )
-from .report_sheet import METRIC_INFO, WRAP_AT  # noqa: F401
+from ..report.report_sheet import METRIC_INFO, WRAP_AT  # noqa: F401
 
 __all__ = [
     "Importance",
@@ -186,7 +186,7 @@ def layout(results: Results, table, existing_sheets: Sequence[str] = ()) -> list
     if results.importance:
         edits += _importance(results, importance_name)
     if results.pictures:
-        from .images_sheet import images_sheet
+        from ..report.images_sheet import images_sheet
 
         edits += images_sheet(results, table, images_name)
     return edits

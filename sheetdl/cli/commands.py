@@ -17,8 +17,8 @@ import time
 import traceback
 from pathlib import Path
 
-from . import __version__
-from .errors import Cancelled, OutputError, SettingsError, SheetDLError
+from .. import __version__
+from ..errors import Cancelled, OutputError, SettingsError, SheetDLError
 
 EXIT_USER_ERROR = 1
 EXIT_CANCELLED = 130
@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     n.add_argument("--output", metavar="FILE", help="where to write the new workbook (default for images: "
                                                     "inside the folder, named after it)")
 
-    from .server.commands import add_parsers as _server_parsers
+    from ..server.commands import add_parsers as _server_parsers
     _server_parsers(sub)  # serve, addin
     return p
 
@@ -110,13 +110,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             return cmd_demo(args, ui)
         if args.command == "new":
-            from .templates import cmd_new
+            from ..new.templates import cmd_new
             from rich.markup import escape
             return cmd_new(args.template, args.path, output=args.output,
                            say=lambda line: ui.out.print(line, markup=False, soft_wrap=True),
                            warn=lambda line: ui.warn(escape(line)))
         if args.command in ("serve", "addin"):
-            from .server.commands import cmd_addin, cmd_serve
+            from ..server.commands import cmd_addin, cmd_serve
             return (cmd_serve if args.command == "serve" else cmd_addin)(args, ui)
     except Cancelled as e:
         ui.stop_progress()
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
 
 # ---------------------------------------------------------------------------------------------
 def _settings_for(path: Path, args):
-    from .settings import Settings, read_settings_sheet
+    from ..settings import Settings, read_settings_sheet
 
     sheet_kw, notes = read_settings_sheet(path)
     base = Settings(**sheet_kw)
@@ -155,7 +155,7 @@ def _settings_for(path: Path, args):
 
 def _review_threshold(flag: str | None, trained: dict[str, str]) -> float | None:
     """--review-threshold if given, else the threshold the model was trained with."""
-    from .settings import Settings, review_threshold_of
+    from ..settings import Settings, review_threshold_of
 
     if flag is not None:
         return Settings(review_threshold=flag, sources={"review_threshold": "given with --review-threshold"}
@@ -164,8 +164,8 @@ def _review_threshold(flag: str | None, trained: dict[str, str]) -> float | None
 
 
 def _check_input(path: Path) -> None:
-    from .errors import WorkbookError
-    from .sheets.read import check_file
+    from ..errors import WorkbookError
+    from ..sheets.read import check_file
 
     if not path.exists():
         raise WorkbookError(f"There is no file at '{path}'.", hint="Check the name and folder of the workbook.")
@@ -240,7 +240,7 @@ def _release(reserved: Path | None) -> None:
 
 def _remove_stale_reservations(folder: Path) -> None:
     """Claimed names left by a run that was killed (its process is gone) are free again."""
-    from .sheets.write import _pid_alive
+    from ..sheets.write import _pid_alive
 
     try:
         candidates = [p for p in folder.iterdir()
@@ -377,8 +377,8 @@ def _output_for(source: Path, args) -> Path | None:
 
 def _write_results(source: Path, table, results, output: Path) -> list[str]:
     """Lay the results out and write them; what couldn't be carried over is listed in the report."""
-    from .results import layout, layout_not_carried_over
-    from .sheets.write import conversion_note, existing_sheet_names, objects_right_col, write_workbook
+    from ..engine.results import layout, layout_not_carried_over
+    from ..sheets.write import conversion_note, existing_sheet_names, objects_right_col, write_workbook
 
     if table.n_rows:  # results must not hide under a chart or picture floating right of the data
         covered = objects_right_col(source, table.sheet, table.header_row, int(table.sheet_rows[-1]))
@@ -392,10 +392,10 @@ def _write_results(source: Path, table, results, output: Path) -> list[str]:
 
 
 def cmd_train(args, ui: "_Console") -> int:
-    from .training import FitOptions
-    from .model import train_table
-    from .schema import infer_schema
-    from .table import read_table
+    from ..training.fit import FitOptions
+    from ..engine.model import train_table
+    from ..schema.infer import infer_schema
+    from ..sheets.table import read_table
 
     source = Path(args.workbook)
     _check_input(source)
@@ -447,8 +447,8 @@ def _write_output(source: Path, table, results, output: Path | None, args, ui: "
 
 
 def cmd_predict(args, ui: "_Console") -> int:
-    from .store import load_model
-    from .table import read_table
+    from ..engine.store import load_model
+    from ..sheets.table import read_table
 
     source = Path(args.workbook)
     _check_input(source)
@@ -486,7 +486,7 @@ def cmd_predict(args, ui: "_Console") -> int:
 
 
 def cmd_explain(args, ui: "_Console") -> int:
-    from .store import load_model
+    from ..engine.store import load_model
 
     model = load_model(args.model)
     ui.explain(model)
@@ -494,8 +494,8 @@ def cmd_explain(args, ui: "_Console") -> int:
 
 
 def find_sample(name: str = "Penguins.xlsx") -> Path:
-    here = Path(__file__).resolve().parent
-    for folder in (here.parent / "sample_workbooks", here / "sample_workbooks"):
+    package = Path(__file__).resolve().parents[1]  # sheetdl/
+    for folder in (package.parent / "sample_workbooks", package / "sample_workbooks"):
         if (folder / name).is_file():
             return folder / name
     raise SheetDLError(f"The sample workbook '{name}' is not installed with this copy of SheetDL.",
@@ -601,8 +601,8 @@ class _Console:
     def done_train(self, results, table, output, model_path, lost) -> None:
         from rich.markup import escape
 
-        from .image_columns import PICTURE_NOTE
-        from .results import summary_sentences
+        from ..encode.pictures import PICTURE_NOTE
+        from ..engine.results import summary_sentences
 
         for line in summary_sentences(results, table):
             self.out.print(line)
@@ -626,7 +626,7 @@ class _Console:
     def explain(self, model) -> None:
         from rich.table import Table as RichTable
 
-        from .evaluate import METRIC_NAMES
+        from ..engine.evaluate import METRIC_NAMES
 
         self.out.print(f"Model predicting '[bold]{model.target}[/]' ({model.schema.task_reason})")
         t = RichTable("Score on held-out rows", "Model", "Naive baseline", box=None)

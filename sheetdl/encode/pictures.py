@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
-from .schema import Column, Schema
-from .table import Table
+from ..errors import DataError
+from ..schema.infer import Column, Schema
+from ..sheets.table import Table
 
 __all__ = ["PictureReport", "prepare_images", "image_folder", "FEATURES_VARIANT", "PICTURE_NOTE"]
 
@@ -105,8 +105,8 @@ def _choose(allow_download: bool, fine_tune: bool = False, fine_tune_note: str =
     with ``fine_tune``, pixels for the pretrained network whose last block then trains on them),
     else pixels for a CNN trained from scratch (and a note saying why, and how to get the better
     model). ``fine_tune_note`` says why fine-tuning was asked for but not done."""
-    from .images import PRETRAINED_SIZE, SCRATCH_SIZE
-    from .models.image import load_backbone
+    from ..images import PRETRAINED_SIZE, SCRATCH_SIZE
+    from ..models.image import load_backbone
 
     backbone, words = load_backbone(allow_download=allow_download)
     if backbone is not None:
@@ -156,8 +156,8 @@ def prepare_images(frame: pd.DataFrame, table: Table, schema: Schema, *, trainin
     columns = _image_columns(schema)
     if not columns:
         return []
-    from .errors import Cancelled
-    from .images import ImageCache, load_column, resolve_path
+    from ..errors import Cancelled
+    from ..images import ImageCache, load_column, resolve_path
 
     base = image_folder(table, folder)
     cache = ImageCache()
@@ -227,7 +227,7 @@ def prepare_images(frame: pd.DataFrame, table: Table, schema: Schema, *, trainin
             report.problems += problems
             good = [i for i in range(len(part)) if ok[i]]
             if variant is not None and good:
-                from .models.image import featurise
+                from ..models.image import featurise
 
                 def feat_step(done: int, total: int, done_before=done_before) -> None:
                     if cancel is not None and cancel():
@@ -264,7 +264,7 @@ def prepare_images(frame: pd.DataFrame, table: Table, schema: Schema, *, trainin
 
 def _backbone_for(spec: dict, column: str):
     """The backbone a saved model was trained with, or a plain error if it can't be loaded here."""
-    from .models.image import load_backbone
+    from ..models.image import load_backbone
 
     backbone, words = load_backbone()
     if backbone is None:
@@ -282,7 +282,7 @@ def _backbone_for(spec: dict, column: str):
 
 def picture_pixels(values: list, folder: Path, size: int, allowed=None) -> tuple[np.ndarray, np.ndarray]:
     """Pixels of a few pictures (for the Images sheet's heat maps), read again from their files."""
-    from .images import load_column
+    from ..images import load_column
 
     pixels, ok, _ = load_column(values, folder, size, allowed=allowed)
     return pixels, ok
@@ -299,7 +299,7 @@ def picture_rows(model, frame: pd.DataFrame, table: Table, res, reports: list[Pi
                  folds: np.ndarray, labelled: np.ndarray, *, folder: Path, allowed=None) -> list:
     """The rows worth a look (mistakes first, then the least sure), each with a thumbnail of its
     picture and a Grad-CAM heat map from a fold model that did not train on it."""
-    from .results import PictureRow
+    from ..engine.results import PictureRow
 
     if not reports:
         return []
@@ -337,8 +337,8 @@ def picture_rows(model, frame: pd.DataFrame, table: Table, res, reports: list[Pi
     if not chosen:
         return []
 
-    from .images import load_column, thumbnail_png, resolve_path
-    from .images_sheet import PICTURE_PX
+    from ..images import load_column, thumbnail_png, resolve_path
+    from ..report.images_sheet import PICTURE_PX
 
     paths = [table.values[column].iat[i] if column in table.values.columns else None for i, _ in chosen]
     display, display_ok, _ = load_column(paths, folder, PICTURE_PX, allowed=allowed)
@@ -353,7 +353,7 @@ def picture_rows(model, frame: pd.DataFrame, table: Table, res, reports: list[Pi
             thumb = None
         overlay = None
         if heat is not None and display_ok[j]:
-            from .models.image import overlay_png
+            from ..models.image import overlay_png
 
             overlay = overlay_png(display[j], _resize(heat[j], PICTURE_PX), max_px=PICTURE_PX)
         out.append(PictureRow(row=i, column=column, path=str(paths[j]), why=why, label=known(i),
@@ -363,7 +363,7 @@ def picture_rows(model, frame: pd.DataFrame, table: Table, res, reports: list[Pi
 
 
 def _key(v):
-    from .encode import _label_key
+    from .tabular import _label_key
 
     return None if v is None else _label_key(v)
 
@@ -381,8 +381,8 @@ def _heat_maps(model, frame, rows: list[int], column: str, folds, labelled, path
     """Grad-CAM heat maps (len(rows), h, w) for the picture column, or None if they can't be made."""
     import torch
 
-    from . import training
-    from .models.image import gradcam, to_input
+    from ..training import fit as training
+    from ..models.image import gradcam, to_input
 
     n = len(frame)
     member_of = np.zeros(n, dtype=np.int64)
@@ -392,7 +392,7 @@ def _heat_maps(model, frame, rows: list[int], column: str, folds, labelled, path
     if mode == "features":
         spec = next(c for c in model.schema.columns if c.name == column).parse.get("image") or {}
         backbone = _backbone_for(spec, column)
-        from .images import load_column
+        from ..images import load_column
 
         pixels, _, _ = load_column(paths, folder, spec["size"], allowed=allowed)
     result: list[np.ndarray | None] = [None] * len(rows)

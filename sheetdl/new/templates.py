@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import OutputError, SheetDLError
+from ..errors import OutputError, SheetDLError
 
 __all__ = [
     "TEMPLATES", "templates_folder", "list_templates", "find_template", "copy_template", "cmd_new",
@@ -78,8 +78,8 @@ IMAGE_TIPS: list[str] = [
 # --- templates -----------------------------------------------------------------------------------
 def templates_folder() -> Path:
     """The folder holding the template workbooks (``templates/`` beside the package in a clone)."""
-    here = Path(__file__).resolve().parent
-    for folder in (here.parent / "templates", here / "templates"):
+    package = Path(__file__).resolve().parents[1]  # sheetdl/
+    for folder in (package.parent / "templates", package / "templates"):
         if all((folder / f"{name}.xlsx").is_file() for name in TEMPLATES):
             return folder
     raise SheetDLError("The template workbooks are not installed with this copy of SheetDL.",
@@ -232,7 +232,7 @@ def cmd_new(name: str | None, path: str | None, say: Callable[[str], None] = pri
     'images' always means a folder of pictures, never the 'Classify images' template."""
     warn = warn or (lambda text: say(f"Warning: {text}"))
     if name is not None and name.strip().casefold() in IMAGES_WORDS:
-        from .image_workbook import cmd_new_images  # imported here: it imports this module
+        from .from_folder import cmd_new_images  # imported here: it imports this module
 
         return cmd_new_images(path, output, say, warn)
     if output:
@@ -271,7 +271,7 @@ def __getattr__(name: str) -> object:
     working. :mod:`.image_workbook` is imported on first use, not at the top of this module, because
     it imports this module for what the two share."""
     if name in _MOVED_TO_IMAGE_WORKBOOK:
-        from . import image_workbook
+        from . import from_folder as image_workbook
 
         return getattr(image_workbook, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,15 +24,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .encode import EncodedTable, TableEncoder, TargetEncoder
-from .errors import Cancelled, DataError
-from .gaps import GapPractice, blank_columns, rare_gaps
-from .models.tabular import N_BINS, NUMBER_EMBEDDING, TabularNet
+from ..encode.tabular import EncodedTable, TableEncoder, TargetEncoder
+from ..errors import Cancelled, DataError
+from ..encode.blanks import GapPractice, blank_columns, rare_gaps
+from ..models.tabular import N_BINS, NUMBER_EMBEDDING, TabularNet
 from .picture_plan import PIXEL_MODES, picture_folds
-from .schema import Schema
+from ..schema.infer import Schema
 
 if TYPE_CHECKING:  # Lightning is imported only to train: predicting a saved model never needs it
-    from .models.module import TabularModule
+    from ..models.module import TabularModule
 
 __all__ = ["Progress", "FitOptions", "Member", "choose_device", "choose_shape", "make_folds", "n_folds_for",
            "train_members"]
@@ -123,7 +123,7 @@ def n_folds_for(n_labelled: int) -> int:
 
 def choose_device(setting: str) -> tuple[str, torch.device, str]:
     """(Lightning accelerator, torch device, words for the report)."""
-    from .errors import SettingsError
+    from ..errors import SettingsError
 
     if setting == "cuda" and not torch.cuda.is_available():
         raise SettingsError(
@@ -225,7 +225,7 @@ def forward_macs(n_numeric: int, continuous: list[bool], embed_width: int, n_out
     """Multiply-adds of one row through the network (number embeddings + k members of the MLP, + the
     picture branches, which the members share); a piecewise-linear embedding's clamps count as a few
     each. ``plr``: with number embeddings (PLE; the name is from when they were periodic)."""
-    from .models.tabular import IMAGE_EMBEDDING, N_BINS
+    from ..models.tabular import IMAGE_EMBEDDING, N_BINS
 
     n_plr = sum(continuous) if plr else 0
     width = n_plr * NUMBER_EMBEDDING + (n_numeric - n_plr) + embed_width + IMAGE_EMBEDDING * len(image_inputs or [])
@@ -236,18 +236,18 @@ def forward_macs(n_numeric: int, continuous: list[bool], embed_width: int, n_out
 
 def image_macs(image_inputs: list[dict]) -> float:
     """Multiply-adds of the picture branches for one row."""
-    from .models.tabular import IMAGE_EMBEDDING
+    from ..models.tabular import IMAGE_EMBEDDING
 
     total = 0.0
     for spec in image_inputs:
         if spec["mode"] == "features":
             total += spec["dim"] * IMAGE_EMBEDDING
         elif spec["mode"] == "tune":
-            from .models.image import backbone_macs
+            from ..models.image import backbone_macs
 
             total += backbone_macs(spec["size"])
         else:
-            from .models.image import cnn_macs
+            from ..models.image import cnn_macs
 
             total += cnn_macs(spec["size"])
     return total
@@ -439,7 +439,7 @@ def _fit_fold(net: TabularNet, *, task: str, enc_fit: EncodedTable, enc_stop: En
     import lightning as L
 
     from .callbacks import Budget, RestoreBest
-    from .models.module import TabularDataModule, TabularModule
+    from ..models.module import TabularDataModule, TabularModule
 
     cuda = device.type == "cuda"
     steps_per_epoch = -(-len(y_fit) // batch_size)
@@ -483,7 +483,7 @@ def _refresh_picture_batchnorm(net: TabularNet, enc: EncodedTable, device: torch
     """A CNN's batch-norm statistics, recomputed over the fold's training pictures with its final
     weights: on a small sheet a fold takes only a few dozen steps, too few for the running averages
     to forget the untrained start, and predictions would be near chance although training went well."""
-    from .models.image import refresh_batchnorm, to_input
+    from ..models.image import refresh_batchnorm, to_input
 
     for b, branch in enumerate(net.images):
         if branch.cnn is None:
@@ -512,7 +512,7 @@ def train_members(
     """
     import lightning as L
 
-    from .models.module import Diverged
+    from ..models.module import Diverged
 
     _quiet_lightning()
     _, device, device_words = choose_device(opts.device)
@@ -546,7 +546,7 @@ def train_members(
         L.seed_everything(opts.seed + f, workers=False, verbose=False)
         n_outputs = target_encoder.n_classes_ if task == "classification" else 1
         if f == 0:  # one shape for every fold, planned from the first
-            from .models.tabular import embedding_dim
+            from ..models.tabular import embedding_dim
 
             embed_width = sum(embedding_dim(c) for c in encoder.cardinalities) + 16 * len(encoder.vocab_sizes)
             ensemble, plr = choose_shape(

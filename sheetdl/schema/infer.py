@@ -32,11 +32,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .errors import DataError, SettingsError
-from .frame import typed_frame
+from ..errors import DataError, SettingsError
+from .typed import typed_frame
 from .kinds import ID_MIN_ROWS, _base_guess, _feature_guess, _forced_guess, _unreadable_note
-from .parse import _Cells, _column_listing, _find, _key, _label, _label_key, _number_of, _sort_key, _text
-from .table import Table
+from .cells import _Cells, _column_listing, _find, _key, _label, _label_key, _number_of, _sort_key, _text
+from ..sheets.table import Table
 
 # Re-exported: these thresholds live beside the code that reads them (kinds.py, parse.py), and the rest
 # of SheetDL imports them from here.
@@ -54,7 +54,7 @@ from .kinds import (  # noqa: F401
     TEXT_MIN_CHARS,
     TEXT_MIN_WORDS,
 )
-from .parse import PLACEHOLDERS  # noqa: F401
+from .cells import PLACEHOLDERS  # noqa: F401
 
 __all__ = ["Kind", "Role", "Task", "TaskSetting", "Column", "Schema", "infer_schema", "typed_frame"]
 

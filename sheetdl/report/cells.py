@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .table import column_letter
+from ..sheets.table import column_letter
 
 # colours (RRGGBB)
 _HEADER_FILL = "DDEBF7"  # light blue: header cells SheetDL wrote

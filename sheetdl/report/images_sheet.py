@@ -11,10 +11,10 @@ from __future__ import annotations
 import base64
 import textwrap
 
-from .cell_format import _decimals, _native, _number_format, _ref
-from .edits import AddPicture, AddSheet, Edit, FormatRange, SetColumnWidth, SetRowHeight, WriteCells
+from .cells import _decimals, _native, _number_format, _ref
+from ..sheets.edits import AddPicture, AddSheet, Edit, FormatRange, SetColumnWidth, SetRowHeight, WriteCells
 from .report_sheet import WRAP_AT
-from .results import PictureRow, Results
+from ..engine.results import PictureRow, Results
 
 __all__ = ["images_sheet", "PICTURE_PX"]
 

@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import OutputError, SheetDLError
-from .schema import IMAGE_EXTENSIONS
+from ..errors import OutputError, SheetDLError
+from ..schema.kinds import IMAGE_EXTENSIONS
 from .templates import (
     FONT,
     IMAGE_RESULTS,
@@ -349,7 +349,7 @@ def _image_workbook_bytes(found: ImageFolder, dest: Path) -> bytes:
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.table import Table, TableStyleInfo
 
-    from .settings import SETTING_KEYS
+    from ..settings import SETTING_KEYS
 
     st = _styles()
     wb = Workbook()

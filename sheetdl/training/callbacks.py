@@ -9,8 +9,8 @@ import time
 
 import lightning as L
 
-from . import training
-from .errors import Cancelled
+from . import fit as training
+from ..errors import Cancelled
 
 __all__ = ["Budget", "RestoreBest"]
 

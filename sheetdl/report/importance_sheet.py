@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .cell_format import _finite, _ref
-from .edits import AddChart, AddSheet, Edit, SetColumnWidth
+from .cells import _finite, _ref
+from ..sheets.edits import AddChart, AddSheet, Edit, SetColumnWidth
 from .report_sheet import _Sheet
 
 if TYPE_CHECKING:  # results.py imports this module
-    from .results import Results
+    from ..engine.results import Results
 
 #: importance in words: "strong" at ≥ half the top drop (and ≥ STRONG_MIN), "some" at ≥ a tenth of
 #: it (or ≥ SOME_MIN), "none" at or below NONE_MAX (0.1 points of accuracy / R²), else "little"

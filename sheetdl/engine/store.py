@@ -20,14 +20,14 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .encode import SOFT_CLIP_BEFORE, TableEncoder, TargetEncoder
-from .errors import ModelFileError, OutputError
-from .gaps import Donors
-from .training import Member
-from .models.tabular import TabularNet
+from ..encode.tabular import SOFT_CLIP_BEFORE, TableEncoder, TargetEncoder
+from ..errors import ModelFileError, OutputError
+from ..encode.blanks import Donors
+from ..training.fit import Member
+from ..models.tabular import TabularNet
 from .results import Importance
-from .sheets.write import _set_mode
-from .schema import Schema
+from ..sheets.write import _set_mode
+from ..schema.infer import Schema
 
 __all__ = ["save_model", "load_model", "FORMAT", "FORMAT_VERSION"]
 
@@ -82,7 +82,7 @@ def _format_version(model) -> int:
 
 
 def save_model(model, path) -> Path:
-    from . import __version__
+    from .. import __version__
 
     path = Path(path)
     tensors: dict[str, torch.Tensor] = {}

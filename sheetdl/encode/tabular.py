@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .schema import Column, Schema
+from ..schema.infer import Column, Schema
 
 __all__ = [
     "NumberEncoder",

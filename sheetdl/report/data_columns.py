@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .cell_format import _HEADER_FILL, _decimals, _native, _number_format, _ref, _round, _text_width
-from .edits import Edit, FormatRange, SetColumnWidth, WriteCells
-from .errors import OutputError
+from .cells import _HEADER_FILL, _decimals, _native, _number_format, _ref, _round, _text_width
+from ..sheets.edits import Edit, FormatRange, SetColumnWidth, WriteCells
+from ..errors import OutputError
 
 if TYPE_CHECKING:  # results.py imports this module
-    from .results import Results
+    from ..engine.results import Results
 
 #: most rows in one WriteCells block (Excel on the web takes ~5 MB a request: 5k-20k rows)
 MAX_BLOCK_ROWS = 5000

@@ -40,7 +40,7 @@ from urllib.parse import unquote
 from xml.etree import ElementTree as ET
 
 from ..edits import AddPicture, AddSheet, Edit
-from ..errors import OutputError, WorkbookError
+from ...errors import OutputError, WorkbookError
 from .drawing import _EMPTY_DRAWING, _chart_xml, _DrawingXml, _sizes
 from .styles import _EMPTY_STYLES, _Styles
 from .worksheet import (

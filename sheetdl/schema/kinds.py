@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import cell_list
-from .parse import (
+from ..errors import cell_list
+from .cells import (
     _DATE_LOOSE_RE,
     _DMY_LIKE_RE,
     _bool_token,
@@ -30,7 +30,7 @@ from .parse import (
     _spellings,
     _text,
 )
-from .table import Table
+from ..sheets.table import Table
 
 # ---------------------------------------------------------------------------------------------------
 # Thresholds: every decision below names the constant it rests on.

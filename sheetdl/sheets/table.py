@@ -107,8 +107,8 @@ def read_table(path, *, sheet: str | None = None) -> Table:
     ``sheet`` names the sheet (or an Excel Table) to read; without it, the sheet holding the most data
     is used, skipping SheetDL's own sheets.
     """
-    from .errors import WorkbookError
-    from .sheets.read import open_workbook
+    from ..errors import WorkbookError
+    from .read import open_workbook
 
     wb = open_workbook(path)
     notes: list[str] = []
@@ -134,7 +134,7 @@ def read_table(path, *, sheet: str | None = None) -> Table:
     table.source = str(path)
     table.sheet_max_col = max(raw.max_col, table.last_col)
     if getattr(wb, "is_package", False):
-        from .sheets.read import sheet_details
+        from .read import sheet_details
 
         _check_details(table, sheet_details(wb.path, name),
                        last_row=table_ref.last_row - table_ref.totals_rows if table_ref is not None else None)
@@ -144,7 +144,7 @@ def read_table(path, *, sheet: str | None = None) -> Table:
 def _check_details(table: "Table", details, *, last_row: int | None) -> None:
     """Formulas saved without results stop the run (their cells would silently read blank); hidden
     and filtered rows and hidden columns are used like the others, and a note says so."""
-    from .errors import WorkbookError, cell_list
+    from ..errors import WorkbookError, cell_list
 
     cols = {column_index(letter): letter for letter in table.letters}
     top = table.header_row
@@ -194,7 +194,7 @@ def _key(name: str) -> str:
 
 def _choose_sheet(wb, sheet: str | None, notes: list[str]):
     """(sheet name, Excel Table or None): the sheet asked for, else the one holding the most data."""
-    from .errors import WorkbookError
+    from ..errors import WorkbookError
 
     names = wb.sheet_names
     if not names:
@@ -318,7 +318,7 @@ def find_header_row(cells: np.ndarray, group_rows=frozenset()) -> int:
 
 
 def _from_range(raw, notes: list[str]) -> Table:
-    from .errors import WorkbookError
+    from ..errors import WorkbookError
 
     cells = raw.cells
     group_rows = {r1 - raw.row0 for r1, c1, r2, c2 in getattr(raw, "merged", ()) if c2 > c1}
@@ -361,7 +361,7 @@ def _from_range(raw, notes: list[str]) -> Table:
 
 
 def _from_excel_table(raw, t, notes: list[str]) -> Table:
-    from .errors import WorkbookError
+    from ..errors import WorkbookError
 
     width = t.last_col - t.first_col + 1
     data_first = t.first_row + t.header_rows

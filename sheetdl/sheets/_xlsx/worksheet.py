@@ -30,7 +30,7 @@ from ..edits import (
     SetRowHeight,
     WriteCells,
 )
-from ..errors import OutputError
+from ...errors import OutputError
 from .styles import _Styles
 from .xmltext import (
     _DECL,

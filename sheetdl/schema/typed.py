@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
-from .parse import (
+from ..errors import DataError
+from .cells import (
     _bool_token,
     _Cells,
     _column_listing,
@@ -30,10 +30,10 @@ from .parse import (
     _spellings,
     _text,
 )
-from .table import Table
+from ..sheets.table import Table
 
 if TYPE_CHECKING:  # schema.py re-exports typed_frame, so it can't be imported here at run time
-    from .schema import Column, Schema
+    from .infer import Column, Schema
 
 
 def typed_frame(table: Table, schema: Schema) -> pd.DataFrame:

@@ -12,12 +12,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import evaluate, explain, gaps, training
-from .encode import TargetEncoder, _label_key
-from .errors import DataError
+from . import evaluate, explain
+from ..encode import blanks as gaps
+from ..training import fit as training
+from ..encode.tabular import TargetEncoder, _label_key
+from ..errors import DataError
 from .results import CurvePoint, Importance, Results
-from .schema import Schema, typed_frame
-from .table import Table
+from ..schema.infer import Schema
+from ..schema.typed import typed_frame
+from ..sheets.table import Table
 
 __all__ = ["FittedModel", "train_table"]
 
@@ -116,7 +119,7 @@ class FittedModel:
         res.notes += gaps.unseen_blank_notes(self.schema, self.blank_free, frame, np.arange(len(frame)), table,
                                              filled.neighbours)
         if reports:
-            from .image_columns import image_folder as folder_of, picture_rows
+            from ..encode.pictures import image_folder as folder_of, picture_rows
 
             res.picture_models = {r.column: r.model_words for r in reports}
             res.notes += [n for r in reports for n in r.notes(table)]
@@ -137,7 +140,7 @@ class FittedModel:
 
     def _frame(self, table: Table, *, image_folder=None, allowed=None, with_reports: bool = False):
         """The typed features of ``table``, pictures read the way the model was trained to read them."""
-        from .image_columns import prepare_images
+        from ..encode.pictures import prepare_images
 
         frame = typed_frame(table, self._feature_schema())
         reports = prepare_images(frame, table, self.schema, training=False, folder=image_folder, allowed=allowed)
@@ -261,8 +264,8 @@ def _prepare_pictures(frame: pd.DataFrame, table: Table, schema: Schema, opts: t
     """Read the pictures of image columns into ``frame`` (progress and cancel as for training)."""
     if not any(c.kind == "image" and c.role == "feature" for c in schema.columns):
         return []
-    from .image_columns import prepare_images
-    from .picture_plan import fine_tune_plan
+    from ..encode.pictures import prepare_images
+    from ..training.picture_plan import fine_tune_plan
 
     def progress(done: int, total: int, message: str) -> None:
         if opts.progress:
@@ -410,7 +413,7 @@ def _measure_and_explain(model, frame, table, schema, target_encoder, y, labelle
         groups = None if k == 1 else [(labelled[folds == f], [m]) for f, m in enumerate(members)] + [(blank, members)]
         res.reasons = model._reasons(frame, table.values, outputs, groups)
     if pictures:
-        from .image_columns import image_folder, picture_rows
+        from ..encode.pictures import image_folder, picture_rows
 
         res.picture_models = {r.column: r.model_words for r in pictures}
         res.pictures = picture_rows(model, frame, table, res, pictures, folds, labelled,

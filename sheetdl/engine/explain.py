@@ -12,10 +12,10 @@ import time
 import numpy as np
 import pandas as pd
 
-from .encode import EncodedTable
-from .gaps import Filled
+from ..encode.tabular import EncodedTable
+from ..encode.blanks import Filled
 from .results import Importance
-from .schema import IMAGE_EXTENSIONS
+from ..schema.kinds import IMAGE_EXTENSIONS
 
 __all__ = ["permutation_importance", "row_reasons", "describe_strength"]
 

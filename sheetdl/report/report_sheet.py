@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .cell_format import _HEADER_FILL, _decimals, _native, _number_format, _ref
+from .cells import _HEADER_FILL, _decimals, _native, _number_format, _ref
 from .data_columns import REVIEW_MARK
-from .edits import AddChart, AddSheet, ColorScale, Edit, FormatRange, SetColumnWidth, SetRowHeight, WriteCells
-from .table import column_letter
+from ..sheets.edits import AddChart, AddSheet, ColorScale, Edit, FormatRange, SetColumnWidth, SetRowHeight, WriteCells
+from ..sheets.table import column_letter
 
 if TYPE_CHECKING:  # results.py imports this module
-    from .results import Results
+    from ..engine.results import Results
 
 #: a sentence longer than this continues on the next row of the report
 WRAP_AT = 160
