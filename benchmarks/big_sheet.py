@@ -50,8 +50,8 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=EXCEL_MAX_ROWS - 1, help="data rows below the header")
     args = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from sheetdl.schema.infer import infer_schema
-    from sheetdl.sheets.table import read_table
+    from sheetdl.schema import infer_schema
+    from sheetdl.sheets import read_table
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "big.xlsx"

@@ -47,7 +47,7 @@ def digits(budget: float | None, backbone: str = "scratch") -> None:
     from sklearn.model_selection import StratifiedKFold
 
     import sheetdl
-    from sheetdl.sheets.table import read_table
+    from sheetdl.sheets import read_table
 
     os.environ["SHEETDL_OFFLINE"] = "1"
     fine_tune = "no"

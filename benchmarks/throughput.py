@@ -45,13 +45,16 @@ def measure(rows: int, cols: int, device_setting: str, epochs: int, graphs: bool
     import lightning as L
     import torch
 
-    from sheetdl.training import fit as training
-    from sheetdl.encode.tabular import TableEncoder
+    from sheetdl import training
+    from sheetdl.training.fit import quiet_lightning
+    from sheetdl.training.options import DEPTH, HIDDEN, INNER_VALID_SHARE
+    from sheetdl.training.predict import threads_for
+    from sheetdl.encode import TableEncoder
     from sheetdl.models.module import TabularDataModule, TabularModule
-    from sheetdl.models.tabular import NUMBER_EMBEDDING, TabularNet, embedding_dim
-    from sheetdl.schema.infer import Column
+    from sheetdl.models import NUMBER_EMBEDDING, TabularNet, embedding_dim
+    from sheetdl.schema import Column
 
-    training._quiet_lightning()
+    quiet_lightning()
     accelerator, device, words = training.choose_device(device_setting)
     frame, y = make_frame(rows, cols)
     features = [Column(name=c, kind="number" if c.startswith("n") else "category", role="feature", reason="")
@@ -63,14 +66,14 @@ def measure(rows: int, cols: int, device_setting: str, epochs: int, graphs: bool
 
     # the shape train_members would choose for a sheet this large
     k = training.n_folds_for(rows)
-    n_fit = int(rows * (k - 1) / k * (1 - training.INNER_VALID_SHARE))
+    n_fit = int(rows * (k - 1) / k * (1 - INNER_VALID_SHARE))
     embed_width = sum(embedding_dim(c) for c in encoder.cardinalities)
     ensemble, plr = training.choose_shape(
         n_fit=n_fit, n_folds=k, time_budget=60.0, device=device,
         macs=lambda m, p: training.forward_macs(encoder.n_numeric, encoder.continuous, embed_width, 2, m, plr=p))
-    batch = batch or training._batch_size(n_fit)
+    batch = batch or training.batch_size(n_fit)
     net = TabularNet(n_numeric=encoder.n_numeric, cardinalities=encoder.cardinalities, vocab_sizes=[],
-                     n_outputs=2, hidden=training.HIDDEN, depth=training.DEPTH, continuous=encoder.continuous,
+                     n_outputs=2, hidden=HIDDEN, depth=DEPTH, continuous=encoder.continuous,
                      ensemble=ensemble, number_embedding=NUMBER_EMBEDDING if plr else 0)
     tensors = (*training.to_tensors(enc, device), torch.as_tensor(y, device=device))
     valid = tuple(t[:1024] for t in tensors)
@@ -91,7 +94,7 @@ def measure(rows: int, cols: int, device_setting: str, epochs: int, graphs: bool
     trainer = L.Trainer(accelerator=accelerator, devices=1, precision=precision, max_epochs=epochs, logger=False,
                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
                         num_sanity_val_steps=0, callbacks=[_Clock()])
-    with training._threads_for(batch * ensemble * training.HIDDEN, device):
+    with threads_for(batch * ensemble * HIDDEN, device):
         trainer.fit(module, datamodule=data)
     epoch_s = min(times)  # the first epoch can carry warm-up; report the best steady one
     return {"rows": rows, "cols": cols, "device": words, "members": ensemble, "plr": plr, "batch": batch,

@@ -15,21 +15,20 @@ import os as _os
 # when the machine is idle. Must be set before torch loads its OpenMP runtime.
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-__version__ = "0.1.0"
-
 from .errors import Cancelled, DataError, ModelFileError, OutputError, SettingsError, SheetDLError, WorkbookError
+from .version import __version__
 
 # torch and Lightning take seconds to import: load them when a name that needs them is first used,
 # so `sheetdl --help`, `sheetdl new` and the server's start stay quick.
 _LAZY = {
     "fit": ".api",
     "load": ".api",
-    "read_table": ".sheets.table",
-    "Table": ".sheets.table",
-    "FittedModel": ".engine.model",
-    "Progress": ".training.fit",
-    "Results": ".engine.results",
-    "Schema": ".schema.infer",
+    "read_table": ".sheets",
+    "Table": ".sheets",
+    "FittedModel": ".engine",
+    "Progress": ".training",
+    "Results": ".engine",
+    "Schema": ".schema",
     "Settings": ".settings",
 }
 

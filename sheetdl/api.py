@@ -6,10 +6,12 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from .training.fit import FitOptions, ProgressFn
-from .engine.model import FittedModel, train_table
-from .schema.infer import TaskSetting, infer_schema
-from .sheets.table import Table
+from .engine import FittedModel, load_model
+from .run import train_workbook
+from .schema import TaskSetting
+from .settings import Settings
+from .sheets import Table
+from .training import ProgressFn
 
 __all__ = ["fit", "load"]
 
@@ -30,25 +32,18 @@ def fit(
     """Train on the rows whose ``target`` is filled; returns a model that predicts the others.
 
     Column kinds are inferred as for a workbook; ``model.results`` is not kept — use the CLI or
-    :func:`sheetdl.engine.model.train_table` for the full report. Relative picture paths in image columns
+    :func:`sheetdl.run.train_workbook` for the full report. Relative picture paths in image columns
     start at ``image_folder`` (default: the current folder). ``fine_tune`` ("auto", "yes", "no"):
     adapt the pretrained picture network's last block to the pictures (auto: when a GPU trains).
     """
-    from .settings import Settings
-
     settings = Settings(target=target, ignore=tuple(ignore), task=task, time_budget=time_budget,
                         device=device, seed=seed, fine_tune=fine_tune)
     table = data if isinstance(data, Table) else Table.from_dataframe(data)
-    schema = infer_schema(table, target=target, ignore=ignore, task=task)
-    model, _ = train_table(table, schema, FitOptions(time_budget=settings.time_budget, device=settings.device,
-                                                    seed=settings.seed, progress=progress,
-                                                    image_folder=image_folder, fine_tune=settings.fine_tune),
-                                reasons=False)
+    model, _ = train_workbook(table, settings, progress=progress, image_folder=image_folder, reasons=False,
+                              ignore=ignore)
     return model
 
 
 def load(path) -> FittedModel:
     """A model saved by :meth:`FittedModel.save` or by ``sheetdl train``."""
-    from .engine.store import load_model
-
     return load_model(path)

@@ -356,13 +356,13 @@ class Settings:
         """The settings in the user's words for the report, label → value text.
 
         ``decided`` gives what 'auto' or a blank turned into, e.g. ``task="classification"``:
-        shown as "auto (decided: classification)".
+        shown as "auto (decided: classification)"; ``device`` as torch names it ("cpu" or "cuda").
         """
         def auto(name: str, text: str) -> str:
             made = decided.get(name)
             if made is None:
                 return text
-            made_text = _DEVICE_NAMES.get(made, made) if name == "device" else str(made)
+            made_text = _DECIDED_DEVICE.get(made, made) if name == "device" else str(made)
             return f"{text} (decided: {made_text})"
 
         def chosen(name: str, value: str | None) -> str:
@@ -386,6 +386,8 @@ class Settings:
 
 
 _DEVICE_NAMES = {"auto": "auto", "cpu": "cpu", "cuda": "gpu (cuda)"}
+#: the device training ran on (torch's name) in the report's words
+_DECIDED_DEVICE = {"cpu": "cpu", "cuda": "gpu"}
 
 
 def review_threshold_of(described: Mapping[str, str]) -> float | None:

@@ -26,7 +26,7 @@ sys.path.insert(0, str(HERE.parent))  # the sheetdl checkout: SETTING_KEYS and t
 FIXED_DATE = dt.datetime(2024, 6, 7, 12, 0, 0)
 
 # the dropdowns, row heights and picture texts are shared with the workbooks 'sheetdl new images' makes
-from sheetdl.new.templates import IMAGE_RESULTS, IMAGE_TIPS, TEXT_WIDTH, row_height, settings_validation  # noqa: E402
+from sheetdl.new import IMAGE_RESULTS, IMAGE_TIPS, TEXT_WIDTH, row_height, settings_validation  # noqa: E402
 
 
 def _col(c: int) -> str:
@@ -404,10 +404,10 @@ def _data_sheet(wb, t: Template, fmt: dict) -> None:
 
 
 def build_all(out_dir: Path) -> list[Path]:
-    from sheetdl.new.templates import TEMPLATES
+    from sheetdl.new import TEMPLATES
 
     specs = {t.name: t for t in TEMPLATE_SPECS}
-    assert set(specs) == set(TEMPLATES), "the templates here and in sheetdl/templates.py differ"
+    assert set(specs) == set(TEMPLATES), "the templates here and in sheetdl/new/templates.py differ"
     return [build_template(specs[name], Path(out_dir) / f"{name}.xlsx") for name in TEMPLATES]
 
 

@@ -22,9 +22,9 @@ import pytest
 
 from sheetdl.cli import main
 from sheetdl.errors import SheetDLError
-from sheetdl.schema.infer import infer_schema
-from sheetdl.schema.typed import typed_frame
-from sheetdl.sheets.table import read_table
+from sheetdl.schema import infer_schema
+from sheetdl.schema import typed_frame
+from sheetdl.sheets import read_table
 
 BAD = Path(__file__).resolve().parent / "bad_inputs"
 ROOT = BAD.parents[1]
@@ -224,7 +224,7 @@ def test_same_category_spelt_with_other_capitals_and_spaces():
 def test_new_spellings_at_prediction_time_map_to_the_trained_ones():
     import pandas as pd
 
-    from sheetdl.sheets.table import Table
+    from sheetdl.sheets import Table
 
     table, schema = _read("category_spelling.xlsx")
     other = Table.from_dataframe(pd.DataFrame({"Region": ["  BOSTON", "new   YORK"], "Size": [1, 2],
@@ -438,12 +438,12 @@ def test_existing_output_named_with_output_is_refused(tmp_path, model, capsys):
 
 
 def test_read_only_output_folder(tmp_path, model, capsys, monkeypatch):
-    import sheetdl.sheets.write as W
+    import sheetdl.sheets.files as F
 
     def refuse(*a, **k):  # we run as root here, so a chmod'ed folder would still be writable
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(W.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(F.tempfile, "mkstemp", refuse)
     src = copy_of("clean.xlsx", tmp_path)
     assert _predict(src, model) == 1
     err = capsys.readouterr().err
@@ -565,8 +565,8 @@ def test_ctrl_c_inside_the_package_writer_leaves_nothing(tmp_path, model, capsys
 _WRITER = """
 import os, sys, time
 os.fsync = lambda fd: time.sleep(60)  # on a fast machine, still be mid-write when the kill comes
-from sheetdl.sheets.edits import WriteCells
-from sheetdl.sheets.write import write_workbook
+from sheetdl.sheets import WriteCells
+from sheetdl.sheets import write_workbook
 src, out = sys.argv[1], sys.argv[2]
 write_workbook(src, [WriteCells("Data", 1, 7, [["Predicted"]] + [[i * 0.5] for i in range(200000)])], out)
 """
@@ -593,7 +593,7 @@ def test_kill_9_while_writing_leaves_the_original_and_no_half_file(tmp_path, big
     left = [p.name for p in tmp_path.iterdir() if p.name != "big.xlsx"]
     assert left and all(n.startswith(".~") and n.endswith(".tmp") for n in left)
     # the next write in that folder removes what the killed run left behind
-    from sheetdl.sheets.write import remove_stale_temp_files
+    from sheetdl.sheets import remove_stale_temp_files
 
     assert remove_stale_temp_files(tmp_path) == left
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.xlsx"]
@@ -614,7 +614,7 @@ def test_two_runs_on_the_same_workbook_at_once(tmp_path, model):
 def test_reserving_a_name_is_atomic(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
-    from sheetdl.cli.commands import reserve_output
+    from sheetdl.cli.output import reserve_output
 
     src = tmp_path / "Book.xlsx"
     src.write_bytes(b"x")
@@ -624,31 +624,31 @@ def test_reserving_a_name_is_atomic(tmp_path):
 
 
 def test_a_name_claimed_by_a_killed_run_is_freed(tmp_path):
-    from sheetdl.cli.commands import _RESERVED, reserve_output
+    from sheetdl.cli.output import RESERVED, reserve_output
 
     src = tmp_path / "Book.xlsx"
     src.write_bytes(b"x")
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    (tmp_path / "Book (SheetDL).xlsx").write_text(_RESERVED.format(pid=dead.pid))  # left by kill -9
-    (tmp_path / "Book (SheetDL 2).xlsx").write_text(_RESERVED.format(pid=os.getpid()))  # a live run's
+    (tmp_path / "Book (SheetDL).xlsx").write_text(RESERVED.format(pid=dead.pid))  # left by kill -9
+    (tmp_path / "Book (SheetDL 2).xlsx").write_text(RESERVED.format(pid=os.getpid()))  # a live run's
     (tmp_path / "Book (SheetDL 3).xlsx").write_bytes(b"a real result")
     assert reserve_output(src).name == "Book (SheetDL).xlsx"
     assert (tmp_path / "Book (SheetDL 2).xlsx").is_file() and (tmp_path / "Book (SheetDL 3).xlsx").is_file()
 
 
 def test_in_place_leaves_a_workbook_changed_during_the_run(tmp_path, model, capsys, monkeypatch):
-    from sheetdl.cli import commands as cli
+    from sheetdl.cli import output
 
     src = copy_of("clean.xlsx", tmp_path)
-    real = cli._write_results
+    real = output.write_results
 
     def and_the_user_saves_meanwhile(source, table, results, output):
         lost = real(source, table, results, output)
         os.utime(src, ns=(src.stat().st_atime_ns, src.stat().st_mtime_ns + 5_000_000_000))
         return lost
 
-    monkeypatch.setattr(cli, "_write_results", and_the_user_saves_meanwhile)
+    monkeypatch.setattr(output, "write_results", and_the_user_saves_meanwhile)
     before = sha(src)
     assert _predict(src, model, "--in-place") == 0
     err = " ".join(capsys.readouterr().err.split())

@@ -122,7 +122,7 @@ def test_second_run_gets_a_new_name_never_overwrites(trained):
     src, _, _ = trained
     first = src.parent / "Penguins (SheetDL).xlsx"
     before = sha(first)
-    from sheetdl.cli.commands import default_output
+    from sheetdl.cli.output import default_output
 
     assert default_output(src).name == "Penguins (SheetDL 2).xlsx"
     assert sha(first) == before
@@ -189,7 +189,7 @@ def test_ctrl_c_during_training_writes_nothing(penguins_copy, monkeypatch, capsy
     import os
     import signal
 
-    from sheetdl.cli import commands as cli
+    from sheetdl.cli import console
 
     sent = []
 
@@ -198,7 +198,7 @@ def test_ctrl_c_during_training_writes_nothing(penguins_copy, monkeypatch, capsy
             sent.append(True)
             os.kill(os.getpid(), signal.SIGINT)
 
-    monkeypatch.setattr(cli._Console, "progress", press_ctrl_c)
+    monkeypatch.setattr(console.Console, "progress", press_ctrl_c)
     before = sha(penguins_copy)
     code = main(["train", str(penguins_copy), "--time-budget", "60"])
     assert code == 130

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sheetdl.encode.tabular import (
+from sheetdl.encode import (
     CategoryEncoder,
     DateEncoder,
     NotFittedError,
@@ -12,7 +12,7 @@ from sheetdl.encode.tabular import (
     TableEncoder,
     TextEncoder,
 )
-from sheetdl.schema.infer import Column
+from sheetdl.schema import Column
 
 
 def test_number_encoder_is_robust_and_flags_missing():

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 import sheetdl
-from sheetdl.training.fit import make_folds
+from sheetdl.training import make_folds
 
 
 def test_folds_are_stratified_and_survive_a_one_row_class():
@@ -116,10 +116,10 @@ def test_same_seed_same_predictions_on_cpu():
 
 
 def test_cancel_stops_training_with_our_error():
-    from sheetdl.training.fit import FitOptions
-    from sheetdl.engine.model import train_table
-    from sheetdl.schema.infer import infer_schema
-    from sheetdl.sheets.table import Table
+    from sheetdl.training import FitOptions
+    from sheetdl.engine import train_table
+    from sheetdl.schema import infer_schema
+    from sheetdl.sheets import Table
 
     rng = np.random.default_rng(3)
     df = pd.DataFrame({"a": rng.normal(size=300), "t": rng.choice(["x", "y"], size=300)})
@@ -135,10 +135,10 @@ def test_cancel_stops_training_with_our_error():
 def test_a_class_with_one_row_and_no_blank_targets():
     """Cross-fitting survives a class too small for every fold; with no blank target cells every
     labelled row still gets an out-of-fold prediction."""
-    from sheetdl.engine.model import train_table
-    from sheetdl.schema.infer import infer_schema
-    from sheetdl.sheets.table import Table
-    from sheetdl.training.fit import FitOptions
+    from sheetdl.engine import train_table
+    from sheetdl.schema import infer_schema
+    from sheetdl.sheets import Table
+    from sheetdl.training import FitOptions
 
     rng = np.random.default_rng(4)
     a = rng.normal(size=150)
@@ -156,8 +156,8 @@ def test_a_class_with_one_row_and_no_blank_targets():
 
 
 def _small_table():
-    from sheetdl.schema.infer import infer_schema
-    from sheetdl.sheets.table import Table
+    from sheetdl.schema import infer_schema
+    from sheetdl.sheets import Table
 
     rng = np.random.default_rng(5)
     df = pd.DataFrame({"a": rng.normal(size=200), "b": rng.choice(["x", "y"], size=200)})
@@ -169,9 +169,9 @@ def _small_table():
 def test_nan_loss_retries_with_a_smaller_learning_rate_then_fails_in_words(monkeypatch):
     import math
 
-    from sheetdl.engine.model import train_table
+    from sheetdl.engine import train_table
     from sheetdl.models import module
-    from sheetdl.training.fit import FitOptions
+    from sheetdl.training import FitOptions
 
     table, schema = _small_table()
     real = module.TabularModule._loss
@@ -197,12 +197,13 @@ def test_nan_loss_retries_with_a_smaller_learning_rate_then_fails_in_words(monke
 def test_gpu_out_of_memory_falls_back_to_smaller_batches_then_cpu(monkeypatch):
     import torch
 
-    from sheetdl.training import fit as training
-    from sheetdl.engine.model import train_table
+    from sheetdl import training
+    from sheetdl.training import fit
+    from sheetdl.engine import train_table
 
     table, schema = _small_table()
     seen = []
-    real_fit = training._fit_fold
+    real_fit = fit._fit_fold
 
     def fake_gpu(net, **kw):
         seen.append((kw["device"].type, kw["batch_size"]))
@@ -210,10 +211,10 @@ def test_gpu_out_of_memory_falls_back_to_smaller_batches_then_cpu(monkeypatch):
             raise torch.cuda.OutOfMemoryError("CUDA out of memory")
         return real_fit(net, **kw)
 
-    monkeypatch.setattr(training, "choose_device", lambda setting: ("gpu", torch.device("cuda"), "GPU (test)"))
-    monkeypatch.setattr(training, "_fit_fold", fake_gpu)
+    monkeypatch.setattr(fit, "choose_device", lambda setting: ("gpu", torch.device("cuda"), "GPU (test)"))
+    monkeypatch.setattr(fit, "_fit_fold", fake_gpu)
     monkeypatch.setattr(torch.cuda, "empty_cache", lambda: None)
-    monkeypatch.setattr(training, "_batch_size", lambda n: 128)
+    monkeypatch.setattr(fit, "batch_size", lambda n: 128)
     model, res = train_table(table, schema, training.FitOptions(time_budget=60), reasons=False)
     assert seen[:4] == [("cuda", 128), ("cuda", 64), ("cuda", 32), ("cpu", 32)]  # first fold
     assert all(d == "cpu" for d, _ in seen[4:])  # later folds don't try the GPU again
@@ -230,7 +231,7 @@ def test_a_model_file_from_the_first_format_still_loads_and_predicts_the_same(tm
     from safetensors import safe_open
     from safetensors.torch import load_file, save_file
 
-    from sheetdl.engine.store import _digest
+    from sheetdl.engine.store import digest
 
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"colour": rng.choice(["red", "green", "blue"], 120),
@@ -260,7 +261,7 @@ def test_a_model_file_from_the_first_format_still_loads_and_predicts_the_same(tm
     d.pop("calibration", None)
     description = json.dumps(d)
     old = tmp_path / "old.sheetdl"
-    save_file(old_tensors, str(old), metadata={"sheetdl": description, "sha256": _digest(description, old_tensors)})
+    save_file(old_tensors, str(old), metadata={"sheetdl": description, "sha256": digest(description, old_tensors)})
 
     again = sheetdl.load(old)
     a = model.predict_proba(df).to_numpy()
@@ -287,7 +288,7 @@ class _OneNumberEncoder:
         return {"a": ("numeric", [0])}
 
     def transform(self, frame):
-        from sheetdl.encode.tabular import EncodedTable
+        from sheetdl.encode import EncodedTable
 
         n = len(frame)
         return EncodedTable(frame[["a"]].to_numpy(np.float32), np.zeros((n, 0), np.int64),
@@ -323,10 +324,10 @@ def test_each_row_is_explained_by_the_members_whose_answer_it_shows():
 
 def test_training_explains_labelled_rows_with_their_own_fold_model(monkeypatch):
     from sheetdl.engine import explain
-    from sheetdl.engine.model import train_table
-    from sheetdl.schema.infer import infer_schema
-    from sheetdl.sheets.table import Table
-    from sheetdl.training.fit import FitOptions
+    from sheetdl.engine import train_table
+    from sheetdl.schema import infer_schema
+    from sheetdl.sheets import Table
+    from sheetdl.training import FitOptions
 
     rng = np.random.default_rng(6)
     df = pd.DataFrame({"a": rng.normal(size=160), "b": rng.normal(size=160)})
@@ -357,7 +358,7 @@ class _TwoNumberEncoder(_OneNumberEncoder):
         return {"a": ("numeric", [0]), "b": ("numeric", [1])}
 
     def transform(self, frame):
-        from sheetdl.encode.tabular import EncodedTable
+        from sheetdl.encode import EncodedTable
 
         n = len(frame)
         return EncodedTable(frame[["a", "b"]].to_numpy(np.float32), np.zeros((n, 0), np.int64),

@@ -8,14 +8,15 @@ import pytest
 import torch
 
 import sheetdl
-from sheetdl.training import picture_plan, fit as training
+from sheetdl import training
+from sheetdl.training import picture_plan
 from sheetdl.errors import DataError, SettingsError
-from sheetdl.engine.model import train_table
+from sheetdl.engine import train_table
 from sheetdl.models.image import ResNet18, tune_macs
 from sheetdl.models.tuning import crop_and_flip, frozen_start
 from sheetdl.models.tabular import TUNED_LR_SHARE, TabularNet
 from sheetdl.settings import Settings
-from sheetdl.training.fit import FitOptions
+from sheetdl.training import FitOptions
 
 from test_images_engine import fake_pretrained_weights, picture_book
 
@@ -214,7 +215,7 @@ def test_the_cli_takes_fine_tune_and_the_report_names_it(tmp_path, capsys):
 def test_predicting_runs_each_picture_through_its_network_once(tmp_path):
     """Explaining asks a net about the same pictures in shuffled orders many times: each distinct
     picture goes through the (slow) picture network once, and the answers are the direct ones."""
-    from sheetdl.encode.tabular import EncodedTable
+    from sheetdl.encode import EncodedTable
 
     sha = fake_pretrained_weights(tmp_path / "cache")
     net = TabularNet(n_numeric=1, cardinalities=[], vocab_sizes=[], n_outputs=2,

@@ -9,9 +9,9 @@ import torch
 
 import sheetdl
 from sheetdl.training import fit as training
-from sheetdl.encode.tabular import TableEncoder
+from sheetdl.encode import TableEncoder
 from sheetdl.encode.blanks import GAP_LEARNED_ROWS, GAP_MAX_SHARE, rare_gaps
-from sheetdl.schema.infer import Column
+from sheetdl.schema import Column
 
 
 def _features(frame: pd.DataFrame) -> list[Column]:
@@ -105,10 +105,10 @@ def test_blanks_only_rows_to_fill_have_are_practised(monkeypatch, practice):
     """No training row lacks a size, but three rows to fill in do: their blanks are practised, so
     they are answered by island; without the practice the blank is read as the median size (and the
     report names those cells)."""
-    from sheetdl.engine.model import train_table
-    from sheetdl.schema.infer import infer_schema
-    from sheetdl.sheets.table import Table
-    from sheetdl.training.fit import FitOptions
+    from sheetdl.engine import train_table
+    from sheetdl.schema import infer_schema
+    from sheetdl.sheets import Table
+    from sheetdl.training import FitOptions
 
     monkeypatch.setattr(training, "GAP_PRACTICE", practice)
     df = _islands().iloc[2:].reset_index(drop=True)  # every training row measured
@@ -136,10 +136,10 @@ def test_blanks_never_seen_in_training_are_reported_with_their_cells(tmp_path):
     model predicts: the model read those blanks as a fill value it never learned from, and the report
     says so, with the cells. Columns that had blanks in training, or whose blanks were practised
     (rows to fill in had them), don't get a note; nor do models saved before this was recorded."""
-    from sheetdl.engine.model import train_table
-    from sheetdl.schema.infer import infer_schema
-    from sheetdl.sheets.table import Table
-    from sheetdl.training.fit import FitOptions
+    from sheetdl.engine import train_table
+    from sheetdl.schema import infer_schema
+    from sheetdl.sheets import Table
+    from sheetdl.training import FitOptions
 
     rng = np.random.default_rng(5)
     n = 120
@@ -173,8 +173,8 @@ def test_blanks_never_seen_in_training_are_reported_with_their_cells(tmp_path):
 
 def test_the_note_lists_a_few_columns_and_counts_the_rest():
     from sheetdl.encode.blanks import _LISTED_COLUMNS, unseen_blank_notes
-    from sheetdl.schema.infer import Schema
-    from sheetdl.sheets.table import Table
+    from sheetdl.schema import Schema
+    from sheetdl.sheets import Table
 
     n_cols = _LISTED_COLUMNS + 3
     df = pd.DataFrame({f"c{i}": [1.0, np.nan, 3.0] for i in range(n_cols)})
@@ -230,7 +230,7 @@ def test_a_blank_never_seen_in_training_is_answered_from_the_rows_most_like_it(t
     one. They are answered as the training rows from their island would be (the island mostly says
     the species), not as a penguin of median size; the Why column doesn't name the size they lack,
     and the report says how those rows were answered. A model without kept rows reads the median."""
-    from sheetdl.sheets.table import Table
+    from sheetdl.sheets import Table
 
     df = _islands().iloc[2:].reset_index(drop=True)
     model = sheetdl.fit(df, target="species", time_budget=8, seed=0)

@@ -30,7 +30,7 @@ from sheetdl.images import (
     thumbnail_png,
 )
 from sheetdl.images import load as load_module
-from sheetdl.schema.kinds import IMAGE_EXTENSIONS
+from sheetdl.schema import IMAGE_EXTENSIONS
 
 RED = (220, 30, 30)
 GREEN = (30, 200, 60)

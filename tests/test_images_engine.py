@@ -16,7 +16,7 @@ import torch
 import sheetdl
 from sheetdl.cli import main
 from sheetdl.errors import DataError
-from sheetdl.training.fit import FitOptions
+from sheetdl.training import FitOptions
 
 PIL = pytest.importorskip("PIL")
 from PIL import Image, ImageDraw  # noqa: E402
@@ -132,7 +132,7 @@ def test_pretrained_features_are_used_when_the_weights_are_there_and_cached(tmp_
     src = picture_book(tmp_path, n=24, blank=4, extra_number=True)
     table = sheetdl.read_table(src)
     schema = sheetdl.schema.infer_schema(table, target="Shape")
-    from sheetdl.engine.model import train_table
+    from sheetdl.engine import train_table
 
     # on the CPU (a GPU would fine-tune: see test_fine_tune)
     model, res = train_table(table, schema, FitOptions(time_budget=8, device="cpu"), reasons=True)
@@ -160,7 +160,7 @@ def test_pictures_outside_the_allowed_folders_are_never_read(tmp_path):
     src = picture_book(tmp_path / "book", n=30, blank=0)
     table = sheetdl.read_table(src)
     schema = sheetdl.schema.infer_schema(table, target="Shape")
-    from sheetdl.engine.model import train_table
+    from sheetdl.engine import train_table
 
     elsewhere = tmp_path / "allowed"
     elsewhere.mkdir()
@@ -180,8 +180,8 @@ def test_a_picture_column_from_a_dataframe_uses_the_given_folder(tmp_path):
 def test_the_images_sheet_edits_round_trip_as_json(tmp_path):
     """The add-in receives the pictures as edits: base64 PNGs that survive JSON."""
     from sheetdl.sheets import edits as E
-    from sheetdl.engine.model import train_table
-    from sheetdl.engine.results import layout
+    from sheetdl.engine import train_table
+    from sheetdl.report import layout
 
     src = picture_book(tmp_path, n=30, blank=4)
     table = sheetdl.read_table(src)

@@ -9,7 +9,7 @@ import pytest
 
 from sheetdl.cli import main
 from sheetdl.settings import SETTING_KEYS, read_settings_sheet
-from sheetdl.new.from_folder import IMAGE_COLUMN, LABEL_COLUMN, make_image_workbook, scan_image_folder
+from sheetdl.new import IMAGE_COLUMN, LABEL_COLUMN, make_image_workbook, scan_image_folder
 from workbook_tools import CSV_EVERY_SHEET, soffice_convert
 
 openpyxl = pytest.importorskip("openpyxl")
@@ -79,9 +79,9 @@ def test_one_row_per_picture(pets, capsys):
 
 
 def test_read_back_by_sheetdl(pets):
-    from sheetdl.schema.infer import infer_schema
-    from sheetdl.sheets.read import open_workbook
-    from sheetdl.sheets.table import read_table
+    from sheetdl.schema import infer_schema
+    from sheetdl.sheets import open_workbook
+    from sheetdl.sheets import read_table
 
     made = make_image_workbook(pets).path
     kwargs, notes = read_settings_sheet(made)
@@ -252,7 +252,7 @@ def test_a_name_like_a_formula_stays_text(tmp_path):
     folder = tmp_path / "F"
     _picture(folder / "=cat" / "=1.png")
     _picture(folder / "dog" / "2.png")
-    from sheetdl.sheets.table import read_table
+    from sheetdl.sheets import read_table
 
     made = make_image_workbook(folder).path
     assert _rows(made) == [("=cat/=1.png", "=cat"), ("dog/2.png", "dog")]

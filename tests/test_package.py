@@ -23,12 +23,13 @@ xlsxwriter = pytest.importorskip("xlsxwriter")
 
 from sheetdl.sheets import edits as E  # noqa: E402
 from sheetdl.errors import OutputError  # noqa: E402
-from sheetdl.engine.results import CurvePoint, Importance, Results, layout, layout_not_carried_over  # noqa: E402
-from sheetdl.schema.infer import Column, Schema  # noqa: E402
+from sheetdl.engine import CurvePoint, Importance, Results
+from sheetdl.report import layout, layout_not_carried_over  # noqa: E402
+from sheetdl.schema import Column, Schema  # noqa: E402
 from sheetdl.sheets._xlsx import package as P  # noqa: E402
-from sheetdl.sheets.write import existing_sheet_names, write_workbook  # noqa: E402
-from sheetdl.sheets.inventory import package_inventory  # noqa: E402
-from sheetdl.sheets.table import Table  # noqa: E402
+from sheetdl.sheets import existing_sheet_names, write_workbook  # noqa: E402
+from sheetdl.sheets import package_inventory  # noqa: E402
+from sheetdl.sheets import Table  # noqa: E402
 
 N = 12
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"

@@ -24,8 +24,8 @@ xlsxwriter = pytest.importorskip("xlsxwriter")
 
 from sheetdl.sheets import edits as E  # noqa: E402
 from sheetdl.sheets._xlsx import package as P  # noqa: E402
-from sheetdl.sheets.inventory import package_inventory  # noqa: E402
-from sheetdl.sheets.write import write_workbook  # noqa: E402
+from sheetdl.sheets import package_inventory  # noqa: E402
+from sheetdl.sheets import write_workbook  # noqa: E402
 from workbook_tools import soffice_convert  # noqa: E402
 
 RED, GREEN, BLUE = (255, 0, 0), (0, 200, 0), (0, 0, 255)

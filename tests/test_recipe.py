@@ -9,7 +9,9 @@ import sheetdl
 from sheetdl.engine import evaluate
 from sheetdl.training.callbacks import RestoreBest
 from sheetdl.models.tabular import PeriodicEmbeddings, PiecewiseLinearEmbeddings, TabularNet, quantile_edges
-from sheetdl.training.fit import LARGE_REGRESSION_MEMBERS, LARGE_TABLE_ROWS, choose_ensemble, choose_shape, forward_macs
+from sheetdl.training import choose_ensemble, choose_shape, forward_macs
+from sheetdl.training.options import LARGE_TABLE_ROWS
+from sheetdl.training.plan import LARGE_REGRESSION_MEMBERS
 
 
 def _net(k: int, n_outputs: int = 3) -> TabularNet:
@@ -74,9 +76,9 @@ def test_additive_path_starts_at_zero_and_learns_what_is_linear():
     model = sheetdl.fit(df, target="y", time_budget=6)
     path = model.members[0].net.additive
     assert path is not None and float(path.weight.abs().sum()) > 0.1
-    from sheetdl.engine.model import _model_words
+    from sheetdl.engine import network_words
 
-    assert _model_words(model.members[0].net).endswith(", plus an additive model of the columns")
+    assert network_words(model.members[0].net).endswith(", plus an additive model of the columns")
     assert model.metrics["accuracy"] > 0.93
 
 
@@ -274,7 +276,7 @@ def test_same_seed_same_model_on_the_cpu():
 def test_learning_rate_is_cut_from_the_best_weights_before_stopping():
     from types import SimpleNamespace
 
-    from sheetdl.training import fit as training
+    from sheetdl.training import options as training
 
     net = torch.nn.Linear(2, 1)
     opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
@@ -309,7 +311,7 @@ def test_rate_is_cut_once_when_the_fold_runs_out_of_time():
     import time
     from types import SimpleNamespace
 
-    from sheetdl.training import fit as training
+    from sheetdl.training import options as training
 
     net = torch.nn.Linear(2, 1)
     opt = torch.optim.AdamW(net.parameters(), lr=1e-3)

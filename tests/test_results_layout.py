@@ -11,10 +11,11 @@ import pytest
 
 from sheetdl.sheets import edits as E
 from sheetdl.errors import OutputError
-from sheetdl.engine.results import CurvePoint, Importance, Results, layout, layout_not_carried_over
-from sheetdl.report.importance_sheet import importance_words
-from sheetdl.schema.infer import Column, Schema
-from sheetdl.sheets.table import Table
+from sheetdl.engine import CurvePoint, Importance, Results
+from sheetdl.report import layout, layout_not_carried_over
+from sheetdl.report import importance_words
+from sheetdl.schema import Column, Schema
+from sheetdl.sheets import Table
 
 
 # ---- builders ----------------------------------------------------------------------------------

@@ -239,8 +239,8 @@ def test_digits_paths_resolve_labels_0_to_9_some_blank():
 
 
 def test_digits_read_by_sheetdl():
-    from sheetdl.schema.infer import infer_schema
-    from sheetdl.sheets.table import read_table
+    from sheetdl.schema import infer_schema
+    from sheetdl.sheets import read_table
 
     table = read_table(SAMPLE_DIR / DIGITS, sheet="Digits")
     assert table.columns == ["Image", "Label"] and table.n_rows == DIGITS_ROWS

@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sheetdl.errors import DataError, SheetDLError
-from sheetdl.schema.infer import Schema, infer_schema
-from sheetdl.schema.typed import typed_frame
-from sheetdl.sheets.table import Table
+from sheetdl.schema import Schema, infer_schema
+from sheetdl.schema import typed_frame
+from sheetdl.sheets import Table
 
 
 def _table(cols: dict, sheet: str = "Data") -> Table:

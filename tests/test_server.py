@@ -440,7 +440,7 @@ def test_predict_checks_the_saved_models_picture_columns(server, client, picture
 
 def test_training_gets_the_picture_folders(server, client, picture_folders, monkeypatch):
     """The training job is told where relative paths start and which folders it may read."""
-    import sheetdl.engine.model
+    import sheetdl.run
     from sheetdl.errors import DataError
 
     pics, _, _ = picture_folders
@@ -450,7 +450,7 @@ def test_training_gets_the_picture_folders(server, client, picture_folders, monk
         seen["image_folder"], seen["allowed"] = opts.image_folder, opts.allowed_image_folders
         raise DataError("stopped by the test")
 
-    monkeypatch.setattr(sheetdl.engine.model, "train_table", fake_train_table)
+    monkeypatch.setattr(sheetdl.run, "train_table", fake_train_table)
     cols = ["Size", "Label"]
     rows = [[i, "ab"[i % 2]] for i in range(20)]
     job = _create(client, cols, rows, workbook="wb-pictures-05", target="Label")
@@ -526,16 +526,16 @@ def test_a_review_threshold_from_the_pane_marks_unsure_predictions(client, pengu
 
 
 def test_the_panes_fine_tune_choice_reaches_training(client, penguins_rows, monkeypatch):
-    import sheetdl.engine.model as model_module
+    import sheetdl.run as run_module
 
     seen = []
-    real = model_module.train_table
+    real = run_module.train_table
 
     def spy(table, schema, opts, **kw):
         seen.append(opts.fine_tune)
         return real(table, schema, opts, **kw)
 
-    monkeypatch.setattr(model_module, "train_table", spy)
+    monkeypatch.setattr(run_module, "train_table", spy)
     cols, rows = penguins_rows
     job = _create(client, cols, rows[::4], workbook="wb-tune-0001", budget=3.0, fine_tune="no")
     client.post(f"/api/jobs/{job}/start")

@@ -10,7 +10,7 @@ import pytest
 import xlsxwriter
 
 from sheetdl.errors import WorkbookError
-from sheetdl.sheets.table import Table, clean_headers, column_letter, read_table
+from sheetdl.sheets import Table, clean_headers, column_letter, read_table
 
 
 def _xlsx(path, sheets: dict[str, dict[str, object]]):

@@ -266,7 +266,7 @@ def _finished_job(server, edits, summary=()):
 
 
 def _picture_edits():
-    from sheetdl.sheets.edits import AddPicture, AddSheet, SetColumnWidth, SetRowHeight, WriteCells
+    from sheetdl.sheets import AddPicture, AddSheet, SetColumnWidth, SetRowHeight, WriteCells
 
     thumb, heat = _png(96, 64, 0x40), _png(48, 48, 0xC0)
     return [

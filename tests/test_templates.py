@@ -5,7 +5,7 @@ import pytest
 
 from sheetdl.cli import main
 from sheetdl.settings import SETTING_KEYS, read_settings_sheet
-from sheetdl.new.templates import TEMPLATES, copy_template, find_template, templates_folder
+from sheetdl.new import TEMPLATES, copy_template, find_template, templates_folder
 from workbook_tools import CSV_EVERY_SHEET, load_script, soffice_convert
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,8 +73,8 @@ def test_template_layout(name):
 
 
 def test_image_template_has_an_image_column():
-    from sheetdl.schema.infer import infer_schema
-    from sheetdl.sheets.table import read_table
+    from sheetdl.schema import infer_schema
+    from sheetdl.sheets import read_table
 
     path = TEMPLATE_DIR / "Classify images.xlsx"
     schema = infer_schema(read_table(path, sheet="Data"), target="Label")

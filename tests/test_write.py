@@ -20,13 +20,15 @@ xlsxwriter = pytest.importorskip("xlsxwriter")
 
 from sheetdl.sheets import edits as E  # noqa: E402
 from sheetdl.errors import OutputError, WorkbookError  # noqa: E402
-from sheetdl.engine.results import CurvePoint, Importance, Results, layout, layout_not_carried_over  # noqa: E402
-from sheetdl.schema.infer import Column, Schema  # noqa: E402
+from sheetdl.engine import CurvePoint, Importance, Results
+from sheetdl.report import layout, layout_not_carried_over  # noqa: E402
+from sheetdl.schema import Column, Schema  # noqa: E402
 from sheetdl.sheets._xlsx import package as P  # noqa: E402
+from sheetdl.sheets import files as F  # noqa: E402
 from sheetdl.sheets import write as W  # noqa: E402
 from sheetdl.sheets.write import conversion_note, existing_sheet_names, objects_right_col, write_workbook  # noqa: E402
-from sheetdl.sheets.inventory import describe_lost, package_inventory  # noqa: E402
-from sheetdl.sheets.table import Table  # noqa: E402
+from sheetdl.sheets import describe_lost, package_inventory  # noqa: E402
+from sheetdl.sheets import Table  # noqa: E402
 
 # ---- fixtures ----------------------------------------------------------------------------------
 
@@ -324,7 +326,7 @@ def test_interrupted_save_removes_the_temp_file_and_keeps_the_old_output(plain, 
         Path(tmp).write_bytes(b"half a file")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(W, "_save", broken_save)
+    monkeypatch.setattr(W, "save_synced", broken_save)
     with pytest.raises(KeyboardInterrupt):
         write_workbook(plain, [], out)
     assert out.read_bytes() == b"previous result"
@@ -352,7 +354,7 @@ def test_read_only_folder_is_a_plain_error(plain, tmp_path, monkeypatch):
     def refuse(*a, **k):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(W.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(F.tempfile, "mkstemp", refuse)
     with pytest.raises(OutputError, match="read-only") as e:
         write_workbook(plain, [], tmp_path / "o.xlsx")
     assert "--output" in str(e.value)

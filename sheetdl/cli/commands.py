@@ -8,8 +8,6 @@ one-line apology and the details saved to a log file, never a traceback on scree
 from __future__ import annotations
 
 import argparse
-import os
-import re
 import shutil
 import sys
 import tempfile
@@ -17,8 +15,15 @@ import time
 import traceback
 from pathlib import Path
 
-from .. import __version__
-from ..errors import Cancelled, OutputError, SettingsError, SheetDLError
+from ..errors import Cancelled, SettingsError, SheetDLError, WorkbookError
+from ..server import add_parsers, cmd_addin, cmd_serve
+from ..version import __version__
+from .console import Console
+from .output import default_output, output_for, write_output
+
+# torch and Lightning take seconds to import, so what needs them (run, engine, report, the server's
+# commands) is imported where it is used: `sheetdl --help`, `sheetdl new` and a mistyped flag answer
+# at once.
 
 EXIT_USER_ERROR = 1
 EXIT_CANCELLED = 130
@@ -76,8 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     n.add_argument("--output", metavar="FILE", help="where to write the new workbook (default for images: "
                                                     "inside the folder, named after it)")
 
-    from ..server.commands import add_parsers as _server_parsers
-    _server_parsers(sub)  # serve, addin
+    add_parsers(sub)  # serve, addin (the server's commands)
     return p
 
 
@@ -99,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         _parser().print_help()
         return 0
-    ui = _Console(quiet=getattr(args, "quiet", False))
+    ui = Console(quiet=getattr(args, "quiet", False))
     try:
         if args.command == "train":
             return cmd_train(args, ui)
@@ -110,13 +114,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             return cmd_demo(args, ui)
         if args.command == "new":
-            from ..new.templates import cmd_new
             from rich.markup import escape
+
+            from ..new import cmd_new
+
             return cmd_new(args.template, args.path, output=args.output,
                            say=lambda line: ui.out.print(line, markup=False, soft_wrap=True),
                            warn=lambda line: ui.warn(escape(line)))
         if args.command in ("serve", "addin"):
-            from ..server.commands import cmd_addin, cmd_serve
             return (cmd_serve if args.command == "serve" else cmd_addin)(args, ui)
     except Cancelled as e:
         ui.stop_progress()
@@ -142,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
 
 # ---------------------------------------------------------------------------------------------
 def _settings_for(path: Path, args):
+    """The settings: the workbook's SheetDL sheet, with the flags on top; and the sheet's notes."""
     from ..settings import Settings, read_settings_sheet
 
     sheet_kw, notes = read_settings_sheet(path)
@@ -153,19 +159,18 @@ def _settings_for(path: Path, args):
     return base.merged(**flags, sources=sources), notes
 
 
-def _review_threshold(flag: str | None, trained: dict[str, str]) -> float | None:
-    """--review-threshold if given, else the threshold the model was trained with."""
-    from ..settings import Settings, review_threshold_of
+def _review_threshold(flag: str | None) -> float | None:
+    """--review-threshold as a share, or None when not given (predicting keeps the model's own)."""
+    from ..settings import Settings
 
-    if flag is not None:
-        return Settings(review_threshold=flag, sources={"review_threshold": "given with --review-threshold"}
-                        ).review_threshold
-    return review_threshold_of(trained)
+    if flag is None:
+        return None
+    return Settings(review_threshold=flag, sources={"review_threshold": "given with --review-threshold"}
+                    ).review_threshold
 
 
 def _check_input(path: Path) -> None:
-    from ..errors import WorkbookError
-    from ..sheets.read import check_file
+    from ..sheets import check_file
 
     if not path.exists():
         raise WorkbookError(f"There is no file at '{path}'.", hint="Check the name and folder of the workbook.")
@@ -174,99 +179,10 @@ def _check_input(path: Path) -> None:
     check_file(path)  # damaged, protected, not a workbook: said plainly before anything else opens it
 
 
-def default_output(source: Path, suffix: str = "SheetDL") -> Path:
-    """'Customers (SheetDL).xlsx' beside the input; 'Customers (SheetDL 2).xlsx' if that exists."""
-    n = 1
-    while True:
-        tag = suffix if n == 1 else f"{suffix} {n}"
-        out = source.with_name(f"{source.stem} ({tag}).xlsx")
-        if not out.exists() and not out.with_suffix(".sheetdl").exists():
-            return out
-        n += 1
+def _warn_if_open(source: Path, ui: Console) -> str | None:
+    """A warning (and a note for the report) when Excel has the workbook open: unsaved changes are missing."""
+    from ..sheets import excel_lock_file
 
-
-#: what a claimed output name holds until the finished workbook is renamed over it
-_RESERVED = "SheetDL is writing this workbook (process {pid}); it will replace this file when done.\n"
-_RESERVED_RE = re.compile(r"^SheetDL is writing this workbook \(process (\d+)\)")
-
-
-def reserve_output(source: Path, suffix: str = "SheetDL", ext: str = ".xlsx") -> Path:
-    """Like :func:`default_output`, but claims the name by creating the file exclusively (O_EXCL), so
-    two runs on the same workbook at the same time never pick the same name. The file holds a line
-    naming this process; the writer renames the finished workbook over it, :func:`_release` removes
-    it if nothing was written, and a later run removes one whose process was killed."""
-    _remove_stale_reservations(source.parent)
-    n = 1
-    while True:
-        tag = suffix if n == 1 else f"{suffix} {n}"
-        out = source.with_name(f"{source.stem} ({tag}){ext}")
-        if not out.exists() and not out.with_suffix(".sheetdl").exists():
-            try:
-                fd = os.open(out, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
-            except FileExistsError:
-                pass  # another run took it a moment ago: try the next number
-            except OSError as e:
-                raise OutputError(
-                    f"Can't write to the folder '{out.parent}': it is read-only or you don't have "
-                    f"permission ({e.strerror}).",
-                    hint="Choose a folder you can write to with --output.",
-                ) from e
-            else:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    fh.write(_RESERVED.format(pid=os.getpid()))
-                return out
-        n += 1
-
-
-def _reserved_by(path: Path) -> int | None:
-    """The process number in a claimed-name file, or None when the file is anything else."""
-    try:
-        if path.stat().st_size > 200:
-            return None
-        m = _RESERVED_RE.match(path.read_text(encoding="utf-8", errors="replace"))
-    except OSError:
-        return None
-    return int(m.group(1)) if m else None
-
-
-def _release(reserved: Path | None) -> None:
-    """Remove a claimed output name that never received a result."""
-    if reserved is not None and _reserved_by(reserved) == os.getpid():
-        try:
-            reserved.unlink()
-        except OSError:
-            pass
-
-
-def _remove_stale_reservations(folder: Path) -> None:
-    """Claimed names left by a run that was killed (its process is gone) are free again."""
-    from ..sheets.write import _pid_alive
-
-    try:
-        candidates = [p for p in folder.iterdir()
-                      if p.name.endswith((").xlsx", ").xlsm")) and " (SheetDL" in p.name]
-    except OSError:
-        return
-    for p in candidates:
-        pid = _reserved_by(p)
-        if pid is not None and not _pid_alive(pid):
-            try:
-                p.unlink()
-            except OSError:
-                pass
-
-
-def excel_lock_file(path: Path) -> Path | None:
-    """The owner file Excel keeps beside a workbook it has open ('~$Customers.xlsx'; Excel replaces
-    the first two letters of longer names: '~$stomers.xlsx'), or None."""
-    for name in (f"~${path.name}", f"~${path.name[2:]}"):
-        lock = path.with_name(name)
-        if len(name) > 2 + len(path.suffix) and lock.is_file():
-            return lock
-    return None
-
-
-def _warn_if_open(source: Path, ui: "_Console") -> str | None:
     lock = excel_lock_file(source)
     if lock is None:
         return None
@@ -277,130 +193,14 @@ def _warn_if_open(source: Path, ui: "_Console") -> str | None:
     return note
 
 
-def _in_place_check(source: Path, args) -> None:
-    if args.output:
-        raise SettingsError("--in-place and --output can't be used together.",
-                            hint="Leave out --output to write into the workbook itself, or --in-place to "
-                                 "write a copy.")
-    if source.suffix.lower() not in (".xlsx", ".xlsm"):
-        raise OutputError(
-            f"'{source.name}' is not an Excel workbook (.xlsx or .xlsm), so SheetDL can't write into it.",
-            hint=f"Leave out --in-place: SheetDL writes the results to '{source.stem} (SheetDL).xlsx'.")
-    lock = excel_lock_file(source)
-    if lock is not None:
-        raise OutputError(
-            f"'{source.name}' is open in Excel (its lock file '{lock.name}' is beside it), so SheetDL won't "
-            "write into it.",
-            hint="Save and close it in Excel, then run again (or leave out --in-place to get a copy).")
-
-
-def backup_copy(source: Path) -> Path:
-    """Copy ``source`` to 'NAME (before SheetDL).xlsx' beside it (… 2, 3 when taken); never overwrites."""
-    n = 1
-    while True:
-        tag = "before SheetDL" if n == 1 else f"before SheetDL {n}"
-        backup = source.with_name(f"{source.stem} ({tag}){source.suffix}")
-        try:
-            with open(source, "rb") as src, open(backup, "xb") as dst:
-                shutil.copyfileobj(src, dst)
-                dst.flush()
-                os.fsync(dst.fileno())
-        except FileExistsError:
-            n += 1
-            continue
-        except OSError as e:
-            raise OutputError(
-                f"Can't save a backup copy of '{source.name}' beside it ({e.strerror or e}), so SheetDL "
-                "won't write into it.",
-                hint="Make the folder writable, or leave out --in-place to write a copy elsewhere "
-                     "with --output.") from e
-        shutil.copystat(source, backup)
-        return backup
-
-
-def _write_in_place(source: Path, table, results, ui: "_Console") -> tuple[Path, Path, list[str]]:
-    """Backup, write the result beside the workbook, then rename it over the workbook (atomic). Returns
-    (where the results are, the backup, what was lost). If anything of the workbook would be lost,
-    or the workbook changed on disk while SheetDL worked, the original is left alone and the result
-    kept as a copy."""
-    before = source.stat()
-    backup = backup_copy(source)
-    staged = reserve_output(source, ext=source.suffix.lower())  # .xlsm stays .xlsm: macros kept
-    try:
-        lost = _write_results(source, table, results, staged)
-    except BaseException:
-        _release(staged)
-        raise
-    now = source.stat()
-    if lost:
-        ui.warn(f"Writing into '{source.name}' would lose what is listed below, so it was left as it was; "
-                f"the results are in '{staged.name}'.")
-        return staged, backup, lost
-    if (now.st_mtime_ns, now.st_size) != (before.st_mtime_ns, before.st_size):
-        ui.warn(f"'{source.name}' was changed on disk while SheetDL worked, so it was left as it was; "
-                f"the results are in '{staged.name}'.")
-        return staged, backup, lost
-    if excel_lock_file(source) is not None:
-        ui.warn(f"'{source.name}' was opened in Excel while SheetDL worked, so it was left as it was; "
-                f"the results are in '{staged.name}'.")
-        return staged, backup, lost
-    try:
-        os.replace(staged, source)
-    except OSError as e:
-        ui.warn(f"Could not replace '{source.name}' ({e.strerror or e}); the results are in '{staged.name}'.")
-        return staged, backup, lost
-    return source, backup, lost
-
-
-def _output_for(source: Path, args) -> Path | None:
-    """The output asked for with --output (checked), or None for the default name, which is claimed
-    only when the results are written."""
-    if getattr(args, "in_place", False):
-        _in_place_check(source, args)
-        return None
-    if not args.output:
-        return None
-    out = Path(args.output)
-    if out.suffix.lower() not in (".xlsx", ".xlsm"):
-        raise OutputError(f"The output '{out.name}' should be an Excel workbook ending in .xlsx.",
-                          hint="Give --output a name like 'Results.xlsx'.")
-    if source.suffix.lower() == ".xlsm" and out.suffix.lower() != ".xlsm":
-        raise OutputError(f"'{source.name}' holds macros, so the output must end in .xlsm to keep them.",
-                          hint=f"Give --output a name like '{source.stem} (SheetDL).xlsm'.")
-    if out.resolve() == source.resolve():
-        raise OutputError("The output can't be the input workbook itself: SheetDL never changes your file.",
-                          hint="Give --output another name, or leave it out to get '… (SheetDL).xlsx'.")
-    if out.exists() and not args.overwrite:
-        raise OutputError(f"'{out}' already exists.", hint="Add --overwrite to replace it, or choose another --output.")
-    return out
-
-
-def _write_results(source: Path, table, results, output: Path) -> list[str]:
-    """Lay the results out and write them; what couldn't be carried over is listed in the report."""
-    from ..engine.results import layout, layout_not_carried_over
-    from ..sheets.write import conversion_note, existing_sheet_names, objects_right_col, write_workbook
-
-    if table.n_rows:  # results must not hide under a chart or picture floating right of the data
-        covered = objects_right_col(source, table.sheet, table.header_row, int(table.sheet_rows[-1]))
-        table.sheet_max_col = max(table.sheet_max_col, covered)
-    note = conversion_note(source)
-    if note:
-        results.notes.append(note)
-    sheets = existing_sheet_names(source)
-    return write_workbook(source, layout(results, table, sheets), output,
-                          on_lost=lambda lost: layout_not_carried_over(results, table, lost, sheets))
-
-
-def cmd_train(args, ui: "_Console") -> int:
-    from ..training.fit import FitOptions
-    from ..engine.model import train_table
-    from ..schema.infer import infer_schema
-    from ..sheets.table import read_table
+def cmd_train(args, ui: Console) -> int:
+    from ..run import train_workbook
+    from ..sheets import read_table
 
     source = Path(args.workbook)
     _check_input(source)
     settings, setting_notes = _settings_for(source, args)
-    output = _output_for(source, args)
+    output = output_for(source, args)
     open_note = None if getattr(args, "in_place", False) else _warn_if_open(source, ui)
     table = read_table(source, sheet=settings.sheet)
     if not settings.target:
@@ -410,19 +210,13 @@ def cmd_train(args, ui: "_Console") -> int:
                  "(or fill 'Target column' on a sheet named SheetDL).",
             sheet=table.sheet,
         )
-    schema = infer_schema(table, target=settings.target, ignore=settings.ignore, task=settings.task)
-    ui.show_plan(source, table, schema, settings)
-    opts = FitOptions(time_budget=settings.time_budget, device=settings.device, seed=settings.seed,
-                      progress=ui.progress, fine_tune=settings.fine_tune)
-    model, results = train_table(table, schema, opts, reasons=not args.no_reasons)
+    model, results = train_workbook(table, settings, reasons=not args.no_reasons, progress=ui.progress,
+                                    on_schema=lambda schema: ui.show_plan(source, table, schema, settings))
     ui.stop_progress()
-    results.settings = settings.describe(task=schema.task, sheet=table.sheet,
-                                         device=results.run_info.get("Device", "").split(" ")[0].lower())
     results.notes = setting_notes + ([open_note] if open_note else []) + results.notes
-    results.review_threshold = settings.review_threshold
-    model.settings = results.settings
     ui.status("Writing the results workbook…")
-    output, backup, lost = _write_output(source, table, results, output, args, ui)
+    output, backup, lost = write_output(source, table, results, output, in_place=getattr(args, "in_place", False),
+                                        warn=ui.warn)
     model_path = (default_output(source) if output == source else output).with_suffix(".sheetdl")
     model.save(model_path)
     ui.done_train(results, table, output, model_path, lost)
@@ -431,43 +225,25 @@ def cmd_train(args, ui: "_Console") -> int:
     return 0
 
 
-def _write_output(source: Path, table, results, output: Path | None, args, ui: "_Console"):
-    """(where the results went, the backup made or None, what was lost)."""
-    if getattr(args, "in_place", False):
-        return _write_in_place(source, table, results, ui)
-    reserved = None
-    if output is None:
-        output = reserved = reserve_output(source)
-    try:
-        lost = _write_results(source, table, results, output)
-    except BaseException:
-        _release(reserved)
-        raise
-    return output, None, lost
-
-
-def cmd_predict(args, ui: "_Console") -> int:
-    from ..engine.store import load_model
-    from ..sheets.table import read_table
+def cmd_predict(args, ui: Console) -> int:
+    from ..engine import load_model
+    from ..run import predict_workbook
+    from ..sheets import read_table
 
     source = Path(args.workbook)
     _check_input(source)
     model = load_model(args.model)
-    output = _output_for(source, args)
+    output = output_for(source, args)
     open_note = None if getattr(args, "in_place", False) else _warn_if_open(source, ui)
     table = read_table(source, sheet=args.sheet)
     ui.status(f"Predicting '{model.target}' for {table.n_rows:,} rows of sheet '{table.sheet}'…")
     known = {"".join(c.name.split()).casefold() for c in model.schema.columns}
     new_columns = [c for c in table.columns if "".join(c.split()).casefold() not in known]
-    results = model.results_for(table, reasons=not args.no_reasons)
-    results.importance = list(model.importances)
-    results.settings = dict(model.settings)
-    results.run_info = {"Model file": str(Path(args.model).name), **{f"Training: {k}": v for k, v in model.info.items()}}
-    results.notes = list(table.notes) + [
-        f"Predictions come from the model in '{Path(args.model).name}'; its scores were measured when it was trained."
-    ] + results.notes
-    results.review_threshold = _review_threshold(args.review_threshold, model.settings)
-    results.metrics, results.baseline = dict(model.metrics), dict(model.baseline)
+    name = Path(args.model).name
+    results = predict_workbook(
+        model, table, reasons=not args.no_reasons, review_threshold=_review_threshold(args.review_threshold),
+        origin={"Model file": name},
+        origin_note=f"Predictions come from the model in '{name}'; its scores were measured when it was trained.")
     if new_columns:
         listed = ", ".join(f"'{c}'" for c in new_columns[:10]) + (
             f" and {len(new_columns) - 10} more" if len(new_columns) > 10 else "")
@@ -478,15 +254,16 @@ def cmd_predict(args, ui: "_Console") -> int:
         ui.say(note)
     if open_note:
         results.notes.append(open_note)
-    output, backup, lost = _write_output(source, table, results, output, args, ui)
+    output, backup, lost = write_output(source, table, results, output, in_place=getattr(args, "in_place", False),
+                                        warn=ui.warn)
     ui.done_predict(results, output, lost)
     if backup is not None:
         ui.out.print(f"Backup:  {backup}  (your workbook as it was before)")
     return 0
 
 
-def cmd_explain(args, ui: "_Console") -> int:
-    from ..engine.store import load_model
+def cmd_explain(args, ui: Console) -> int:
+    from ..engine import load_model
 
     model = load_model(args.model)
     ui.explain(model)
@@ -502,7 +279,7 @@ def find_sample(name: str = "Penguins.xlsx") -> Path:
                        hint="Run the demo from a clone of the SheetDL repository (pip install -e .).")
 
 
-def cmd_demo(args, ui: "_Console") -> int:
+def cmd_demo(args, ui: Console) -> int:
     sample = find_sample()
     folder = Path(args.folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -517,128 +294,6 @@ def cmd_demo(args, ui: "_Console") -> int:
                             output=None, overwrite=False, quiet=args.quiet, in_place=False)
     return cmd_train(ns, ui)
 
-
-# ---------------------------------------------------------------------------------------------
-class _Console:
-    """Everything the CLI prints, through rich; ``quiet`` keeps only results and errors."""
-
-    def __init__(self, *, quiet: bool):
-        from rich.console import Console
-
-        self.quiet = quiet
-        self.out = Console(highlight=False)
-        self.err = Console(stderr=True, highlight=False)
-        self._progress = None
-        self._task = None
-
-    def say(self, text: str) -> None:
-        if not self.quiet:
-            self.out.print(text)
-
-    def status(self, text: str) -> None:
-        self.stop_progress()
-        self.say(text)
-
-    def warn(self, text: str) -> None:
-        self.err.print(f"[yellow]Warning:[/] {text}")
-
-    def error(self, text: str) -> None:
-        self.err.print(f"[bold red]Error:[/] {text}")
-
-    def user_error(self, e: SheetDLError) -> None:
-        self.err.print(f"[bold red]Error:[/] {e.message}")
-        if e.hint:
-            self.err.print(f"[yellow]What to do:[/] {e.hint}")
-
-    def show_plan(self, source, table, schema, settings) -> None:
-        if self.quiet:
-            return
-        from rich.table import Table as RichTable
-
-        labelled = int(table.values[schema.target].notna().sum()) if schema.target in table.values else 0
-        self.out.print(f"[bold]{source.name}[/] · sheet '{table.sheet}' · {table.n_rows:,} rows "
-                       f"({labelled:,} with '{schema.target}' filled, {table.n_rows - labelled:,} to predict)")
-        self.out.print(f"Task: {schema.task_reason}")
-        t = RichTable(show_header=True, header_style="bold", box=None, pad_edge=False)
-        t.add_column("Column")
-        t.add_column("Kind")
-        t.add_column("How it is used")
-        for c in schema.columns:
-            style = "dim" if c.role == "ignored" else ""
-            t.add_row(c.name, c.kind, c.reason, style=style)
-        self.out.print(t)
-        for n in table.notes:
-            self.out.print(f"[dim]· {n}[/]")
-
-    def progress(self, p) -> None:
-        if self.quiet:
-            return
-        from rich.progress import BarColumn, Progress, TextColumn
-
-        if self._progress is None:
-            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
-                                      console=self.out, transient=True)
-            self._progress.start()
-            self._task = self._progress.add_task("Training", total=1.0, info="")
-        if p.stage == "training":
-            done = (p.fold - 1 + p.epoch / max(p.max_epochs, 1)) / p.n_folds
-            score = f"validation {'accuracy' if p.valid_score is not None and p.valid_score <= 1 else 'score'} " \
-                    f"{p.valid_score:.1%}" if p.valid_score is not None else ""
-            left = f" · about {p.remaining:.0f} s left" if p.remaining is not None else ""
-            self._progress.update(self._task, completed=done, description=f"Fold {p.fold}/{p.n_folds}",
-                                  info=f"epoch {p.epoch} · {score}{left}")
-        elif p.stage == "pictures":  # epoch / max_epochs count pictures here
-            self._progress.update(self._task, completed=p.epoch / max(p.max_epochs, 1), description=p.message,
-                                  info="")
-        else:
-            self._progress.update(self._task, completed=1.0, description=p.message or p.stage, info="")
-
-    def stop_progress(self) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
-
-    def done_train(self, results, table, output, model_path, lost) -> None:
-        from rich.markup import escape
-
-        from ..encode.pictures import PICTURE_NOTE
-        from ..engine.results import summary_sentences
-
-        for line in summary_sentences(results, table):
-            self.out.print(line)
-        if results.importance:
-            top = ", ".join(i.column for i in results.importance[:3] if i.drop > 0)
-            if top:
-                self.out.print(f"Columns that mattered most: {top}.")
-        for item in lost:
-            self.out.print(f"[yellow]Not carried over into the copy:[/] {item}")
-        for note in results.notes:  # how pictures were read decides much of what to expect
-            if note.startswith(PICTURE_NOTE):
-                self.out.print(f"[yellow]{escape(note)}[/]")
-        self.out.print(f"Results: [bold]{output}[/]")
-        self.out.print(f"Model:   {model_path}  (use it with: sheetdl predict OTHER.xlsx --model \"{model_path}\")")
-
-    def done_predict(self, results, output, lost) -> None:
-        for item in lost:
-            self.out.print(f"[yellow]Not carried over into the copy:[/] {item}")
-        self.out.print(f"Predicted {len(results.prediction):,} rows. Results: [bold]{output}[/]")
-
-    def explain(self, model) -> None:
-        from rich.table import Table as RichTable
-
-        from ..engine.evaluate import METRIC_NAMES
-
-        self.out.print(f"Model predicting '[bold]{model.target}[/]' ({model.schema.task_reason})")
-        t = RichTable("Score on held-out rows", "Model", "Naive baseline", box=None)
-        for k, v in model.metrics.items():
-            t.add_row(METRIC_NAMES.get(k, k), f"{v:.4g}", f"{model.baseline.get(k, float('nan')):.4g}")
-        self.out.print(t)
-        t = RichTable("Column", "Importance", "±", box=None)
-        for i in model.importances:
-            t.add_row(i.column, f"{i.drop:.3f}", f"{i.spread:.3f}")
-        self.out.print(t)
-        for k, v in model.settings.items():
-            self.out.print(f"{k}: {v}")
 
 
 if __name__ == "__main__":

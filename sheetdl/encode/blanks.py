@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..errors import cell_list
 from .tabular import TableEncoder
 
 __all__ = ["GapPractice", "GAP_LEARNED_ROWS", "GAP_ROWS", "GAP_MAX_SHARE", "blank_columns", "rare_gaps",
@@ -152,8 +153,6 @@ def unseen_blank_notes(schema, blank_free, frame: pd.DataFrame, rows: np.ndarray
     blank there means, so the user should know which predictions rest on a guess at those cells:
     the ``neighbours`` nearest training rows' values (Donors.fill), or for a model saved without
     them (0) the encoders' fill value. One sentence, then one indented line per column with its cells."""
-    from ..errors import cell_list
-
     lines = []
     for col in schema.features:
         if col.name not in (blank_free or ()) or col.name not in frame:

@@ -23,11 +23,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
-from ..schema.infer import Column, Schema
-from ..sheets.table import Table
+from ..errors import Cancelled, DataError
+from ..images import PRETRAINED_SIZE, SCRATCH_SIZE, ImageCache, load_column, resolve_path
+from ..models import featurise, load_backbone
+from ..schema import Column, Schema
+from ..sheets import Table
 
-__all__ = ["PictureReport", "prepare_images", "image_folder", "FEATURES_VARIANT", "PICTURE_NOTE"]
+__all__ = ["PictureReport", "prepare_images", "image_folder", "backbone_for", "FEATURES_VARIANT", "PICTURE_NOTE"]
 
 #: how the report's notes about the way pictures were read begin (the CLI repeats them)
 PICTURE_NOTE = "About the pictures:"
@@ -105,9 +107,6 @@ def _choose(allow_download: bool, fine_tune: bool = False, fine_tune_note: str =
     with ``fine_tune``, pixels for the pretrained network whose last block then trains on them),
     else pixels for a CNN trained from scratch (and a note saying why, and how to get the better
     model). ``fine_tune_note`` says why fine-tuning was asked for but not done."""
-    from ..images import PRETRAINED_SIZE, SCRATCH_SIZE
-    from ..models.image import load_backbone
-
     backbone, words = load_backbone(allow_download=allow_download)
     if backbone is not None:
         sha = getattr(backbone, "weights_sha256", "")
@@ -156,9 +155,6 @@ def prepare_images(frame: pd.DataFrame, table: Table, schema: Schema, *, trainin
     columns = _image_columns(schema)
     if not columns:
         return []
-    from ..errors import Cancelled
-    from ..images import ImageCache, load_column, resolve_path
-
     base = image_folder(table, folder)
     cache = ImageCache()
     reports = []
@@ -179,7 +175,7 @@ def prepare_images(frame: pd.DataFrame, table: Table, schema: Schema, *, trainin
             if not spec:  # trained when no picture of this column could be read: nothing to prepare
                 continue
             if spec["mode"] in ("features", "tune") and backbone is None:
-                backbone = _backbone_for(spec, col.name)
+                backbone = backbone_for(spec, col.name)
         values = list(frame[col.name])
         n = len(values)
         out: list = [None] * n
@@ -227,8 +223,6 @@ def prepare_images(frame: pd.DataFrame, table: Table, schema: Schema, *, trainin
             report.problems += problems
             good = [i for i in range(len(part)) if ok[i]]
             if variant is not None and good:
-                from ..models.image import featurise
-
                 def feat_step(done: int, total: int, done_before=done_before) -> None:
                     if cancel is not None and cancel():
                         raise Cancelled()
@@ -262,10 +256,8 @@ def prepare_images(frame: pd.DataFrame, table: Table, schema: Schema, *, trainin
     return reports
 
 
-def _backbone_for(spec: dict, column: str):
+def backbone_for(spec: dict, column: str):
     """The backbone a saved model was trained with, or a plain error if it can't be loaded here."""
-    from ..models.image import load_backbone
-
     backbone, words = load_backbone()
     if backbone is None:
         raise DataError(
@@ -278,155 +270,3 @@ def _backbone_for(spec: dict, column: str):
             f"The pretrained picture weights on this computer differ from those the model was trained with "
             f"(column '{column}').", hint="Train the model again on this computer.", column=column)
     return backbone
-
-
-def picture_pixels(values: list, folder: Path, size: int, allowed=None) -> tuple[np.ndarray, np.ndarray]:
-    """Pixels of a few pictures (for the Images sheet's heat maps), read again from their files."""
-    from ..images import load_column
-
-    pixels, ok, _ = load_column(values, folder, size, allowed=allowed)
-    return pixels, ok
-
-
-# ---- the rows shown on the Images sheet, with where the model looked ------------------------------
-
-#: rows on the Images sheet: at most this many mistakes, and this many rows in all
-MAX_WRONG_SHOWN = 12
-MAX_SHOWN = 24
-
-
-def picture_rows(model, frame: pd.DataFrame, table: Table, res, reports: list[PictureReport],
-                 folds: np.ndarray, labelled: np.ndarray, *, folder: Path, allowed=None) -> list:
-    """The rows worth a look (mistakes first, then the least sure), each with a thumbnail of its
-    picture and a Grad-CAM heat map from a fold model that did not train on it."""
-    from ..engine.results import PictureRow
-
-    if not reports:
-        return []
-    column = reports[0].column
-    has_picture = frame[column].map(lambda v: v is not None and not isinstance(v, (str, float))).to_numpy(bool)
-    regression = model.task == "regression"
-    truth = frame[model.target] if model.target in frame.columns else None
-    is_labelled = res.labelled.astype(bool)
-    pred = res.prediction
-
-    def known(i: int):
-        return None if truth is None or not is_labelled[i] else truth.iat[i]
-
-    rows_wrong: list[int] = []
-    if regression:
-        err = np.array([abs(float(pred[i]) - float(known(i))) if is_labelled[i] and has_picture[i] else -1.0
-                        for i in range(len(frame))])
-        rows_wrong = [int(i) for i in np.argsort(-err, kind="stable") if err[i] > 0][:MAX_WRONG_SHOWN]
-        width = (res.high - res.low) if res.low is not None else np.zeros(len(frame))
-        unsure_order = np.argsort(-np.nan_to_num(width, nan=-1.0), kind="stable")
-    else:
-        conf = res.confidence
-        wrong = [i for i in range(len(frame))
-                 if is_labelled[i] and has_picture[i] and _key(known(i)) != _key(pred[i])]
-        rows_wrong = sorted(wrong, key=lambda i: -conf[i])[:MAX_WRONG_SHOWN]
-        unsure_order = np.argsort(conf, kind="stable")
-    shown = set(rows_wrong)
-    rows_unsure = []
-    for i in unsure_order:
-        if len(rows_wrong) + len(rows_unsure) >= MAX_SHOWN:
-            break
-        if has_picture[i] and int(i) not in shown:
-            rows_unsure.append(int(i))
-    chosen = [(i, "wrong") for i in rows_wrong] + [(i, "unsure") for i in rows_unsure]
-    if not chosen:
-        return []
-
-    from ..images import load_column, thumbnail_png, resolve_path
-    from ..report.images_sheet import PICTURE_PX
-
-    paths = [table.values[column].iat[i] if column in table.values.columns else None for i, _ in chosen]
-    display, display_ok, _ = load_column(paths, folder, PICTURE_PX, allowed=allowed)
-    heat = _heat_maps(model, frame, [i for i, _ in chosen], column, folds, labelled, paths, folder, allowed,
-                      reports[0].mode)
-    out = []
-    for j, (i, why) in enumerate(chosen):
-        thumb = None
-        try:
-            thumb = thumbnail_png(resolve_path(paths[j], folder), PICTURE_PX)
-        except Exception:  # shown as an empty cell; the row is still listed
-            thumb = None
-        overlay = None
-        if heat is not None and display_ok[j]:
-            from ..models.image import overlay_png
-
-            overlay = overlay_png(display[j], _resize(heat[j], PICTURE_PX), max_px=PICTURE_PX)
-        out.append(PictureRow(row=i, column=column, path=str(paths[j]), why=why, label=known(i),
-                              prediction=pred[i], confidence=None if regression else float(res.confidence[i]),
-                              thumbnail=thumb, heatmap=overlay))
-    return out
-
-
-def _key(v):
-    from .tabular import _label_key
-
-    return None if v is None else _label_key(v)
-
-
-def _resize(heat: np.ndarray, px: int) -> np.ndarray:
-    import torch
-    from torch.nn import functional as F
-
-    t = torch.as_tensor(np.asarray(heat, dtype=np.float32))[None, None]
-    return F.interpolate(t, size=(px, px), mode="bilinear", align_corners=False)[0, 0].numpy()
-
-
-def _heat_maps(model, frame, rows: list[int], column: str, folds, labelled, paths, folder, allowed,
-               mode: str) -> np.ndarray | None:
-    """Grad-CAM heat maps (len(rows), h, w) for the picture column, or None if they can't be made."""
-    import torch
-
-    from ..training import fit as training
-    from ..models.image import gradcam, to_input
-
-    n = len(frame)
-    member_of = np.zeros(n, dtype=np.int64)
-    if len(model.members) > 1:
-        member_of[labelled] = folds
-    backbone = None
-    if mode == "features":
-        spec = next(c for c in model.schema.columns if c.name == column).parse.get("image") or {}
-        backbone = _backbone_for(spec, column)
-        from ..images import load_column
-
-        pixels, _, _ = load_column(paths, folder, spec["size"], allowed=allowed)
-    result: list[np.ndarray | None] = [None] * len(rows)
-    for m_index in sorted(set(int(member_of[i]) for i in rows)):
-        member = model.members[m_index]
-        which = [j for j, i in enumerate(rows) if member_of[i] == m_index]
-        enc = member.encoder.transform(frame.iloc[[rows[j] for j in which]])
-        inputs = training.to_tensors(enc, torch.device("cpu"))
-        image_cols = [c for c in member.encoder.columns if member.encoder.kinds[c] == "image"]
-        if column not in image_cols:
-            return None
-        b = image_cols.index(column)
-        net = member.net.eval().cpu()  # heat maps for a few rows: the CPU, where the backbone is
-        branch = net.images[b]
-        if mode in ("pixels", "tune"):
-            x = to_input(inputs[3 + b])
-            maps_fn = branch.scaled_maps
-
-            def head_fn(maps, branch=branch, net=net, inputs=inputs, b=b):
-                return net.combine(net.members(*inputs, image_embeddings={b: branch.from_maps(maps)}))
-        else:
-            x = to_input(torch.as_tensor(pixels[which]))
-            maps_fn = backbone.maps
-
-            def head_fn(maps, branch=branch, net=net, inputs=inputs, b=b):
-                return net.combine(net.members(*inputs, image_embeddings={b: branch(maps.mean(dim=(2, 3)))}))
-        if model.task == "classification":
-            with torch.no_grad():
-                target = net(*inputs).argmax(1)
-        else:
-            target = None
-        maps = gradcam(maps_fn, head_fn, x, target)
-        for k, j in enumerate(which):
-            result[j] = maps[k]
-    if any(r is None for r in result):
-        return None
-    return np.stack(result)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..schema.infer import Column, Schema
+from ..schema import Column, Schema
 
 __all__ = [
     "NumberEncoder",
@@ -26,6 +26,8 @@ __all__ = [
     "TargetEncoder",
     "TableEncoder",
     "EncodedTable",
+    "NotFittedError",
+    "class_key",
 ]
 
 #: a category seen fewer times than this in training is folded into "unknown" (code 0)
@@ -252,8 +254,8 @@ class TargetEncoder(_Encoder):
     def transform(self, y: pd.Series, classes: list) -> np.ndarray:
         self._check_fitted()
         if self.task_ == "classification":
-            index = {_label_key(c): i for i, c in enumerate(classes)}
-            return np.fromiter((index[_label_key(v)] for v in y), dtype=np.int64, count=len(y))
+            index = {class_key(c): i for i, c in enumerate(classes)}
+            return np.fromiter((index[class_key(v)] for v in y), dtype=np.int64, count=len(y))
         return ((np.asarray(y, dtype=np.float64) - self.mean_) / self.std_).astype(np.float32)
 
     def inverse_transform(self, z: np.ndarray) -> np.ndarray:
@@ -262,7 +264,7 @@ class TargetEncoder(_Encoder):
         return np.asarray(z, dtype=np.float64) * self.std_ + self.mean_
 
 
-def _label_key(v):
+def class_key(v):
     """Labels compare by value and kind: 1 and '1' are different classes, 1 and 1.0 are not."""
     if isinstance(v, bool):
         return ("b", v)

@@ -12,12 +12,12 @@ import time
 import numpy as np
 import pandas as pd
 
-from ..encode.tabular import EncodedTable
-from ..encode.blanks import Filled
+from ..encode import EncodedTable
+from ..encode import Filled
 from .results import Importance
-from ..schema.kinds import IMAGE_EXTENSIONS
+from ..schema import IMAGE_EXTENSIONS
 
-__all__ = ["permutation_importance", "row_reasons", "describe_strength"]
+__all__ = ["permutation_importance", "row_reasons"]
 
 #: permutation repeats per fold model at most (fewer when the time budget runs short)
 REPEATS = 3
@@ -90,14 +90,6 @@ def permutation_importance(members, frame: pd.DataFrame, y: np.ndarray, labelled
         for c, d in drops.items()
     ]
     return sorted(out, key=lambda i: -i.drop)
-
-
-def describe_strength(drop: float, best: float) -> str:
-    """Importance in words, relative to the strongest column and to noise."""
-    if drop <= 0.002:
-        return "none"
-    share = drop / best if best > 0 else 0.0
-    return "strong" if share >= 0.5 else "some" if share >= 0.15 else "little"
 
 
 def _typical(enc: EncodedTable, block: str, idx: list[int]) -> EncodedTable:

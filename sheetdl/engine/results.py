@@ -1,55 +1,23 @@
-"""Results of a run, and ``layout``: where in the workbook each result goes, as SheetEdits.
+"""What a run found out, as plain data: per-row predictions, confidence and reasons, the model's
+scores, importances, the training curve, notes.
 
-CONTRACT: the engine fills :class:`Results`; ``layout(results, table)`` returns the list of
-SheetEdits that every backend (files, Office.js) applies the same way.
-All per-row arrays are aligned with ``table.values`` rows (same order, same length).
-
-This module holds the Results dataclasses and the entry points (``layout``, ``summary_sentences``,
-``layout_not_carried_over``); each sheet's edits are built in its own module: ``data_columns.py``
-(the result columns beside the data), ``report_sheet.py`` (``SheetDL Report``),
-``importance_sheet.py`` (``SheetDL Importance``), ``images_sheet.py`` (``SheetDL Images``), with the
-cell helpers they share in ``cell_format.py``.
+The engine fills :class:`Results`; ``sheetdl.report`` lays them out in the workbook. All per-row arrays
+are aligned with ``table.values`` rows (same order, same length).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..report.cells import _decimals
-from ..report.data_columns import _data_sheet, _prediction_col
-from ..sheets.edits import Edit
-from ..report.importance_sheet import _importance
-from ..report.report_sheet import _lost_section, _report, _Sheet, _summary
-from ..schema.infer import Schema
+from ..schema import Schema
 
-# Re-exported: these live beside the sheet that uses them, and are imported from here too.
-from ..report.data_columns import MAX_AREAS, MAX_BLOCK_ROWS, REVIEW_MARK  # noqa: F401
-from ..report.importance_sheet import (  # noqa: F401
-    IMPORTANCE_NONE_MAX,
-    IMPORTANCE_SOME_MIN,
-    IMPORTANCE_SOME_SHARE,
-    IMPORTANCE_STRONG_MIN,
-    IMPORTANCE_STRONG_SHARE,
-    importance_words,
-)
-from ..report.report_sheet import METRIC_INFO, WRAP_AT  # noqa: F401
+__all__ = ["Importance", "CurvePoint", "PictureRow", "Results", "PICTURE_PX"]
 
-__all__ = [
-    "Importance",
-    "CurvePoint",
-    "Results",
-    "layout",
-    "layout_not_carried_over",
-    "importance_words",
-    "REPORT_SHEET",
-    "IMPORTANCE_SHEET",
-    "IMAGES_SHEET",
-    "PictureRow",
-]
+#: the pictures of a PictureRow (thumbnail and heat map) are this many pixels wide/high
+PICTURE_PX = 96
 
 
 @dataclass
@@ -127,6 +95,8 @@ class Results:
     settings: dict[str, str] = field(default_factory=dict)
     #: facts about the run: {"Device": "CPU (2 threads)", "Training time": "12.3 s", "Folds": "5", …}
     run_info: dict[str, str] = field(default_factory=dict)
+    #: the device training ended on, as torch names it ("cpu" or "cuda"); None when a saved model predicted
+    device: str | None = None
     #: remarks collected along the way (header found on row 3, 12 text cells in 'Price' read as blank…)
     notes: list[str] = field(default_factory=list)
     #: parts of the input workbook the writer could not carry over (filled by the writer)
@@ -152,79 +122,3 @@ class Results:
     @property
     def target(self) -> str:
         return self.schema.target
-
-
-# =================================================================================================
-# layout: where each result goes. Pure function of Results + Table (+ the sheet names already taken);
-# every backend applies the returned edits the same way.
-# =================================================================================================
-
-REPORT_SHEET = "SheetDL Report"
-IMPORTANCE_SHEET = "SheetDL Importance"
-IMAGES_SHEET = "SheetDL Images"
-
-
-def layout(results: Results, table, existing_sheets: Sequence[str] = ()) -> list[Edit]:
-    """The edits that put ``results`` into the workbook ``table`` came from.
-
-    - on the data sheet, new columns right of everything the sheet uses: ``Predicted <target>``,
-      ``Confidence`` (classification), ``Low``/``High`` (regression interval), ``Why`` (reasons);
-      predictions for rows whose target was blank are shaded yellow;
-    - a ``SheetDL Report`` sheet (what the model achieved, in words and numbers, how each column was
-      used, the training curve, settings, run facts, notes);
-    - a ``SheetDL Importance`` sheet when importances were computed.
-
-    ``existing_sheets`` are the workbook's sheet names; new sheets get a number ("SheetDL Report 2")
-    rather than replace anything.
-    """
-    report_name, importance_name, images_name = _sheet_names(existing_sheets)
-    edits: list[Edit] = []
-    data_edits, pred_col = _data_sheet(results, table)
-    edits += data_edits
-    report_edits, _ = _report(results, table, report_name, pred_col)
-    edits += report_edits
-    if results.importance:
-        edits += _importance(results, importance_name)
-    if results.pictures:
-        from ..report.images_sheet import images_sheet
-
-        edits += images_sheet(results, table, images_name)
-    return edits
-
-
-def summary_sentences(results: Results, table) -> list[str]:
-    """The report's opening sentences, for a terminal or a task pane."""
-    regression = results.task == "regression"
-    decimals = _decimals(results.prediction) if regression else 2
-    return _summary(results, table, _prediction_col(table), decimals)
-
-
-def layout_not_carried_over(
-    results: Results, table, lost: Sequence[str], existing_sheets: Sequence[str] = ()
-) -> list[Edit]:
-    """The "Could not be carried over" section alone, for a writer that learns what it lost only
-    after ``layout`` ran: it goes at the end of the report, so nothing else moves.
-
-    ``existing_sheets`` must be the names passed to ``layout`` (so the report's name is the same).
-    """
-    if not lost:
-        return []
-    report_name = _sheet_names(existing_sheets)[0]
-    without = replace(results, not_carried_over=[])
-    _, next_row = _report(without, table, report_name, _prediction_col(table))
-    sheet = _Sheet(report_name, next_row)
-    _lost_section(sheet, lost)
-    return sheet.edits
-
-
-def _sheet_names(existing: Sequence[str]) -> tuple[str, str, str]:
-    """The first free set: ("SheetDL Report", "SheetDL Importance", "SheetDL Images"), then "… 2",
-    "… 3" … (Excel compares sheet names without regard to case)."""
-    taken = {str(n).casefold() for n in existing}
-    k = 1
-    while True:
-        suffix = "" if k == 1 else f" {k}"
-        pair = (REPORT_SHEET + suffix, IMPORTANCE_SHEET + suffix, IMAGES_SHEET + suffix)
-        if not any(p.casefold() in taken for p in pair):
-            return pair
-        k += 1

@@ -1,10 +1,14 @@
-"""Saving and loading models: one safetensors file whose header carries the JSON description.
+"""The model file: one safetensors file whose header carries the JSON description.
 
 Never pickle: a model file from a colleague must not be able to run code. The JSON holds the schema,
 encoders and metrics, and the values of up to 1,000 training rows in their number, yes/no, category
-and date columns (gaps.Donors: blanks the model never saw are answered from the rows most like
-them); the tensors hold each member's weights. A SHA-256 over both catches a file
-that was truncated or edited.
+and date columns (encode.Donors: blanks the model never saw are answered from the rows most like
+them); the tensors hold each member's weights. A SHA-256 over both catches a file that was truncated
+or edited.
+
+This module knows the file, not the model: :class:`~sheetdl.engine.FittedModel` turns itself into a
+description and tensors (``save``) and back (``load``). The JSON names no Python module or class, so
+moving code never breaks a saved model.
 """
 
 from __future__ import annotations
@@ -17,19 +21,15 @@ import tempfile
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
-from ..encode.tabular import SOFT_CLIP_BEFORE, TableEncoder, TargetEncoder
+from ..encode import SOFT_CLIP_BEFORE
 from ..errors import ModelFileError, OutputError
-from ..encode.blanks import Donors
-from ..training.fit import Member
-from ..models.tabular import TabularNet
-from .results import Importance
-from ..sheets.write import _set_mode
-from ..schema.infer import Schema
+from ..sheets import set_mode
+from ..version import __version__
 
-__all__ = ["save_model", "load_model", "FORMAT", "FORMAT_VERSION"]
+__all__ = ["write_model_file", "read_model_file", "digest", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "sheetdl-model"
 #: 2: TabM members and PLR embeddings (net config gains 'ensemble', 'continuous'; calibration)
@@ -45,12 +45,12 @@ FORMAT = "sheetdl-model"
 #:    SheetDL that would clip them at 3 refuses the model instead of predicting with other inputs.
 FORMAT_VERSION = 7
 
+#: tensor names of fine-tuned pretrained blocks (picture columns) of member i ('m{i}.'), saved as float16
+_TUNED_BLOCK = re.compile(r"^m\d+\.images\.\d+\.block\.")
 
-#: state-dict names of fine-tuned pretrained blocks (picture columns), saved as float16
-_TUNED_BLOCK = re.compile(r"^images\.\d+\.block\.")
 
-
-def _digest(description: str, tensors: dict[str, torch.Tensor]) -> str:
+def digest(description: str, tensors: dict[str, torch.Tensor]) -> str:
+    """The SHA-256 over the description and every tensor, stored beside them."""
     h = hashlib.sha256(description.encode())
     for name in sorted(tensors):
         h.update(name.encode())
@@ -58,61 +58,39 @@ def _digest(description: str, tensors: dict[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
-def _number_clips(encoder) -> set:
-    """The soft clips the number (and date) encoders of a member record (empty: none recorded)."""
+def _number_clips(encoder: dict) -> set:
+    """The soft clips the number (and date) encoders of a member's encoder JSON record (empty: none)."""
     out = set()
-    for enc in encoder.encoders.values():
-        enc = getattr(enc, "elapsed_", enc)  # a date's elapsed time is a number
-        if hasattr(enc, "clip_"):
-            out.add(enc.clip_)
+    for enc in encoder["encoders"].values():
+        if isinstance(enc.get("elapsed_"), dict):  # a date's elapsed time is a number
+            enc = enc["elapsed_"]
+        if "clip_" in enc:
+            out.add(enc["clip_"])
     return out
 
 
-def _format_version(model) -> int:
-    """The oldest format that can hold the model, so older SheetDL versions read what they can."""
-    if any(c != SOFT_CLIP_BEFORE for m in model.members for c in _number_clips(m.encoder)):
+def format_version(members: list[dict]) -> int:
+    """The oldest format that can hold the members (their encoder and net JSON), so older SheetDL
+    versions read what they can."""
+    if any(c != SOFT_CLIP_BEFORE for m in members for c in _number_clips(m["encoder"])):
         return 7
-    if any(m.net.config.get("additive") for m in model.members):
+    if any(m["net"].get("additive") for m in members):
         return 6
-    if any(m.net.config.get("number_bins") for m in model.members):
+    if any(m["net"].get("number_bins") for m in members):
         return 5
-    if any(spec.get("mode") == "tune" for m in model.members for spec in m.net.config.get("image_inputs", [])):
+    if any(spec.get("mode") == "tune" for m in members for spec in m["net"].get("image_inputs", [])):
         return 4
     return 3
 
 
-def save_model(model, path) -> Path:
-    from .. import __version__
-
+def write_model_file(path, description: dict, tensors: dict[str, torch.Tensor]) -> Path:
+    """Write ``description`` (JSON-able; its ``members`` hold each member's encoder and net config) and
+    ``tensors`` (each member's weights, named 'm{i}.…') to ``path``, replacing it atomically."""
     path = Path(path)
-    tensors: dict[str, torch.Tensor] = {}
-    members = []
-    for i, m in enumerate(model.members):
-        for name, t in m.net.state_dict().items():
-            t = t.detach().cpu().contiguous()
-            if _TUNED_BLOCK.match(name) and t.is_floating_point():
-                t = t.half()  # fine-tuned pretrained weights, already rounded to float16 (settle_tuned)
-            tensors[f"m{i}.{name}"] = t
-        members.append({"encoder": m.encoder.to_json(), "net": m.net.config, "history": m.history})
-    description = json.dumps({
-        "format": FORMAT,
-        "format_version": _format_version(model),
-        "sheetdl_version": __version__,
-        "schema": model.schema.to_dict(),
-        "target_encoder": model.target_encoder.to_json(),
-        "members": members,
-        "metrics": model.metrics,
-        "baseline": model.baseline,
-        "importance": [vars(i) for i in model.importances],
-        "settings": model.settings,
-        "info": model.info,
-        "calibration": model.calibration,
-        # a key older SheetDL versions ignore, so the format stays the same
-        "blank_free": model.blank_free,
-        # likewise: training rows' values, to answer blanks the model never saw (gaps.Donors)
-        "donors": model.donors.to_json() if model.donors is not None else None,
-    })
-    meta = {"sheetdl": description, "sha256": _digest(description, tensors)}
+    tensors = {name: _stored(name, t) for name, t in tensors.items()}
+    text = json.dumps({"format": FORMAT, "format_version": format_version(description["members"]),
+                       "sheetdl_version": __version__, **description})
+    meta = {"sheetdl": text, "sha256": digest(text, tensors)}
     folder = path.parent if str(path.parent) else Path(".")
     try:
         fd, tmp = tempfile.mkstemp(prefix=".sheetdl-", suffix=".tmp", dir=folder)
@@ -122,7 +100,7 @@ def save_model(model, path) -> Path:
                           hint="Choose an output in a folder you can write to (--output).") from None
     try:
         save_file(tensors, tmp, metadata=meta)
-        _set_mode(tmp, path)  # a model file shared with colleagues is as readable as the workbook
+        set_mode(tmp, path)  # a model file shared with colleagues is as readable as the workbook
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -130,9 +108,16 @@ def save_model(model, path) -> Path:
     return path
 
 
-def load_model(path):
-    from .model import FittedModel
+def _stored(name: str, t: torch.Tensor) -> torch.Tensor:
+    t = t.detach().cpu().contiguous()
+    if _TUNED_BLOCK.match(name) and t.is_floating_point():
+        t = t.half()  # fine-tuned pretrained weights, already rounded to float16 (settle_tuned)
+    return t
 
+
+def read_model_file(path) -> tuple[dict, dict[str, torch.Tensor]]:
+    """(description, tensors) of a model file, checked: a missing, damaged or foreign file, or one
+    from a newer SheetDL, is refused in words."""
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"There is no model file at '{path}'.",
@@ -143,43 +128,17 @@ def load_model(path):
     )
     try:
         tensors = load_file(str(path))
-        from safetensors import safe_open
-
         with safe_open(str(path), framework="pt") as fh:
             meta = fh.metadata() or {}
     except (SafetensorError, OSError, ValueError, RuntimeError):
         raise damaged from None
-    description = meta.get("sheetdl")
-    if not description or _digest(description, tensors) != meta.get("sha256"):
+    text = meta.get("sheetdl")
+    if not text or digest(text, tensors) != meta.get("sha256"):
         raise damaged
-    d = json.loads(description)
+    d = json.loads(text)
     if d.get("format") != FORMAT:
         raise damaged
     if d.get("format_version", 0) > FORMAT_VERSION:
         raise ModelFileError(f"'{path.name}' was saved by a newer SheetDL ({d.get('sheetdl_version')}).",
                              hint="Update SheetDL (pip install -U sheetdl) to use it.")
-    members = []
-    for i, md in enumerate(d["members"]):
-        net = TabularNet(**md["net"])
-        prefix = f"m{i}."
-        state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
-        if "head.weight" in state:  # format 1: one plain linear head
-            state["head_weight"] = state.pop("head.weight").T[None].contiguous()
-            state["head_bias"] = state.pop("head.bias")[None].contiguous()
-        net.load_state_dict(state)
-        net.eval()
-        members.append(Member(encoder=TableEncoder.from_json(md["encoder"]), net=net,
-                              history=md["history"], valid_rows=None))
-    return FittedModel(
-        schema=Schema.from_dict(d["schema"]),
-        target_encoder=TargetEncoder.from_json(d["target_encoder"]),
-        members=members,
-        metrics=d.get("metrics", {}),
-        baseline=d.get("baseline", {}),
-        importances=[Importance(**i) for i in d.get("importance", [])],
-        settings=d.get("settings", {}),
-        info=d.get("info", {}),
-        calibration=d.get("calibration", {}),
-        blank_free=d.get("blank_free"),
-        donors=Donors.from_json(d["donors"]) if d.get("donors") else None,
-    )
+    return d, tensors

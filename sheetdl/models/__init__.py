@@ -1,1 +1,40 @@
-"""Networks (plain ``nn.Module``s) and the thin Lightning wrappers that train them."""
+"""Networks as plain ``nn.Module``s: the tabular network (``tabular``), the picture networks and what
+goes with them (``image``, ``tuning``); and the thin Lightning wrappers that train them (``module``),
+which are imported from there, and only to train: predicting with a saved model never loads
+Lightning.
+"""
+
+from .image import (
+    ResNet18,
+    SmallCNN,
+    backbone_macs,
+    cnn_macs,
+    featurise,
+    gradcam,
+    load_backbone,
+    overlay_png,
+    refresh_batchnorm,
+    to_input,
+    tune_macs,
+)
+from .tabular import IMAGE_EMBEDDING, N_BINS, NUMBER_EMBEDDING, TEXT_DIM, TabularNet, embedding_dim
+
+__all__ = [
+    "TabularNet",
+    "embedding_dim",
+    "IMAGE_EMBEDDING",
+    "NUMBER_EMBEDDING",
+    "N_BINS",
+    "TEXT_DIM",
+    "ResNet18",
+    "SmallCNN",
+    "load_backbone",
+    "featurise",
+    "gradcam",
+    "overlay_png",
+    "to_input",
+    "refresh_batchnorm",
+    "backbone_macs",
+    "cnn_macs",
+    "tune_macs",
+]

@@ -28,6 +28,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..images import cache_dir
+
 __all__ = [
     "IMAGENET_MEAN", "IMAGENET_STD", "RESNET18_URL", "ResNet18", "SmallCNN", "to_input", "load_backbone",
     "featurise", "gradcam", "overlay_png", "backbone_macs", "cnn_macs", "refresh_batchnorm",
@@ -441,8 +443,6 @@ def _load_backbone(*, allow_download: bool, url: str) -> tuple[ResNet18 | None, 
 
 
 def _weights_dir() -> Path:
-    from sheetdl.images.cache import cache_dir  # Pillow and NumPy only: cheap, but not needed sooner
-
     return Path(cache_dir()) / "weights"
 
 

@@ -42,11 +42,16 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .image import SmallCNN, to_input
+from .tuning import crop_and_flip, freeze_batchnorm_stats, frozen_start, pretrained_block_state, tuned_block
+
 __all__ = ["TabularNet", "PeriodicEmbeddings", "PiecewiseLinearEmbeddings", "ImageBranch", "embedding_dim",
-           "quantile_edges", "IMAGE_EMBEDDING"]
+           "quantile_edges", "IMAGE_EMBEDDING", "NUMBER_EMBEDDING", "N_BINS", "TEXT_DIM"]
 
 #: embedding width of each continuous number (PLE and PLR)
 NUMBER_EMBEDDING = 8
+#: width of a text column's bag of words
+TEXT_DIM = 16
 #: most bins of a number's piecewise-linear embedding (TabM's default; fewer for numbers with few values)
 N_BINS = 48
 #: bins are quantiles of at most this many training values (evenly spaced through the rows)
@@ -196,25 +201,18 @@ class ImageBranch(nn.Module):
             self.norm = nn.LayerNorm(spec["dim"])
             self.project = nn.Linear(spec["dim"], IMAGE_EMBEDDING)
         elif self.mode == "tune":
-            from .tuning import tuned_block
-
             self.cnn = None
             self.weights = spec.get("weights", "")
             self.block = tuned_block()
             self.norm = nn.LayerNorm(512)
             self.project = nn.Linear(512, IMAGE_EMBEDDING)
         else:
-            from .image import SmallCNN
-
             self.cnn = SmallCNN()
             self.norm = None
             self.project = nn.Linear(self.cnn.out_dim, IMAGE_EMBEDDING)
             self.shift = max(1, round(spec["size"] * SHIFT_SHARE))
 
     def maps(self, pixels: torch.Tensor) -> torch.Tensor:
-        from .image import to_input
-        from .tuning import crop_and_flip
-
         x = to_input(pixels)
         if self.block is not None:
             if self.training:
@@ -228,8 +226,6 @@ class ImageBranch(nn.Module):
         """Scaled input (B, 3, H, W) → the last convolution's maps (for Grad-CAM: no augmentation)."""
         if self.block is None:
             return self.cnn.maps(x)
-        from .tuning import frozen_start
-
         start = frozen_start(self.weights)
         if next(start.parameters()).device != x.device:
             start.to(x.device)
@@ -238,8 +234,6 @@ class ImageBranch(nn.Module):
     def train(self, mode: bool = True) -> "ImageBranch":
         super().train(mode)
         if self.block is not None:  # the tuned block's batch norms keep ImageNet's statistics
-            from .tuning import freeze_batchnorm_stats
-
             freeze_batchnorm_stats(self.block)
         return self
 
@@ -247,8 +241,6 @@ class ImageBranch(nn.Module):
         """Fine-tuning starts from the pretrained last block (a new branch's block is random;
         a loaded model's block gets its saved values instead)."""
         if self.block is not None:
-            from .tuning import pretrained_block_state
-
             self.block.load_state_dict(pretrained_block_state(self.weights))
 
     def tuned_parameters(self) -> list[nn.Parameter]:
@@ -292,7 +284,7 @@ class TabularNet(nn.Module):
         hidden: int = 128,
         depth: int = 3,
         dropout: float = 0.1,
-        text_dim: int = 16,
+        text_dim: int = TEXT_DIM,
         continuous: list[bool] | None = None,
         ensemble: int = 1,
         number_embedding: int = NUMBER_EMBEDDING,

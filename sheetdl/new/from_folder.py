@@ -21,15 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import OutputError, SheetDLError
-from ..schema.kinds import IMAGE_EXTENSIONS
+from ..settings import SETTING_KEYS
+from ..schema import IMAGE_EXTENSIONS
 from .templates import (
     FONT,
     IMAGE_RESULTS,
     IMAGE_TIPS,
     TEXT_WIDTH,
-    _destination,
-    _shown,
-    _write_new,
+    destination,
+    shown,
+    write_new,
     row_height,
     settings_validation,
 )
@@ -256,7 +257,7 @@ def make_image_workbook(folder: str | Path, output: str | Path | None = None) ->
     if not folder.is_dir():
         scan_image_folder(folder)  # raises the plain message
     name = (folder.resolve().name or "Pictures") + ".xlsx"
-    dest = _destination(name, output, default_folder=folder)
+    dest = destination(name, output, default_folder=folder)
     hint = (f'Give the workbook another name, for example: sheetdl new images "{folder}" --output '
             f'"{dest.with_name(dest.stem + " 2.xlsx")}" (or move the existing file away first).')
     if dest.exists():
@@ -268,7 +269,7 @@ def make_image_workbook(folder: str | Path, output: str | Path | None = None) ->
         warnings.append(f"Only one label was found ('{only}'): SheetDL needs pictures of at least two labels "
                         f"to learn to tell them apart. Add a subfolder of pictures for each other label "
                         f"(or fill in Label cells on the Data sheet), then train.")
-    _write_new(dest, _image_workbook_bytes(found, dest), hint=hint)
+    write_new(dest, _image_workbook_bytes(found, dest), hint=hint)
     return ImageWorkbook(path=dest, found=found, warnings=warnings)
 
 
@@ -349,7 +350,6 @@ def _image_workbook_bytes(found: ImageFolder, dest: Path) -> bytes:
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.table import Table, TableStyleInfo
 
-    from ..settings import SETTING_KEYS
 
     st = _styles()
     wb = Workbook()
@@ -466,9 +466,9 @@ def _image_workbook_bytes(found: ImageFolder, dest: Path) -> bytes:
 
 # --- the command ---------------------------------------------------------------------------------
 def _names(paths: list[Path], folder: Path) -> str:
-    shown = [_relative(p, folder) for p in paths[:NAMES_SHOWN]]
+    listed = [_relative(p, folder) for p in paths[:NAMES_SHOWN]]
     more = f" and {len(paths) - NAMES_SHOWN:,} more" if len(paths) > NAMES_SHOWN else ""
-    return ", ".join(shown) + more
+    return ", ".join(listed) + more
 
 
 def _plural(n: int, word: str, words: str | None = None) -> str:
@@ -477,9 +477,9 @@ def _plural(n: int, word: str, words: str | None = None) -> str:
 
 def _say_image_workbook(made: ImageWorkbook, say: Callable[[str], None], warn: Callable[[str], None]) -> None:
     found = made.found
-    shown = _shown(made.path)
+    made_at = shown(made.path)
     labels = found.per_label
-    say(f"Created {shown}: {_plural(len(found.pictures), 'picture')}, {_plural(len(labels), 'label')}.")
+    say(f"Created {made_at}: {_plural(len(found.pictures), 'picture')}, {_plural(len(labels), 'label')}.")
     width = max([len(label) for label in labels] + [len("(blank)")])
     for label, count in labels.items():
         say(f"  {label:<{width}}  {count:>7,}")
@@ -508,7 +508,7 @@ def _say_image_workbook(made: ImageWorkbook, say: Callable[[str], None], warn: C
     for text in made.warnings:
         warn(text)
     folder = made.path.parent
-    where = "" if folder.resolve() == Path.cwd().resolve() else f" (in a terminal opened in '{_shown(folder)}')"
+    where = "" if folder.resolve() == Path.cwd().resolve() else f" (in a terminal opened in '{shown(folder)}')"
     say(f"Open it to check the labels, then train{where}: sheetdl train \"{made.path.name}\"")
 
 

@@ -5,22 +5,22 @@ The template workbooks are built by ``templates/build_templates.py`` (beside the
 of the repository) and committed, so an analyst starts from a file that already has the right
 sheets, an example layout and a settings sheet with dropdowns. Nothing here ever replaces a file.
 
-``sheetdl new images FOLDER``, a workbook made from a folder of pictures, is
-:mod:`.image_workbook`'s; :func:`cmd_new` hands that form of the command over to it. What the two
-kinds of workbook share stays here, where the build script reads it too: the 'Start here' texts of
-a picture task, the settings dropdowns, row heights, and writing a new file without replacing one.
+``sheetdl new images FOLDER``, a workbook made from a folder of pictures, is :mod:`.from_folder`'s;
+the command itself is :mod:`.command`. What the two kinds of workbook share stays here, where the
+build script reads it too: the 'Start here' texts of a picture task, the settings dropdowns, row
+heights, and writing a new file without replacing one.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import OutputError, SheetDLError
 
 __all__ = [
-    "TEMPLATES", "templates_folder", "list_templates", "find_template", "copy_template", "cmd_new",
+    "TEMPLATES", "templates_folder", "list_templates", "find_template", "copy_template", "destination",
+    "write_new", "shown", "IMAGES_WORDS",
     "IMAGE_RESULTS", "IMAGE_TIPS", "settings_validation", "row_height",
 ]
 
@@ -116,7 +116,7 @@ def find_template(name: str) -> Path:
     return templates_folder() / f"{matches[0]}.xlsx"
 
 
-def _destination(default_name: str, path: str | Path | None, default_folder: Path | None = None) -> Path:
+def destination(default_name: str, path: str | Path | None, default_folder: Path | None = None) -> Path:
     """Where a new workbook goes: ``path`` as a folder (then under ``default_name``) or a file name
     ('.xlsx' added when left out); without ``path``, ``default_folder`` (else this folder)."""
     if path is None or str(path).strip() == "":
@@ -139,7 +139,7 @@ def _destination(default_name: str, path: str | Path | None, default_folder: Pat
     return dest
 
 
-def _write_new(dest: Path, data: bytes, *, hint: str) -> None:
+def write_new(dest: Path, data: bytes, *, hint: str) -> None:
     """Write ``data`` to ``dest``, which must not exist yet ('x' mode: no race can replace a file)."""
     try:
         with open(dest, "xb") as out:
@@ -155,8 +155,8 @@ def copy_template(name: str, path: str | Path | None = None) -> Path:
     """Copy the template ``name`` to ``path`` (a folder or a file name; default: the current
     folder, under the template's own name) and return where it went. Never replaces a file."""
     template = find_template(name)
-    dest = _destination(template.name, path)
-    _write_new(dest, template.read_bytes(),
+    dest = destination(template.name, path)
+    write_new(dest, template.read_bytes(),
                hint=f'Give the copy another name, for example: sheetdl new "{template.stem}" '
                     f'"{dest.stem} 2.xlsx" (or move the existing file away first).')
     return dest
@@ -217,61 +217,9 @@ def settings_validation(key: str, headers: str, data_sheet: str) -> dict | None:
     return None
 
 
-# --- the command ---------------------------------------------------------------------------------
-def _shown(path: Path) -> Path:
+def shown(path: Path) -> Path:
+    """A path as the user reads it best: relative to the current folder when it is inside it."""
     try:
         return path.resolve().relative_to(Path.cwd().resolve())
     except ValueError:
         return path
-
-
-def cmd_new(name: str | None, path: str | None, say: Callable[[str], None] = print, *,
-            output: str | None = None, warn: Callable[[str], None] | None = None) -> int:
-    """``sheetdl new``: list the templates; copy one (``sheetdl new NAME [PATH]``); or make a
-    workbook from a folder of pictures (``sheetdl new images FOLDER [--output PATH]``). The word
-    'images' always means a folder of pictures, never the 'Classify images' template."""
-    warn = warn or (lambda text: say(f"Warning: {text}"))
-    if name is not None and name.strip().casefold() in IMAGES_WORDS:
-        from .from_folder import cmd_new_images  # imported here: it imports this module
-
-        return cmd_new_images(path, output, say, warn)
-    if output:
-        if path and Path(path) != Path(output):
-            raise OutputError(f"Two places were given for the copy: '{path}' and --output '{output}'.",
-                              hint="Give one of them.")
-        path = output
-    if not name:
-        say("Templates (copy one with: sheetdl new \"NAME\" [FOLDER or FILE.xlsx]):")
-        width = max(len(n) for n in TEMPLATES)
-        for n, description in list_templates():
-            say(f"  {n:<{width}}  {description}")
-        say("")
-        say("From a folder of pictures sorted into one subfolder per label (Pets/cat, Pets/dog …):")
-        say("  sheetdl new images FOLDER [--output FILE.xlsx]")
-        return 0
-    dest = copy_template(name, path)
-    shown = _shown(dest)
-    say(f"Created {shown}")
-    say(f"Open it and follow the 'Start here' sheet; when your data is in, run: sheetdl train \"{shown}\"")
-    return 0
-
-
-# --- names that moved to image_workbook ----------------------------------------------------------
-#: Names that moved to :mod:`.image_workbook` with the picture-folder workbook; they can still be
-#: imported from here (see :func:`__getattr__`).
-_MOVED_TO_IMAGE_WORKBOOK = frozenset({
-    "ImageFolder", "ImageWorkbook", "scan_image_folder", "make_image_workbook", "IMAGE_COLUMN", "LABEL_COLUMN",
-    "DATA_SHEET", "DATA_TABLE", "IMAGE_SETTINGS", "SYSTEM_FOLDERS", "EXAMPLE_FOLDER", "NAMES_SHOWN",
-    "MIN_PATH_WIDTH", "MAX_PATH_WIDTH",
-})
-
-
-def __getattr__(name: str) -> object:
-    """``from sheetdl.templates import make_image_workbook`` (and the other moved names) keeps
-    working. :mod:`.image_workbook` is imported on first use, not at the top of this module, because
-    it imports this module for what the two share."""
-    if name in _MOVED_TO_IMAGE_WORKBOOK:
-        from . import from_folder as image_workbook
-
-        return getattr(image_workbook, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

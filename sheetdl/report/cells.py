@@ -14,17 +14,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..sheets.table import column_letter
+from ..sheets import column_letter
 
 # colours (RRGGBB)
-_HEADER_FILL = "DDEBF7"  # light blue: header cells SheetDL wrote
+HEADER_FILL = "DDEBF7"  # light blue: header cells SheetDL wrote
+HEADING_COLOR = "1F4E79"  # dark blue: a sheet's title and headings
+MUTED_COLOR = "595959"  # grey: explanations under a heading
 
 
-def _ref(row: int, col: int) -> str:
+def cell_ref(row: int, col: int) -> str:
     return f"{column_letter(col)}{row}"
 
 
-def _native(v: Any) -> Any:
+def native(v: Any) -> Any:
     """A plain Python value for a cell: numpy scalars unwrapped, NaN/NaT → None."""
     if v is None:
         return None
@@ -39,15 +41,15 @@ def _native(v: Any) -> Any:
     return v
 
 
-def _finite(v) -> float:
-    v = _native(v)
+def finite(v) -> float:
+    v = native(v)
     return float(v) if isinstance(v, int | float) else float("-inf")
 
 
-def _decimals(values) -> int:
+def decimals_for(values) -> int:
     """Decimals that show a regression prediction sensibly: about three significant digits of its
     spread (house prices → whole numbers; a 0-5 rating → 2 decimals)."""
-    arr = np.array([_native(v) for v in values], dtype=float)
+    arr = np.array([native(v) for v in values], dtype=float)
     arr = arr[np.isfinite(arr)]
     if arr.size == 0:
         return 2
@@ -57,18 +59,18 @@ def _decimals(values) -> int:
     return int(min(6, max(0, 2 - math.floor(math.log10(scale)))))
 
 
-def _round(v, decimals: int):
-    v = _native(v)
+def rounded(v, decimals: int):
+    v = native(v)
     if not isinstance(v, int | float) or isinstance(v, bool):
         return v
     r = round(float(v), decimals)
     return int(r) if decimals == 0 else r
 
 
-def _number_format(decimals: int) -> str:
+def number_format(decimals: int) -> str:
     return "#,##0" if decimals == 0 else "#,##0." + "0" * decimals
 
 
-def _text_width(values: Sequence[Any], lo: float, hi: float) -> float:
+def text_width(values: Sequence[Any], lo: float, hi: float) -> float:
     longest = max((len(str(v)) for v in values if v is not None), default=0)
     return float(min(hi, max(lo, longest + 2)))

@@ -8,16 +8,15 @@ predictions to check orange. Rows are written in blocks small enough for one Off
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from .cells import _HEADER_FILL, _decimals, _native, _number_format, _ref, _round, _text_width
-from ..sheets.edits import Edit, FormatRange, SetColumnWidth, WriteCells
+from .cells import HEADER_FILL, decimals_for, native, number_format, cell_ref, rounded, text_width
+from ..engine import Results
+from ..sheets import Edit, FormatRange, SetColumnWidth, WriteCells
 from ..errors import OutputError
 
-if TYPE_CHECKING:  # results.py imports this module
-    from ..engine.results import Results
 
 #: most rows in one WriteCells block (Excel on the web takes ~5 MB a request: 5k-20k rows)
 MAX_BLOCK_ROWS = 5000
@@ -33,20 +32,20 @@ _REVIEW_FILL = "F8CBAD"  # light orange: predictions a person should check
 REVIEW_MARK = "Check"
 
 
-def _prediction_col(table) -> int:
+def prediction_col(table) -> int:
     return max(table.last_col, table.sheet_max_col or 0) + 1
 
 
-def _data_sheet(results: Results, table) -> tuple[list[Edit], int]:
+def data_sheet(results: Results, table) -> tuple[list[Edit], int]:
     sheet = table.sheet
-    start = _prediction_col(table)
+    start = prediction_col(table)
     n = len(results.prediction)
     if n != len(table.sheet_rows):
         raise ValueError(f"{n} predictions for {len(table.sheet_rows)} table rows")
 
     regression = results.task == "regression"
-    decimals = _decimals(results.prediction) if regression else 0
-    reg_format = _number_format(decimals)
+    decimals = decimals_for(results.prediction) if regression else 0
+    reg_format = number_format(decimals)
 
     headers: list[str] = [f"Predicted {results.target}"]
     columns: list[list[Any]] = []
@@ -55,17 +54,17 @@ def _data_sheet(results: Results, table) -> tuple[list[Edit], int]:
     centred: list[int] = []  # columns to centre (a number next to text reads better)
 
     if regression:
-        preds = [_round(v, decimals) for v in results.prediction]
+        preds = [rounded(v, decimals) for v in results.prediction]
         formats.append(reg_format)
     else:
-        preds = [_native(v) for v in results.prediction]
+        preds = [native(v) for v in results.prediction]
         formats.append(None)
     columns.append(preds)
-    widths.append(_text_width([headers[0]] + preds[:2000], lo=12, hi=40))
+    widths.append(text_width([headers[0]] + preds[:2000], lo=12, hi=40))
 
     if results.confidence is not None:
         headers.append("Confidence")
-        columns.append([_native(v) for v in np.asarray(results.confidence, dtype=float)])
+        columns.append([native(v) for v in np.asarray(results.confidence, dtype=float)])
         formats.append("0%")
         widths.append(12)
         centred.append(len(headers) - 1)
@@ -79,7 +78,7 @@ def _data_sheet(results: Results, table) -> tuple[list[Edit], int]:
     if results.low is not None and results.high is not None:
         for name, arr in (("Low", results.low), ("High", results.high)):
             headers.append(name)
-            columns.append([_round(v, decimals) for v in arr])
+            columns.append([rounded(v, decimals) for v in arr])
             formats.append(reg_format)
             widths.append(max(10, widths[0] * 0.8))
     if results.reasons is not None:
@@ -99,7 +98,7 @@ def _data_sheet(results: Results, table) -> tuple[list[Edit], int]:
     hr = int(table.header_row or 1)
     edits: list[Edit] = [
         WriteCells(sheet, hr, start, [headers], bold_first_row=True),
-        FormatRange(sheet, f"{_ref(hr, start)}:{_ref(hr, last)}", bold=True, fill=_HEADER_FILL,
+        FormatRange(sheet, f"{cell_ref(hr, start)}:{cell_ref(hr, last)}", bold=True, fill=HEADER_FILL,
                     border_bottom=True),
     ]
     rows = [int(r) for r in table.sheet_rows]
@@ -110,18 +109,18 @@ def _data_sheet(results: Results, table) -> tuple[list[Edit], int]:
             edits.append(WriteCells(sheet, rows[a], start, block, number_formats=list(formats)))
     labelled = np.asarray(results.labelled, dtype=bool)
     blank_rows = [r for r, lab in zip(rows, labelled) if not lab]
-    areas = [f"{_ref(blank_rows[i], start)}:{_ref(blank_rows[j - 1], start)}" for i, j in _runs(blank_rows)]
+    areas = [f"{cell_ref(blank_rows[i], start)}:{cell_ref(blank_rows[j - 1], start)}" for i, j in _runs(blank_rows)]
     for a in range(0, len(areas), MAX_AREAS):
         edits.append(FormatRange(sheet, ",".join(areas[a:a + MAX_AREAS]), fill=_FILLED_FILL))
     if review is not None:
         k = headers.index("Review")
         marked = [r for r, m in zip(rows, review) if m]
-        areas = [f"{_ref(marked[i], start + k)}:{_ref(marked[j - 1], start + k)}" for i, j in _runs(marked)]
+        areas = [f"{cell_ref(marked[i], start + k)}:{cell_ref(marked[j - 1], start + k)}" for i, j in _runs(marked)]
         for a in range(0, len(areas), MAX_AREAS):
             edits.append(FormatRange(sheet, ",".join(areas[a:a + MAX_AREAS]), fill=_REVIEW_FILL, bold=True))
     if rows:  # one range from the first to the last row: cells between runs are ours and empty
         for k in centred:
-            edits.append(FormatRange(sheet, f"{_ref(min(rows), start + k)}:{_ref(max(rows), start + k)}",
+            edits.append(FormatRange(sheet, f"{cell_ref(min(rows), start + k)}:{cell_ref(max(rows), start + k)}",
                                      horizontal="center"))
     for k, w in enumerate(widths):
         edits.append(SetColumnWidth(sheet, start + k, round(w, 1)))

@@ -11,22 +11,17 @@ from __future__ import annotations
 import base64
 import textwrap
 
-from .cells import _decimals, _native, _number_format, _ref
-from ..sheets.edits import AddPicture, AddSheet, Edit, FormatRange, SetColumnWidth, SetRowHeight, WriteCells
+from .cells import HEADER_FILL, HEADING_COLOR, MUTED_COLOR, cell_ref, decimals_for, native, number_format
+from ..sheets import AddPicture, AddSheet, Edit, FormatRange, SetColumnWidth, SetRowHeight, WriteCells
 from .report_sheet import WRAP_AT
-from ..engine.results import PictureRow, Results
+from ..engine import PICTURE_PX, PictureRow, Results
 
-__all__ = ["images_sheet", "PICTURE_PX"]
+__all__ = ["images_sheet"]
 
-#: pictures are shown this many pixels wide/high
-PICTURE_PX = 96
 #: row height (points) that fits a picture: 96 px × 0.75 pt/px + a margin
 _ROW_HEIGHT = PICTURE_PX * 0.75 + 6
 #: a column as wide as a picture, in Excel's character units (~7 px each at the default font)
 _PICTURE_COL_WIDTH = PICTURE_PX / 7 + 2
-_HEADER_FILL = "DDEBF7"
-_HEADING_COLOR = "1F4E79"
-_MUTED_COLOR = "595959"
 _WRONG_FILL = "FCE4D6"
 
 
@@ -36,7 +31,7 @@ def images_sheet(results: Results, table, name: str) -> list[Edit]:
     regression = results.task == "regression"
     column = rows[0].column
     edits.append(WriteCells(name, 1, 1, [[f"Pictures to look at: '{column}'"]]))
-    edits.append(FormatRange(name, "A1", bold=True, font_size=16, font_color=_HEADING_COLOR))
+    edits.append(FormatRange(name, "A1", bold=True, font_size=16, font_color=HEADING_COLOR))
     edits.append(SetRowHeight(name, 1, 24))
     wrong_words = ("the rows whose known value was furthest from the prediction" if regression
                    else "the labelled rows the model got wrong, most confident mistakes first")
@@ -52,7 +47,7 @@ def images_sheet(results: Results, table, name: str) -> list[Edit]:
         intro.append(f"Pictures were read by {words}.")
     intro = [part for t in intro for part in textwrap.wrap(t, WRAP_AT)]
     edits.append(WriteCells(name, 2, 1, [[t] for t in intro]))
-    edits.append(FormatRange(name, f"A2:A{1 + len(intro)}", italic=True, font_color=_MUTED_COLOR))
+    edits.append(FormatRange(name, f"A2:A{1 + len(intro)}", italic=True, font_color=MUTED_COLOR))
 
     top = 3 + len(intro)
     target = results.target
@@ -67,28 +62,28 @@ def images_sheet(results: Results, table, name: str) -> list[Edit]:
             third = r.confidence
         why = ("got it wrong" if not regression else "far off") if r.why == "wrong" else "least sure"
         body.append([int(table.sheet_rows[r.row]) if r.row < len(table.sheet_rows) else r.row + 1, None, None,
-                     _native(r.label), _native(r.prediction), _native(third), why, r.path])
+                     native(r.label), native(r.prediction), native(third), why, r.path])
     if regression:  # numbers as the data sheet shows them: as many decimals as the target's values
-        number = _number_format(_decimals(results.prediction))
+        number = number_format(decimals_for(results.prediction))
         fmts = [None, None, None, number, number, number, None, None]
     else:
         fmts = [None, None, None, None, None, "0%", None, None]
     edits.append(WriteCells(name, top, 1, [header] + body, number_formats=fmts, bold_first_row=True))
-    edits.append(FormatRange(name, f"A{top}:{_ref(top, len(header))}", fill=_HEADER_FILL, border_bottom=True,
+    edits.append(FormatRange(name, f"A{top}:{cell_ref(top, len(header))}", fill=HEADER_FILL, border_bottom=True,
                              wrap=True))
-    edits.append(FormatRange(name, f"A{top + 1}:{_ref(top + len(body), len(header))}", wrap=True))
+    edits.append(FormatRange(name, f"A{top + 1}:{cell_ref(top + len(body), len(header))}", wrap=True))
     if body:  # the short values read best centred under their headers, beside the pictures
         edits.append(FormatRange(name, f"D{top + 1}:G{top + len(body)}", horizontal="center"))
     wrong_rows = [top + 1 + i for i, r in enumerate(rows) if r.why == "wrong"]
     if wrong_rows:
-        refs = ",".join(f"A{row}:{_ref(row, len(header))}" for row in wrong_rows)
+        refs = ",".join(f"A{row}:{cell_ref(row, len(header))}" for row in wrong_rows)
         edits.append(FormatRange(name, refs, fill=_WRONG_FILL))
     for i, r in enumerate(rows):
         row = top + 1 + i
         edits.append(SetRowHeight(name, row, _ROW_HEIGHT))
         for col, png, what in ((2, r.thumbnail, "picture"), (3, r.heatmap, "heat map")):
             if png:
-                edits.append(AddPicture(name, _ref(row, col), base64.b64encode(png).decode("ascii"),
+                edits.append(AddPicture(name, cell_ref(row, col), base64.b64encode(png).decode("ascii"),
                                         PICTURE_PX, PICTURE_PX, f"{what} of row {body[i][0]}: {r.path}"))
     for col, width in ((1, 7), (2, _PICTURE_COL_WIDTH), (3, _PICTURE_COL_WIDTH), (4, 14), (5, 14), (6, 11),
                        (7, 12), (8, 40)):

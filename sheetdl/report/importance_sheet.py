@@ -7,16 +7,14 @@ chart.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .cells import _finite, _ref
-from ..sheets.edits import AddChart, AddSheet, Edit, SetColumnWidth
-from .report_sheet import _Sheet
+from .cells import finite, cell_ref
+from ..engine import Results
+from ..sheets import AddChart, AddSheet, Edit, SetColumnWidth
+from .report_sheet import SheetWriter
 
-if TYPE_CHECKING:  # results.py imports this module
-    from ..engine.results import Results
 
 #: importance in words: "strong" at ≥ half the top drop (and ≥ STRONG_MIN), "some" at ≥ a tenth of
 #: it (or ≥ SOME_MIN), "none" at or below NONE_MAX (0.1 points of accuracy / R²), else "little"
@@ -38,14 +36,14 @@ def importance_words(drop: float, top: float) -> str:
     return "little"
 
 
-def _importance(results: Results, name: str) -> list[Edit]:
-    s = _Sheet(name)
+def importance_sheet(results: Results, name: str) -> list[Edit]:
+    s = SheetWriter(name)
     s.edits.append(AddSheet(name))
     regression = results.task == "regression"
     score = "R²" if regression else "accuracy"
     fmt = "0.000" if regression else "0.0%"
-    items = sorted(results.importance, key=lambda i: (-_finite(i.drop), i.column))
-    top = max((_finite(i.drop) for i in items), default=0.0)
+    items = sorted(results.importance, key=lambda i: (-finite(i.drop), i.column))
+    top = max((finite(i.drop) for i in items), default=0.0)
 
     s.title("What the model relies on")
     s.lines([f"Importance is how much the model's {score} on rows it did not train on drops when a column's "
@@ -62,8 +60,8 @@ def _importance(results: Results, name: str) -> list[Edit]:
     n = len(items)
     s.edits.append(AddChart(
         name, "bar", "Importance",
-        series=[f"{_ref(first, 3)}:{_ref(last, 3)}"], categories=f"{_ref(first + 1, 1)}:{_ref(last, 1)}",
-        anchor=_ref(first, 7), x_title=None, y_title=f"Drop in {score}", width=16,
+        series=[f"{cell_ref(first, 3)}:{cell_ref(last, 3)}"], categories=f"{cell_ref(first + 1, 1)}:{cell_ref(last, 1)}",
+        anchor=cell_ref(first, 7), x_title=None, y_title=f"Drop in {score}", width=16,
         height=round(min(40.0, max(7.5, 0.6 * n + 2.5)), 1), legend=False, reverse_categories=True,
         value_format="0.00" if regression else "0%",
     ))

@@ -3,7 +3,7 @@
 Top to bottom: the summary in plain words (also shown in a terminal or task pane, see
 ``results.summary_sentences``), the metric table against the naive baseline, the confusion matrix and
 the confidence check (classification), how each column was used, the training curve and its chart,
-the settings, facts about the run, notes, and what could not be carried over. ``_Sheet`` writes a
+the settings, facts about the run, notes, and what could not be carried over. ``SheetWriter`` writes a
 sheet top to bottom and is shared with the importance sheet.
 """
 
@@ -12,24 +12,19 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from .cells import _HEADER_FILL, _decimals, _native, _number_format, _ref
+from .cells import HEADER_FILL, HEADING_COLOR, MUTED_COLOR, cell_ref, decimals_for, native, number_format
 from .data_columns import REVIEW_MARK
-from ..sheets.edits import AddChart, AddSheet, ColorScale, Edit, FormatRange, SetColumnWidth, SetRowHeight, WriteCells
-from ..sheets.table import column_letter
+from ..engine import Results
+from ..sheets import AddChart, AddSheet, ColorScale, Edit, FormatRange, SetColumnWidth, SetRowHeight, WriteCells
+from ..sheets import column_letter
 
-if TYPE_CHECKING:  # results.py imports this module
-    from ..engine.results import Results
 
 #: a sentence longer than this continues on the next row of the report
 WRAP_AT = 160
-
-# colours (RRGGBB)
-_HEADING_COLOR = "1F4E79"
-_MUTED_COLOR = "595959"
 
 #: metric key → (display name, "higher"/"lower" is better, what it means)
 METRIC_INFO: dict[str, tuple[str, str, str]] = {
@@ -48,7 +43,7 @@ _METRIC_ORDER = ("accuracy", "balanced_accuracy", "auc", "log_loss", "mae", "rms
 _ROLE_WORDS = {"target": "Predicted (the target)", "feature": "Used as input", "ignored": "Ignored"}
 
 
-class _Sheet:
+class SheetWriter:
     """Writes a sheet top to bottom, keeping the next free row."""
 
     def __init__(self, name: str, row: int = 1) -> None:
@@ -58,15 +53,15 @@ class _Sheet:
 
     def title(self, text: str) -> None:
         self.edits.append(WriteCells(self.name, self.row, 1, [[text]]))
-        self.edits.append(FormatRange(self.name, _ref(self.row, 1), bold=True, font_size=16,
-                                      font_color=_HEADING_COLOR))
+        self.edits.append(FormatRange(self.name, cell_ref(self.row, 1), bold=True, font_size=16,
+                                      font_color=HEADING_COLOR))
         self.edits.append(SetRowHeight(self.name, self.row, 24))
         self.row += 1
 
     def heading(self, text: str) -> None:
         self.edits.append(WriteCells(self.name, self.row, 1, [[text]]))
-        self.edits.append(FormatRange(self.name, _ref(self.row, 1), bold=True, font_size=13,
-                                      font_color=_HEADING_COLOR))
+        self.edits.append(FormatRange(self.name, cell_ref(self.row, 1), bold=True, font_size=13,
+                                      font_color=HEADING_COLOR))
         self.edits.append(SetRowHeight(self.name, self.row, 20))
         self.row += 1
 
@@ -80,22 +75,22 @@ class _Sheet:
         self.edits.append(WriteCells(self.name, self.row, 1, [[t] for t in texts]))
         if muted or italic:
             self.edits.append(FormatRange(
-                self.name, f"{_ref(self.row, 1)}:{_ref(self.row + len(texts) - 1, 1)}",
-                italic=italic or None, font_color=_MUTED_COLOR if muted else None))
+                self.name, f"{cell_ref(self.row, 1)}:{cell_ref(self.row + len(texts) - 1, 1)}",
+                italic=italic or None, font_color=MUTED_COLOR if muted else None))
         self.row += len(texts)
 
     def table(self, header: list[str], rows: list[list[Any]], formats: list[str | None] | None = None,
               *, col: int = 1, bold_first_col: bool = False) -> tuple[int, int]:
         """A header row and its data rows; returns (header row, last row)."""
         top = self.row
-        values = [list(header)] + [[_native(v) for v in r] for r in rows]
+        values = [list(header)] + [[native(v) for v in r] for r in rows]
         self.edits.append(WriteCells(self.name, top, col, values, number_formats=formats,
                                      bold_first_row=True))
         last_col = col + len(header) - 1
-        self.edits.append(FormatRange(self.name, f"{_ref(top, col)}:{_ref(top, last_col)}",
-                                      fill=_HEADER_FILL, border_bottom=True))
+        self.edits.append(FormatRange(self.name, f"{cell_ref(top, col)}:{cell_ref(top, last_col)}",
+                                      fill=HEADER_FILL, border_bottom=True))
         if bold_first_col and rows:
-            self.edits.append(FormatRange(self.name, f"{_ref(top + 1, col)}:{_ref(top + len(rows), col)}",
+            self.edits.append(FormatRange(self.name, f"{cell_ref(top + 1, col)}:{cell_ref(top + len(rows), col)}",
                                           bold=True))
         self.row = top + len(rows) + 1
         return top, top + len(rows)
@@ -103,18 +98,18 @@ class _Sheet:
     def center(self, first: int, last: int, col: int) -> None:
         """Centre a column of a table (numbers next to text read better)."""
         if last >= first:
-            self.edits.append(FormatRange(self.name, f"{_ref(first, col)}:{_ref(last, col)}", horizontal="center"))
+            self.edits.append(FormatRange(self.name, f"{cell_ref(first, col)}:{cell_ref(last, col)}", horizontal="center"))
 
     def gap(self, n: int = 1) -> None:
         self.row += n
 
 
-def _report(results: Results, table, name: str, pred_col: int) -> tuple[list[Edit], int]:
-    s = _Sheet(name)
+def report_sheet(results: Results, table, name: str, pred_col: int) -> tuple[list[Edit], int]:
+    s = SheetWriter(name)
     s.edits.append(AddSheet(name))
     regression = results.task == "regression"
-    decimals = _decimals(results.prediction) if regression else 2
-    reg_format = _number_format(decimals)
+    decimals = decimals_for(results.prediction) if regression else 2
+    reg_format = number_format(decimals)
 
     s.title(f"SheetDL report: predicting '{results.target}'")
     where = f"sheet '{table.sheet}'"
@@ -126,7 +121,7 @@ def _report(results: Results, table, name: str, pred_col: int) -> tuple[list[Edi
     s.gap()
 
     s.heading("In plain words")
-    s.lines(_summary(results, table, pred_col, decimals))
+    s.lines(summary(results, table, pred_col, decimals))
     s.gap()
 
     keys = [k for k in _METRIC_ORDER if k in results.metrics or k in results.baseline]
@@ -148,13 +143,13 @@ def _report(results: Results, table, name: str, pred_col: int) -> tuple[list[Edi
         for i, fmt in enumerate(fmts):
             if fmt:
                 r = top + 1 + i
-                s.edits.append(FormatRange(name, f"{_ref(r, 2)}:{_ref(r, 3)}", number_format=fmt))
+                s.edits.append(FormatRange(name, f"{cell_ref(r, 2)}:{cell_ref(r, 3)}", number_format=fmt))
         if results.baseline_description:
             s.lines([f"Naive baseline: {results.baseline_description}."], muted=True)
         s.gap()
 
     if not regression and results.confusion is not None and results.schema.classes:
-        classes = [_native(c) for c in results.schema.classes]
+        classes = [native(c) for c in results.schema.classes]
         cm = np.asarray(results.confusion)
         s.heading("Confusion matrix")
         s.lines(["Rows are the actual values, columns what the model predicted, counted on rows it did "
@@ -163,10 +158,10 @@ def _report(results: Results, table, name: str, pred_col: int) -> tuple[list[Edi
         body = [[c] + [int(x) for x in cm[i]] for i, c in enumerate(classes)]
         top, last = s.table(header, body, bold_first_col=True)
         n = len(classes)
-        s.edits.append(FormatRange(name, f"{_ref(top, 2)}:{_ref(top, 1 + n)}", horizontal="center", wrap=True))
-        s.edits.append(FormatRange(name, f"{_ref(top + 1, 2)}:{_ref(last, 1 + n)}", horizontal="center",
+        s.edits.append(FormatRange(name, f"{cell_ref(top, 2)}:{cell_ref(top, 1 + n)}", horizontal="center", wrap=True))
+        s.edits.append(FormatRange(name, f"{cell_ref(top + 1, 2)}:{cell_ref(last, 1 + n)}", horizontal="center",
                                    number_format="#,##0"))
-        s.edits.append(ColorScale(name, f"{_ref(top + 1, 2)}:{_ref(last, 1 + n)}",
+        s.edits.append(ColorScale(name, f"{cell_ref(top + 1, 2)}:{cell_ref(last, 1 + n)}",
                                   min_color="FFFFFF", max_color="5B9BD5"))
         s.gap()
 
@@ -201,8 +196,8 @@ def _report(results: Results, table, name: str, pred_col: int) -> tuple[list[Edi
         n = len(results.curve)
         s.edits.append(AddChart(
             name, "line", "Loss while training",
-            series=[f"{_ref(top, 2)}:{_ref(last, 2)}", f"{_ref(top, 3)}:{_ref(last, 3)}"],
-            categories=f"{_ref(top + 1, 1)}:{_ref(last, 1)}", anchor=_ref(top, 7),
+            series=[f"{cell_ref(top, 2)}:{cell_ref(last, 2)}", f"{cell_ref(top, 3)}:{cell_ref(last, 3)}"],
+            categories=f"{cell_ref(top + 1, 1)}:{cell_ref(last, 1)}", anchor=cell_ref(top, 7),
             x_title="Epoch", y_title="Loss", width=16, height=7.5, value_format="0.00",
             category_label_step=_label_step(n),
         ))
@@ -213,7 +208,7 @@ def _report(results: Results, table, name: str, pred_col: int) -> tuple[list[Edi
         if mapping:
             s.heading(heading)
             s.table(["Setting" if heading == "Settings used" else "Item", "Value"],
-                    [[k, _native(v)] for k, v in mapping.items()], bold_first_col=True)
+                    [[k, native(v)] for k, v in mapping.items()], bold_first_col=True)
             s.gap()
 
     notes = list(getattr(table, "notes", []) or [])
@@ -225,7 +220,7 @@ def _report(results: Results, table, name: str, pred_col: int) -> tuple[list[Edi
 
     next_row = s.row
     if results.not_carried_over:
-        _lost_section(s, results.not_carried_over)
+        lost_section(s, results.not_carried_over)
 
     for col, width in ((1, 34), (2, 16), (3, 19), (4, 16), (5, 16)):  # 19: 'Average confidence'
         s.edits.append(SetColumnWidth(name, col, width))
@@ -235,17 +230,17 @@ def _report(results: Results, table, name: str, pred_col: int) -> tuple[list[Edi
     return s.edits, next_row
 
 
-def _lost_section(s: _Sheet, lost: Sequence[str]) -> None:
+def lost_section(s: SheetWriter, lost: Sequence[str]) -> None:
     s.heading("Could not be carried over")
     s.lines(["SheetDL could not copy these parts of your workbook into this file. They are still in your "
              "original workbook, which SheetDL did not change:"], muted=True)
     s.lines([f"• {x}" for x in lost])
-    s.edits.append(FormatRange(s.name, f"{_ref(s.row - len(lost), 1)}:{_ref(s.row - 1, 1)}",
+    s.edits.append(FormatRange(s.name, f"{cell_ref(s.row - len(lost), 1)}:{cell_ref(s.row - 1, 1)}",
                                font_color="C00000"))
     s.gap()
 
 
-def _summary(results: Results, table, pred_col: int, decimals: int) -> list[str]:
+def summary(results: Results, table, pred_col: int, decimals: int) -> list[str]:
     """A few sentences a person can read aloud."""
     out: list[str] = []
     m, b = results.metrics, results.baseline
@@ -335,7 +330,7 @@ def _metric_format(key: str, reg_format: str) -> str | None:
 
 
 def _metric_value(v):
-    v = _native(v)
+    v = native(v)
     return v if isinstance(v, int | float) and not isinstance(v, bool) else None
 
 

@@ -1,26 +1,9 @@
-"""Schema: what each column is (kind) and what we do with it (role), with the reason for each.
+"""``infer_schema``: what each column is (kind) and what we do with it (role), with the reason for
+each, and the target's task (classification or regression).
 
-CONTRACT (owned by the schema work; the engine relies on exactly this):
-
-``infer_schema(table, target=..., ignore=(), task="auto", kinds=None)`` is a pure function of the
-Table. ``typed_frame(table, schema)`` turns raw cells into typed pandas columns, one per *feature* and
-the target, by kind:
-
-- number   → float64, NaN for blank/unreadable ("1,234", "12%", "$5", "(3)" read as numbers)
-- category → object, stripped strings (ints written without ".0"), None for blank; spellings that
-             differ only in case or spacing read as one (the training table's most common spelling,
-             kept in ``Column.parse["spellings"]``)
-- boolean  → float64 1.0 / 0.0 / NaN (yes/no, true/false, y/n, 1/0)
-- date     → datetime64[ns], NaT for blank/unreadable
-- text     → object str / None
-- image    → object str (the path as written) / None
-- target   → classification: object labels as the user wrote them (str stripped; whole numbers as
-             int; bool as bool), None where blank; regression: float64, NaN where blank.
-
-Where the parts live: this module holds the types (``Column``, ``Schema``), ``infer_schema`` and the
-target's task decision; ``kinds.py`` decides a feature column's kind; ``parse.py`` reads cell values
-(numbers with commas, dates, yes/no words, spellings); ``frame.py`` holds ``typed_frame``. The named
-thresholds are re-exported here, so ``from sheetdl.schema import IMAGE_MIN_SHARE`` keeps working.
+This module holds the types (``Column``, ``Schema``), ``infer_schema`` and the target's task decision;
+``kinds.py`` decides a feature column's kind, ``cells.py`` reads cell values, ``typed.py`` turns a
+table into typed columns the way a Schema says.
 """
 
 from __future__ import annotations
@@ -33,30 +16,11 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import DataError, SettingsError
-from .typed import typed_frame
-from .kinds import ID_MIN_ROWS, _base_guess, _feature_guess, _forced_guess, _unreadable_note
+from ..sheets import Table
 from .cells import _Cells, _column_listing, _find, _key, _label, _label_key, _number_of, _sort_key, _text
-from ..sheets.table import Table
+from .kinds import ID_MIN_ROWS, _base_guess, _feature_guess, _forced_guess, _unreadable_note
 
-# Re-exported: these thresholds live beside the code that reads them (kinds.py, parse.py), and the rest
-# of SheetDL imports them from here.
-from .kinds import (  # noqa: F401
-    CATEGORY_MAX_SHARE,
-    CATEGORY_MAX_VALUES,
-    DATE_MIN_SHARE,
-    ID_LAST_WORDS,
-    ID_WORDS,
-    IMAGE_EXTENSIONS,
-    IMAGE_MIN_SHARE,
-    MARKER_MIN_SHARE,
-    NUMBER_MIN_SHARE,
-    SPELLINGS_KEPT_MAX,
-    TEXT_MIN_CHARS,
-    TEXT_MIN_WORDS,
-)
-from .cells import PLACEHOLDERS  # noqa: F401
-
-__all__ = ["Kind", "Role", "Task", "TaskSetting", "Column", "Schema", "infer_schema", "typed_frame"]
+__all__ = ["Kind", "Role", "Task", "TaskSetting", "Column", "Schema", "infer_schema", "FEATURE_KINDS"]
 
 Kind = Literal["number", "category", "boolean", "date", "text", "image", "id", "constant"]
 Role = Literal["target", "feature", "ignored"]

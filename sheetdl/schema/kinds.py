@@ -30,7 +30,7 @@ from .cells import (
     _spellings,
     _text,
 )
-from ..sheets.table import Table
+from ..sheets import Table
 
 # ---------------------------------------------------------------------------------------------------
 # Thresholds: every decision below names the constant it rests on.

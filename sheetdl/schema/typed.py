@@ -1,14 +1,13 @@
 """``typed_frame``: a Table's raw cells as typed pandas columns, read the way its Schema says.
 
 The model reads its features and target through here, both when it trains and when it predicts on
-a new table, so a column is read the same way each time (see ``schema.py``'s docstring for the type
+a new table, so a column is read the same way each time (see ``sheetdl.schema``'s docstring for the type
 each kind becomes).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -30,10 +29,9 @@ from .cells import (
     _spellings,
     _text,
 )
-from ..sheets.table import Table
+from ..sheets import Table
+from .infer import Column, Schema
 
-if TYPE_CHECKING:  # schema.py re-exports typed_frame, so it can't be imported here at run time
-    from .infer import Column, Schema
 
 
 def typed_frame(table: Table, schema: Schema) -> pd.DataFrame:

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import DataError, cell_list
-from ..schema.kinds import IMAGE_EXTENSIONS, IMAGE_MIN_SHARE
-from ..schema.cells import PLACEHOLDERS
+from ..schema import IMAGE_EXTENSIONS, IMAGE_MIN_SHARE, PLACEHOLDERS
+from ..sheets import EXCEL_ERRORS
 
 __all__ = ["check_image_cells", "model_image_columns", "picture_columns", "outside_folders"]
 
@@ -29,8 +29,6 @@ MAX_CELLS = 200
 
 
 def _text(v) -> str | None:
-    from ..sheets.read import EXCEL_ERRORS
-
     if not isinstance(v, str):
         return None
     s = v.strip()

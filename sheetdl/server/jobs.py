@@ -22,8 +22,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, ModelFileError, SheetDLError
+from ..errors import Cancelled, DataError, ModelFileError, SheetDLError
+from ..sheets import EXCEL_ERRORS, AddPicture, Table, WriteCells, clean_headers, column_letter
 from .config import ServerConfig
+from .images import check_image_cells, model_image_columns
+
+# torch and Lightning take seconds to import: the training and the report's layout (which reads the
+# engine's Results) are imported when a job runs, so the server starts at once.
 
 __all__ = ["JobSpec", "Job", "JobManager", "build_table", "WORKBOOK_ID"]
 
@@ -59,8 +64,6 @@ class JobSpec:
 
 
 def _cell(v: Any) -> Any:
-    from ..sheets.read import EXCEL_ERRORS
-
     if v is None or v == "":
         return None
     if isinstance(v, str):
@@ -77,8 +80,6 @@ def build_table(*, sheet: str, header_row: int, first_col: int, columns: list, r
 
     Blank rows are dropped but every kept row remembers its sheet row, so results land beside it.
     """
-    from ..sheets.table import Table, clean_headers, column_letter
-
     n = len(columns)
     letters = [column_letter(first_col + j) for j in range(n)]
     names = clean_headers([_cell(c) for c in columns], letters)
@@ -248,9 +249,6 @@ class JobManager:
 
     def check_pictures(self, job: Job, rows: list[list]) -> None:
         """Refuse, before anything runs, picture paths outside the folders the user allowed."""
-        from ..sheets.table import clean_headers, column_letter
-        from .images import check_image_cells, model_image_columns
-
         spec = job.spec
         letters = [column_letter(spec.first_col + j) for j in range(len(spec.columns))]
         names = clean_headers([_cell(c) for c in spec.columns], letters)
@@ -300,8 +298,6 @@ class JobManager:
                 job.state = "done"
                 job.emit("done", pages=len(job.pages), summary=job.summary)
             except SheetDLError as e:
-                from ..errors import Cancelled
-
                 job.error = e.to_dict()
                 job.state = "cancelled" if isinstance(e, Cancelled) else "failed"
                 job.emit(job.state, error=job.error, message=e.message)
@@ -322,8 +318,7 @@ class JobManager:
 
 def run_job(job: Job, manager: JobManager) -> None:
     """Train (or predict) on the job's rows and lay the results out as pages of SheetEdits."""
-    from ..sheets.edits import AddPicture, WriteCells
-    from ..engine.results import layout, summary_sentences
+    from ..report import layout, summary_sentences
 
     spec = job.spec
     table = build_table(sheet=spec.sheet, header_row=spec.header_row, first_col=spec.first_col,
@@ -361,10 +356,8 @@ def _picture_options(config: ServerConfig) -> dict:
 
 
 def _train(job: Job, table, config: ServerConfig):
-    from ..engine.model import train_table
-    from ..schema.infer import infer_schema
+    from ..run import train_workbook
     from ..settings import Settings
-    from ..training.fit import FitOptions
 
     spec = job.spec
     settings = Settings(target=spec.target, sheet=spec.sheet, ignore=tuple(spec.ignore),
@@ -372,63 +365,46 @@ def _train(job: Job, table, config: ServerConfig):
                         review_threshold=spec.review_threshold, fine_tune=spec.fine_tune)
     if not settings.target:
         raise DataError("Pick the column to predict.", hint="Choose it under 'Predict this column'.")
-    schema = infer_schema(table, target=settings.target, ignore=settings.ignore, task=settings.task)
-    job.emit("schema", task=schema.task, task_reason=schema.task_reason,
-             columns=[{"name": c.name, "kind": c.kind, "role": c.role, "reason": c.reason} for c in schema.columns])
     t0 = time.monotonic()
     seen: set[tuple[int, int]] = set()
+    score_name = {}
+
+    def on_schema(schema) -> None:
+        score_name["name"] = "accuracy" if schema.task == "classification" else "R²"
+        job.emit("schema", task=schema.task, task_reason=schema.task_reason,
+                 columns=[{"name": c.name, "kind": c.kind, "role": c.role, "reason": c.reason} for c in schema.columns])
 
     def progress(p) -> None:
-        if p.stage == "pictures":  # reading pictures comes before training: the bar starts empty
-            done = 0.0
-        else:
-            done = 1.0 if p.stage != "training" else (p.fold - 1 + min(1.0, p.epoch / max(p.max_epochs, 1))) / p.n_folds
         info = {"stage": p.stage, "fold": p.fold, "n_folds": p.n_folds, "epoch": p.epoch,
                 "max_epochs": p.max_epochs, "valid_score": _num(p.valid_score), "elapsed": round(time.monotonic() - t0, 2),
-                "remaining": _num(p.remaining), "fraction": round(done, 4), "message": p.message,
-                "score_name": "accuracy" if schema.task == "classification" else "R²"}
+                "remaining": _num(p.remaining), "fraction": round(p.fraction, 4), "message": p.message,
+                "score_name": score_name["name"]}
         job.last_progress = info
         job.emit("progress", **info)
         if p.stage == "training" and p.valid_score is not None and (p.fold, p.epoch) not in seen:
             seen.add((p.fold, p.epoch))
             job.emit("curve", fold=p.fold, epoch=p.epoch, valid_score=_num(p.valid_score))
 
-    opts = FitOptions(time_budget=settings.time_budget, device="auto", seed=settings.seed, progress=progress,
-                      fine_tune=settings.fine_tune,
-                      cancel=job.cancel_requested.is_set, **_picture_options(config))
-    model, results = train_table(table, schema, opts, reasons=spec.reasons)
+    model, results = train_workbook(table, settings, on_schema=on_schema, progress=progress,
+                                    cancel=job.cancel_requested.is_set, reasons=spec.reasons, **_picture_options(config))
     if not seen:  # folds too short to report while running: send the averaged curve at once
         for c in results.curve:
             job.emit("curve", fold=0, epoch=c.epoch, valid_score=_num(c.valid_score))
-    results.settings = settings.describe(task=schema.task, sheet=table.sheet,
-                                         device=results.run_info.get("Device", "").split(" ")[0].lower())
-    results.review_threshold = settings.review_threshold
-    model.settings = results.settings
     return results, model
 
 
 def _predict(job: Job, table, path: Path, config: ServerConfig):
-    from ..engine.store import load_model
+    from ..engine import load_model
+    from ..run import predict_workbook
 
     model = load_model(path)
     job.emit("progress", stage="predicting", fraction=0.5, message=f"Predicting '{model.target}'", fold=0,
              n_folds=0, epoch=0, max_epochs=0, valid_score=None, elapsed=0, remaining=None)
-    results = model.results_for(table, reasons=job.spec.reasons, **_picture_options(config))
-    results.importance = list(model.importances)
-    results.settings = dict(model.settings)
-    results.run_info = {"Model": "saved with this workbook", **{f"Training: {k}": v for k, v in model.info.items()}}
-    results.notes = list(table.notes) + ["Predictions come from the model trained earlier on this workbook; "
-                                         "its scores were measured when it was trained."]
-    results.metrics, results.baseline = dict(model.metrics), dict(model.baseline)
-    from ..settings import review_threshold_of
-
-    results.review_threshold = (job.spec.review_threshold if job.spec.review_threshold is not None
-                                else review_threshold_of(model.settings))
-    if job.cancel_requested.is_set():
-        from ..errors import Cancelled
-
-        raise Cancelled()
-    return results
+    return predict_workbook(
+        model, table, reasons=job.spec.reasons, review_threshold=job.spec.review_threshold,
+        cancel=job.cancel_requested.is_set, origin={"Model": "saved with this workbook"},
+        origin_note="Predictions come from the model trained earlier on this workbook; its scores were measured "
+                    "when it was trained.", **_picture_options(config))
 
 
 def _num(v):

@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..errors import WorkbookError, cell_list
+from .read import open_workbook, sheet_details
+
 __all__ = ["Table", "read_table"]
 
 
@@ -107,9 +110,6 @@ def read_table(path, *, sheet: str | None = None) -> Table:
     ``sheet`` names the sheet (or an Excel Table) to read; without it, the sheet holding the most data
     is used, skipping SheetDL's own sheets.
     """
-    from ..errors import WorkbookError
-    from .read import open_workbook
-
     wb = open_workbook(path)
     notes: list[str] = []
     name, table_ref = _choose_sheet(wb, sheet, notes)
@@ -134,8 +134,6 @@ def read_table(path, *, sheet: str | None = None) -> Table:
     table.source = str(path)
     table.sheet_max_col = max(raw.max_col, table.last_col)
     if getattr(wb, "is_package", False):
-        from .read import sheet_details
-
         _check_details(table, sheet_details(wb.path, name),
                        last_row=table_ref.last_row - table_ref.totals_rows if table_ref is not None else None)
     return table
@@ -144,8 +142,6 @@ def read_table(path, *, sheet: str | None = None) -> Table:
 def _check_details(table: "Table", details, *, last_row: int | None) -> None:
     """Formulas saved without results stop the run (their cells would silently read blank); hidden
     and filtered rows and hidden columns are used like the others, and a note says so."""
-    from ..errors import WorkbookError, cell_list
-
     cols = {column_index(letter): letter for letter in table.letters}
     top = table.header_row
     bottom = last_row if last_row is not None else 1_048_576
@@ -194,8 +190,6 @@ def _key(name: str) -> str:
 
 def _choose_sheet(wb, sheet: str | None, notes: list[str]):
     """(sheet name, Excel Table or None): the sheet asked for, else the one holding the most data."""
-    from ..errors import WorkbookError
-
     names = wb.sheet_names
     if not names:
         raise WorkbookError(
@@ -318,8 +312,6 @@ def find_header_row(cells: np.ndarray, group_rows=frozenset()) -> int:
 
 
 def _from_range(raw, notes: list[str]) -> Table:
-    from ..errors import WorkbookError
-
     cells = raw.cells
     group_rows = {r1 - raw.row0 for r1, c1, r2, c2 in getattr(raw, "merged", ()) if c2 > c1}
     h = find_header_row(cells, group_rows)
@@ -361,8 +353,6 @@ def _from_range(raw, notes: list[str]) -> Table:
 
 
 def _from_excel_table(raw, t, notes: list[str]) -> Table:
-    from ..errors import WorkbookError
-
     width = t.last_col - t.first_col + 1
     data_first = t.first_row + t.header_rows
     data_last = t.last_row - t.totals_rows

@@ -30,31 +30,20 @@ input and output packages hold is :mod:`.inventory`.
 
 from __future__ import annotations
 
-import io
 import os
-import re
-import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from .edits import Edit
 from ..errors import OutputError, WorkbookError
+from .edits import Edit
+from .files import fsync_dir, refuse_same_file, save_synced, set_mode, temp_file
 from ._xlsx import package as _package
 from .inventory import _anchor_span, _rels, _sheets, describe_lost, package_inventory
 from .openpyxl_writer import _data_sheet_name, _load_package, _workbook_from_calamine, _workbook_from_csv, apply_edits
 
-__all__ = [
-    "write_workbook",
-    "existing_sheet_names",
-    "conversion_note",
-    "objects_right_col",
-    "apply_edits",
-    "package_inventory",
-    "describe_lost",
-    "remove_stale_temp_files",
-]
+__all__ = ["write_workbook", "existing_sheet_names", "conversion_note", "objects_right_col"]
 
 #: packages openpyxl can copy
 PACKAGE_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
@@ -94,7 +83,7 @@ def write_workbook(
             f"Can't write results to '{out.name}': SheetDL writes .xlsx (or .xlsm) workbooks.",
             hint="Give an output name ending in .xlsx.",
         )
-    _refuse_same_file(src, out)
+    refuse_same_file(src, out)
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():
         raise OutputError(f"The folder '{folder}' does not exist, so '{out.name}' can't be written there.",
@@ -149,17 +138,17 @@ def _save_atomically(book, add_more: Callable[[Sequence[Edit]], None], package_s
                      lost: list[str], out: Path, folder: Path, on_lost) -> list[str]:
     """Save ``book`` (anything with ``save(file)``) to a temporary file beside ``out``, work out what
     of ``package_src`` it lost, let ``on_lost`` add edits that say so, then rename it over ``out``."""
-    tmp = _temp_file(folder, out)
+    tmp = temp_file(folder, out)
     try:
-        _save(book, tmp)
+        save_synced(book, tmp)
         if package_src is not None:
             lost += describe_lost(package_inventory(package_src), package_inventory(tmp))
         if lost and on_lost is not None:
             more = list(on_lost(lost))
             if more:
                 add_more(more)
-                _save(book, tmp)
-        _set_mode(tmp, out)
+                save_synced(book, tmp)
+        set_mode(tmp, out)
         try:
             os.replace(tmp, out)
         except PermissionError as e:
@@ -167,7 +156,7 @@ def _save_atomically(book, add_more: Callable[[Sequence[Edit]], None], package_s
                 f"Can't replace '{out}': it is open in another program or read-only.",
                 hint="Close it (in Excel too) and run again, or choose another name with --output.",
             ) from e
-        _fsync_dir(folder)
+        fsync_dir(folder)
     except BaseException:
         try:
             os.unlink(tmp)
@@ -236,136 +225,3 @@ def conversion_note(source_path) -> str | None:
         return None
     kind = suffix.lstrip(".") or "data"
     return f"The original was a .{kind} file; the result is a new .xlsx workbook."
-
-
-# =================================================================================================
-# saving
-# =================================================================================================
-
-
-def _refuse_same_file(src: Path, out: Path) -> None:
-    same = False
-    if out.exists():
-        try:
-            same = os.path.samefile(src, out)
-        except OSError:
-            same = False
-    else:
-        same = os.path.normcase(os.path.abspath(src)) == os.path.normcase(os.path.abspath(out))
-    if same:
-        raise OutputError(
-            f"Won't write results over your workbook '{src.name}': SheetDL never changes the original.",
-            hint="Give a different output name with --output.",
-        )
-
-
-#: a temporary result file: '.~Customers (SheetDL).4242.sheetdl-k3j2.tmp' (4242: the writing process)
-_TEMP_RE = re.compile(r"^\.~.*\.(\d+)\.sheetdl-[^.]*\.tmp$")
-#: temporary files without a process number (model files) are stale after this many seconds
-STALE_TEMP_SECONDS = 3600
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True  # someone else's process, or we can't tell: leave its file alone
-    return True
-
-
-def remove_stale_temp_files(folder) -> list[str]:
-    """Delete the temporary files an earlier run left behind when it was killed mid-write (kill -9,
-    power cut): ours carry the writing process's number, and that process is gone. Returns their names."""
-    import time
-
-    removed = []
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return removed
-    now = time.time()
-    for e in entries:
-        m = _TEMP_RE.match(e.name)
-        try:
-            if m:
-                stale = not _pid_alive(int(m.group(1)))
-            elif e.name.startswith(".sheetdl-") and e.name.endswith(".tmp"):
-                stale = now - e.stat().st_mtime > STALE_TEMP_SECONDS
-            else:
-                continue
-            if stale and e.is_file(follow_symlinks=False):
-                os.unlink(e.path)
-                removed.append(e.name)
-        except OSError:
-            continue
-    return removed
-
-
-def _temp_file(folder: Path, out: Path) -> str:
-    remove_stale_temp_files(folder)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".~{out.stem[:40]}.{os.getpid()}.sheetdl-", suffix=".tmp", dir=folder)
-    except OSError as e:
-        raise OutputError(
-            f"Can't write to the folder '{folder}': it is read-only or you don't have permission ({e.strerror}).",
-            hint="Choose a folder you can write to with --output.",
-        ) from e
-    os.close(fd)
-    return tmp
-
-
-def _save(wb, tmp: str) -> None:
-    _rewind_images(wb)
-    with open(tmp, "wb") as f:
-        wb.save(f)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _rewind_images(wb) -> None:
-    """Give each picture of an openpyxl workbook its bytes afresh before a save.
-
-    openpyxl reads a picture's bytes while saving and closes the file it read them from, so a second
-    save of the same workbook (after ``on_lost`` added the "could not be carried over" lines) fails
-    with "I/O operation on closed file". The bytes are taken once, before the first save, and each save
-    gets a new in-memory file of them. The package writer (no ``worksheets``) has nothing to do."""
-    for ws in getattr(wb, "worksheets", ()):
-        for img in getattr(ws, "_images", ()):
-            data = getattr(img, "_sheetdl_bytes", None)
-            if data is None:
-                data = img._data()  # noqa: SLF001 - what openpyxl itself calls on saving
-                img._sheetdl_bytes = data
-            img.ref = io.BytesIO(data)
-
-
-def _set_mode(tmp: str, out: Path) -> None:
-    """mkstemp makes a private file; give the result the permissions a normal save would."""
-    try:
-        mode = os.stat(out).st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    try:
-        os.chmod(tmp, mode)
-    except OSError:  # pragma: no cover - e.g. some network drives
-        pass
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)

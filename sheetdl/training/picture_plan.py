@@ -2,7 +2,7 @@
 can afford, and whether fine-tuning the pretrained network fits the time budget.
 
 A rule on the data's size and the device's pace, as for the tabular network's shape
-(``training.choose_shape``): planned seconds = folds × epochs × training rows × multiply-adds a
+(``plan.choose_shape``): planned seconds = folds × epochs × training rows × multiply-adds a
 step / the device's multiply-adds a second. The paces were measured (see the constants).
 """
 
@@ -12,7 +12,11 @@ import math
 
 import torch
 
-from ..schema.infer import Schema
+from ..encode import PICTURE_NOTE
+from ..images import PRETRAINED_SIZE
+from ..models import cnn_macs, tune_macs
+from ..schema import Schema
+from .options import INNER_VALID_SHARE, TRAINING_SHARE
 
 __all__ = ["PIXEL_MODES", "picture_folds", "fine_tune_plan", "TUNE_MAX_PICTURES"]
 
@@ -40,8 +44,6 @@ def _conv_pace(device: torch.device) -> float:
 
 def _picture_step_macs(spec: dict) -> tuple[float, int]:
     """(multiply-adds of one training step's picture work per row, epochs it is planned with)."""
-    from ..models.image import cnn_macs, tune_macs
-
     if spec.get("mode") == "pixels":
         return 3 * cnn_macs(spec["size"]), CNN_EPOCHS
     if spec.get("mode") == "tune":
@@ -52,7 +54,6 @@ def _picture_step_macs(spec: dict) -> tuple[float, int]:
 
 def _picture_seconds(folds: int, n: int, specs: list[dict], device: torch.device) -> float:
     """Planned seconds of training ``folds`` folds on ``n`` labelled rows' pictures."""
-    from .fit import INNER_VALID_SHARE
     n_fit = n * (folds - 1) / folds * (1 - INNER_VALID_SHARE)
     return sum(folds * epochs * n_fit * macs for macs, epochs in map(_picture_step_macs, specs)) / _conv_pace(device)
 
@@ -66,7 +67,6 @@ def picture_folds(k: int, n: int, schema: Schema, time_budget: float, device: to
     specs = [s for s in specs if s.get("mode") in PIXEL_MODES]
     if not specs or k <= 2:
         return k
-    from .fit import TRAINING_SHARE
 
     for folds in range(k, 2, -1):
         if _picture_seconds(folds, n, specs, device) <= TRAINING_SHARE * time_budget:
@@ -82,9 +82,6 @@ def fine_tune_plan(setting: str, n_pictures: int, n_in_memory: int, device: torc
     pictures (``n_in_memory``: every row's) fit in memory."""
     if setting == "no" or (setting == "auto" and device.type != "cuda") or n_pictures == 0:
         return False, ""
-    from ..encode.pictures import PICTURE_NOTE
-    from ..images import PRETRAINED_SIZE
-    from .fit import TRAINING_SHARE
 
     if n_in_memory > TUNE_MAX_PICTURES:
         return False, (f"{PICTURE_NOTE} fine-tuning keeps every picture in memory, so SheetDL does it for "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from ...errors import DataError
+from ...schema import infer_schema
 from ..config import ServerConfig
 from ..deps import get_config, require_token
 from ..jobs import build_table
@@ -15,8 +16,6 @@ router = APIRouter(dependencies=[Depends(require_token)])
 
 @router.post("/api/schema")
 def preview_schema(body: SchemaRequest, config: ServerConfig = Depends(get_config)) -> dict:
-    from ...schema.infer import infer_schema
-
     if len(body.rows) > config.max_schema_rows:
         raise DataError(f"Send at most {config.max_schema_rows:,} sample rows to preview the columns.",
                         hint="Send a sample of the rows.")

@@ -1,0 +1,131 @@
+"""Everything the command line prints, through rich: the plan before training, progress, results,
+warnings and errors in plain words. What needs torch (the engine's names) is imported where it is
+used, so the command line starts at once."""
+
+from __future__ import annotations
+
+from ..errors import SheetDLError
+
+__all__ = ["Console"]
+
+
+class Console:
+    """Everything the CLI prints, through rich; ``quiet`` keeps only results and errors."""
+
+    def __init__(self, *, quiet: bool):
+        from rich.console import Console
+
+        self.quiet = quiet
+        self.out = Console(highlight=False)
+        self.err = Console(stderr=True, highlight=False)
+        self._progress = None
+        self._task = None
+
+    def say(self, text: str) -> None:
+        if not self.quiet:
+            self.out.print(text)
+
+    def status(self, text: str) -> None:
+        self.stop_progress()
+        self.say(text)
+
+    def warn(self, text: str) -> None:
+        self.err.print(f"[yellow]Warning:[/] {text}")
+
+    def error(self, text: str) -> None:
+        self.err.print(f"[bold red]Error:[/] {text}")
+
+    def user_error(self, e: SheetDLError) -> None:
+        self.err.print(f"[bold red]Error:[/] {e.message}")
+        if e.hint:
+            self.err.print(f"[yellow]What to do:[/] {e.hint}")
+
+    def show_plan(self, source, table, schema, settings) -> None:
+        if self.quiet:
+            return
+        from rich.table import Table as RichTable
+
+        labelled = int(table.values[schema.target].notna().sum()) if schema.target in table.values else 0
+        self.out.print(f"[bold]{source.name}[/] · sheet '{table.sheet}' · {table.n_rows:,} rows "
+                       f"({labelled:,} with '{schema.target}' filled, {table.n_rows - labelled:,} to predict)")
+        self.out.print(f"Task: {schema.task_reason}")
+        t = RichTable(show_header=True, header_style="bold", box=None, pad_edge=False)
+        t.add_column("Column")
+        t.add_column("Kind")
+        t.add_column("How it is used")
+        for c in schema.columns:
+            style = "dim" if c.role == "ignored" else ""
+            t.add_row(c.name, c.kind, c.reason, style=style)
+        self.out.print(t)
+        for n in table.notes:
+            self.out.print(f"[dim]· {n}[/]")
+
+    def progress(self, p) -> None:
+        if self.quiet:
+            return
+        from rich.progress import BarColumn, Progress, TextColumn
+
+        if self._progress is None:
+            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
+                                      console=self.out, transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task("Training", total=1.0, info="")
+        if p.stage == "training":
+            done = (p.fold - 1 + p.epoch / max(p.max_epochs, 1)) / p.n_folds
+            score = f"validation {'accuracy' if p.valid_score is not None and p.valid_score <= 1 else 'score'} " \
+                    f"{p.valid_score:.1%}" if p.valid_score is not None else ""
+            left = f" · about {p.remaining:.0f} s left" if p.remaining is not None else ""
+            self._progress.update(self._task, completed=done, description=f"Fold {p.fold}/{p.n_folds}",
+                                  info=f"epoch {p.epoch} · {score}{left}")
+        elif p.stage == "pictures":  # epoch / max_epochs count pictures here
+            self._progress.update(self._task, completed=p.epoch / max(p.max_epochs, 1), description=p.message,
+                                  info="")
+        else:
+            self._progress.update(self._task, completed=1.0, description=p.message or p.stage, info="")
+
+    def stop_progress(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def done_train(self, results, table, output, model_path, lost) -> None:
+        from rich.markup import escape
+
+        from ..encode import PICTURE_NOTE
+        from ..report import summary_sentences
+
+        for line in summary_sentences(results, table):
+            self.out.print(line)
+        if results.importance:
+            top = ", ".join(i.column for i in results.importance[:3] if i.drop > 0)
+            if top:
+                self.out.print(f"Columns that mattered most: {top}.")
+        for item in lost:
+            self.out.print(f"[yellow]Not carried over into the copy:[/] {item}")
+        for note in results.notes:  # how pictures were read decides much of what to expect
+            if note.startswith(PICTURE_NOTE):
+                self.out.print(f"[yellow]{escape(note)}[/]")
+        self.out.print(f"Results: [bold]{output}[/]")
+        self.out.print(f"Model:   {model_path}  (use it with: sheetdl predict OTHER.xlsx --model \"{model_path}\")")
+
+    def done_predict(self, results, output, lost) -> None:
+        for item in lost:
+            self.out.print(f"[yellow]Not carried over into the copy:[/] {item}")
+        self.out.print(f"Predicted {len(results.prediction):,} rows. Results: [bold]{output}[/]")
+
+    def explain(self, model) -> None:
+        from rich.table import Table as RichTable
+
+        from ..engine import METRIC_NAMES
+
+        self.out.print(f"Model predicting '[bold]{model.target}[/]' ({model.schema.task_reason})")
+        t = RichTable("Score on held-out rows", "Model", "Naive baseline", box=None)
+        for k, v in model.metrics.items():
+            t.add_row(METRIC_NAMES.get(k, k), f"{v:.4g}", f"{model.baseline.get(k, float('nan')):.4g}")
+        self.out.print(t)
+        t = RichTable("Column", "Importance", "±", box=None)
+        for i in model.importances:
+            t.add_row(i.column, f"{i.drop:.3f}", f"{i.spread:.3f}")
+        self.out.print(t)
+        for k, v in model.settings.items():
+            self.out.print(f"{k}: {v}")
