@@ -1,6 +1,6 @@
 """The package's layout stays true (see ARCHITECTURE.md): every module imports; no import cycles; no
-module imports a stage later in the data flow than its own; and another package is used through what
-its ``__init__`` names.
+module imports a stage later in the data flow than its own; another package is used through what its
+``__init__`` names; and no underscore name is imported from another module.
 
 Imports are read from the source (every ``import`` and ``from … import``, also those inside functions
 and under ``TYPE_CHECKING``), so a lazy import can't hide an edge.
@@ -157,6 +157,12 @@ def test_other_packages_are_used_through_their_init(edges):
                 continue
             reached.append(f"{src}:{line} imports {dst}")
     assert not reached, "\n".join(reached)
+
+
+def test_no_underscore_name_crosses_a_module(edges):
+    private = [f"{src}:{line} imports {name} from {dst}" for src, found in edges.items()
+               for dst, name, line in found if name and name.startswith("_") and not name.startswith("__")]
+    assert not private, "\n".join(private)
 
 
 def test_each_package_names_its_surface():

@@ -4,7 +4,7 @@ Kind inference (``kinds.py``) and the typed frame (``frame.py``) both read cells
 column is read the same way when its kind is decided and when a model learns from it or predicts:
 
 - every raw value gets a normalised key ``(tag, value)`` (``_norm``); blank cells get None, and one
-  column's keys are computed once (``_Cells``);
+  column's keys are computed once (``Cells``);
 - numbers written as text: "1,234", "3,5" (decimal comma, decided per column), "12%", "$5", "(3)";
 - dates written as text: ISO, 03/04/2024 (day or month first, decided per column), "4 Mar 2024";
 - yes/no words: yes/no, y/n, true/false, 1/0;
@@ -77,7 +77,7 @@ def _norm(v):
 _NUMERIC_TYPES = frozenset({float, int, type(None), np.float64, np.float32, np.int64, np.int32})
 
 
-class _Cells:
+class Cells:
     """One column's cells, normalised once: ``rows[j]`` is row j's key (None for blank) and
     ``counts`` how often each key occurs. A column holding only numbers (most of a workbook) keeps
     them in ``floats`` (NaN for blank) and builds ``rows``/``counts`` only if asked."""
@@ -134,7 +134,7 @@ class _Cells:
         return np.array([k is not None for k in self.rows], dtype=bool)
 
     def subset(self, mask: np.ndarray) -> "_Cells":
-        sub = _Cells.__new__(_Cells)
+        sub = Cells.__new__(Cells)
         sub.n_rows = int(np.count_nonzero(mask))
         sub._rows = sub._counts = None
         sub.floats = None
@@ -163,11 +163,11 @@ def _hashable(v) -> bool:
         return False
 
 
-def _is_placeholder(k) -> bool:
+def is_placeholder(k) -> bool:
     return k is not None and k[0] == "str" and k[1].casefold() in PLACEHOLDERS
 
 
-def _text(k) -> str:
+def cell_text(k) -> str:
     """A key as the text a category holds: whole numbers without '.0', TRUE/FALSE, ISO dates."""
     tag, v = k
     if tag == "str":
@@ -216,7 +216,7 @@ def _number_core(s: str) -> tuple[str, bool, bool] | None:
     return t, neg, pct
 
 
-def _decimal_comma(strings) -> bool:
+def guess_decimal_comma(strings) -> bool:
     """Does this column write "3,5" for three and a half? Only when its text numbers say so."""
     comma = dot = 0
     for s in strings:
@@ -255,7 +255,7 @@ def _parse_number(s: str, decimal_comma: bool) -> float | None:
     return -x if neg else x
 
 
-def _number_of(k, decimal_comma: bool) -> float | None:
+def number_of(k, decimal_comma: bool) -> float | None:
     if k is None:
         return None
     tag, v = k
@@ -268,8 +268,8 @@ def _number_of(k, decimal_comma: bool) -> float | None:
 
 # dates written as text -------------------------------------------------------------------------------
 
-_DMY_LIKE_RE = re.compile(r"\s*(\d{1,2})([/.\-])(\d{1,2})\2(\d{2}|\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?\s*")
-_DATE_LOOSE_RE = re.compile(
+DMY_LIKE_RE = re.compile(r"\s*(\d{1,2})([/.\-])(\d{1,2})\2(\d{2}|\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?\s*")
+DATE_LOOSE_RE = re.compile(
     r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{1,2}[ -]?[A-Za-z]{3,9}\.?[ -]\d{2,4}|[A-Za-z]{3,9}\.? \d{1,2},? \d{4}"
     r"|[A-Za-z]{3,9} \d{4}"
 )
@@ -289,13 +289,13 @@ def _order_formats(order: str) -> list[str]:
     return out
 
 
-def _date_order(strings) -> tuple[str, bool]:
+def date_order(strings) -> tuple[str, bool]:
     """'dmy' or 'mdy' for dates like 03/04/2024, decided for the whole column; and whether the
     column's own dates settle it (a day above 12 on one side)."""
     day_first = month_first = 0
     seps = Counter()
     for s in strings:
-        m = _DMY_LIKE_RE.fullmatch(s)
+        m = DMY_LIKE_RE.fullmatch(s)
         if not m:
             continue
         a, b = int(m.group(1)), int(m.group(3))
@@ -315,7 +315,7 @@ def _date_order(strings) -> tuple[str, bool]:
 _TS_MIN, _TS_MAX = pd.Timestamp.min, pd.Timestamp.max
 
 
-def _parse_dates(strings, order: str) -> dict[str, pd.Timestamp]:
+def parse_dates(strings, order: str) -> dict[str, pd.Timestamp]:
     """Text → Timestamp for the strings that match one of the explicit formats (no guessing per cell)."""
     todo = [s for s in dict.fromkeys(strings) if any(ch.isdigit() for ch in s)]
     out: dict[str, pd.Timestamp] = {}
@@ -333,7 +333,7 @@ def _parse_dates(strings, order: str) -> dict[str, pd.Timestamp]:
     return out
 
 
-def _date_of(k, parsed: dict) -> pd.Timestamp | None:
+def date_of(k, parsed: dict) -> pd.Timestamp | None:
     if k is None:
         return None
     tag, v = k
@@ -346,7 +346,7 @@ def _date_of(k, parsed: dict) -> pd.Timestamp | None:
 # yes/no ----------------------------------------------------------------------------------------------
 
 
-def _bool_token(k):
+def bool_token(k):
     """(vocabulary, truth) of a key, or None when it isn't a yes/no word."""
     tag, v = k
     if tag == "bool":
@@ -361,16 +361,16 @@ def _bool_token(k):
 # spellings -------------------------------------------------------------------------------------------
 
 
-def _spelling_key(text: str) -> str:
+def spelling_key(text: str) -> str:
     """'  NEW  york ' and 'New York' are one category: case and runs of spaces don't count."""
     return " ".join(text.split()).casefold()
 
 
-def _spellings(texts: Counter) -> dict[str, str]:
+def common_spellings(texts: Counter) -> dict[str, str]:
     """Spelling key → the way the column writes that value most often (ties: the first in sort order)."""
     groups: dict[str, list[str]] = {}
     for t in sorted(texts):
-        groups.setdefault(_spelling_key(t), []).append(t)
+        groups.setdefault(spelling_key(t), []).append(t)
     return {key: max(ts, key=lambda t: texts[t]) for key, ts in groups.items()}
 
 
@@ -378,11 +378,11 @@ def _spellings(texts: Counter) -> dict[str, str]:
 # Names: a column is found by its header, ignoring case and spaces
 
 
-def _key(name) -> str:
+def name_key(name) -> str:
     return "".join(str(name).split()).casefold()
 
 
-def _column_listing(columns) -> str:
+def column_listing(columns) -> str:
     cols = list(columns)
     if not cols:
         return "(none)"
@@ -390,12 +390,12 @@ def _column_listing(columns) -> str:
     return shown + (f" and {len(cols) - 40} more" if len(cols) > 40 else "")
 
 
-def _find(columns: list[str], name: str) -> int | None:
+def find_column(columns: list[str], name: str) -> int | None:
     """Index of the column called ``name``: exactly, else ignoring case and spaces (if unambiguous)."""
     for i, c in enumerate(columns):
         if c == name:
             return i
-    hits = [i for i, c in enumerate(columns) if _key(c) == _key(name)]
+    hits = [i for i, c in enumerate(columns) if name_key(c) == name_key(name)]
     return hits[0] if len(hits) == 1 else None
 
 
@@ -403,13 +403,13 @@ def _find(columns: list[str], name: str) -> int | None:
 # Target labels
 
 
-def _label(k, base_kind: str, decimal_comma: bool = False):
+def label_of(k, base_kind: str, decimal_comma: bool = False):
     """A target cell as the label the user wrote: stripped text, whole numbers as int, bools as bool."""
     if k is None:
         return None
     tag, v = k
     if base_kind == "number":
-        x = _number_of(k, decimal_comma)
+        x = number_of(k, decimal_comma)
         if x is None:
             return None
         return int(x) if float(x).is_integer() and abs(x) < 2**53 else float(x)
@@ -419,10 +419,10 @@ def _label(k, base_kind: str, decimal_comma: bool = False):
         return int(v) if v.is_integer() and abs(v) < 2**53 else v
     if tag == "str":
         return v
-    return _text(k)
+    return cell_text(k)
 
 
-def _label_key(label):
+def label_key(label):
     if isinstance(label, bool):
         return ("bool", label)
     if isinstance(label, (int, float)):
@@ -430,7 +430,7 @@ def _label_key(label):
     return ("str", " ".join(str(label).split()).casefold())
 
 
-def _sort_key(label):
+def label_sort_key(label):
     if isinstance(label, (bool, int, float)):
         return (0, float(label), 0 if isinstance(label, bool) else 1, "")
     return (1, 0.0, 0, str(label).casefold() + "\x00" + str(label))

@@ -17,8 +17,8 @@ import numpy as np
 
 from ..errors import DataError, SettingsError
 from ..sheets import Table
-from .cells import _Cells, _column_listing, _find, _key, _label, _label_key, _number_of, _sort_key, _text
-from .kinds import ID_MIN_ROWS, _base_guess, _feature_guess, _forced_guess, _unreadable_note
+from .cells import Cells, column_listing, find_column, name_key, label_of, label_key, number_of, label_sort_key, cell_text
+from .kinds import ID_MIN_ROWS, base_guess, feature_guess, forced_guess, unreadable_note
 
 __all__ = ["Kind", "Role", "Task", "TaskSetting", "Column", "Schema", "infer_schema", "FEATURE_KINDS"]
 
@@ -123,11 +123,11 @@ _KINDS = ("number", "category", "boolean", "date", "text", "image", "id", "const
 
 
 def _resolve(table: Table, name, what: str) -> int:
-    i = _find(table.columns, str(name))
+    i = find_column(table.columns, str(name))
     if i is None:
         raise DataError(
             f"There is no column '{name}' on sheet '{table.sheet}'. "
-            f"The columns are: {_column_listing(table.columns)}.",
+            f"The columns are: {column_listing(table.columns)}.",
             hint=f"Check the spelling of {what}.",
             sheet=table.sheet,
             column=str(name),
@@ -137,13 +137,13 @@ def _resolve(table: Table, name, what: str) -> int:
 
 def _is_output_column(name: str, target: str, has_prediction: bool) -> bool:
     base = re.sub(r" \(\d+\)$", "", name.strip())
-    if _key(base) == _key(f"Predicted {target}"):
+    if name_key(base) == name_key(f"Predicted {target}"):
         return True
-    return has_prediction and any(_key(base) == _key(o) for o in OUTPUT_COLUMNS)
+    return has_prediction and any(name_key(base) == name_key(o) for o in OUTPUT_COLUMNS)
 
 
 def _show(labels, limit: int = 5) -> str:
-    shown = [str(_text(("bool", x)) if isinstance(x, bool) else x) for x in labels[:limit]]
+    shown = [str(cell_text(("bool", x)) if isinstance(x, bool) else x) for x in labels[:limit]]
     more = f" and {len(labels) - limit:,} more" if len(labels) > limit else ""
     return ", ".join(shown) + more
 
@@ -225,8 +225,8 @@ def infer_schema(
                                   letter))
             _set_ignored_kind(columns[-1], arr, name)
             continue
-        cells = _Cells(arr)
-        g = _forced_guess(cells, overrides[i]) if i in overrides else _feature_guess(cells, name)
+        cells = Cells(arr)
+        g = forced_guess(cells, overrides[i]) if i in overrides else feature_guess(cells, name)
         role = "feature"
         reason = g.reason
         notes = list(g.notes)
@@ -235,7 +235,7 @@ def infer_schema(
             if i in overrides:
                 reason = f"ignored: you set it as {g.kind}"
         if g.n_unreadable:
-            notes.append(_unreadable_note(table, name, g))
+            notes.append(unreadable_note(table, name, g))
         columns.append(Column(name, g.kind, role, reason, letter, n_missing=int(g.n_missing),
                               n_unreadable=int(g.n_unreadable), notes=notes, parse=dict(g.parse)))
 
@@ -246,7 +246,7 @@ def infer_schema(
 def _set_ignored_kind(col: Column, arr: np.ndarray, name: str) -> None:
     """An ignored column still gets a kind, so the report can say what it held."""
     try:
-        col.kind = _feature_guess(_Cells(arr), name).kind
+        col.kind = feature_guess(Cells(arr), name).kind
     except Exception:  # the kind of a column nobody uses is a nicety
         pass
 
@@ -255,7 +255,7 @@ def _infer_target(table: Table, i: int, arr: np.ndarray, task: str, forced_kind:
     name = table.columns[i]
     letter = table.letters[i] if i < len(table.letters) else ""
     where = _target_error_where(table, i)
-    all_cells = _Cells(arr)
+    all_cells = Cells(arr)
     labelled = all_cells.filled
     if not labelled.any():
         raise DataError(
@@ -265,7 +265,7 @@ def _infer_target(table: Table, i: int, arr: np.ndarray, task: str, forced_kind:
             column=name,
         )
     cells = all_cells.subset(labelled)
-    g = _forced_guess(cells, forced_kind) if forced_kind else _base_guess(cells)
+    g = forced_guess(cells, forced_kind) if forced_kind else base_guess(cells)
     kind = g.kind
     if kind in ("date", "image"):
         what = "dates" if kind == "date" else "picture file names"
@@ -293,14 +293,14 @@ def _infer_target(table: Table, i: int, arr: np.ndarray, task: str, forced_kind:
         if cells.floats is not None:
             bad, nums = [], cells.floats
         else:
-            values = [_number_of(k, comma) for k in cells.rows]
+            values = [number_of(k, comma) for k in cells.rows]
             bad = [j for j, x in zip(np.flatnonzero(labelled), values) if x is None]
             nums = np.array([x for x in values if x is not None], dtype=float)
         if bad:
             col.n_unreadable = len(bad)
             g.unreadable = [int(j) for j in bad]
             g.kind = "number"
-            col.notes.append(_unreadable_note(table, name, g))
+            col.notes.append(unreadable_note(table, name, g))
         distinct = np.unique(nums)
         whole = bool(len(nums)) and bool(np.all(np.mod(nums, 1) == 0))
         limit = CLASSIFICATION_MAX_INT_CLASSES_MANY_ROWS if len(nums) >= MANY_ROWS else CLASSIFICATION_MAX_INT_CLASSES
@@ -308,7 +308,7 @@ def _infer_target(table: Table, i: int, arr: np.ndarray, task: str, forced_kind:
             pass  # few whole numbers: classes, handled below
         else:
             if len(distinct) == 1:
-                raise _same_value_error(table, i, _show([_label(("num", float(distinct[0])), "number")]))
+                raise _same_value_error(table, i, _show([label_of(("num", float(distinct[0])), "number")]))
             if len(nums) < REGRESSION_MIN_ROWS:
                 raise DataError(
                     f"Only {len(nums)} row{'s' if len(nums) != 1 else ''} have a number in the target "
@@ -325,16 +325,16 @@ def _infer_target(table: Table, i: int, arr: np.ndarray, task: str, forced_kind:
             return col, ("regression", reason, None)
 
     # classification
-    labels = [_label(k, kind, comma) for k in cells.rows]
+    labels = [label_of(k, kind, comma) for k in cells.rows]
     spelling: dict[tuple, Counter] = {}
     for lab in labels:
         if lab is not None:
-            spelling.setdefault(_label_key(lab), Counter())[lab] += 1
+            spelling.setdefault(label_key(lab), Counter())[lab] += 1
     # one class per label key (so "yes" and "Yes" are one class), spelt the most common way;
     # counted by key, since False == 0 and True == 1 would merge in a plain Counter
-    by_key = {key: max(sorted(c, key=_sort_key), key=lambda s: c[s]) for key, c in spelling.items()}
+    by_key = {key: max(sorted(c, key=label_sort_key), key=lambda s: c[s]) for key, c in spelling.items()}
     size = {key: sum(c.values()) for key, c in spelling.items()}
-    classes = sorted(by_key.values(), key=_sort_key)
+    classes = sorted(by_key.values(), key=label_sort_key)
     if len(classes) == 1:
         raise _same_value_error(table, i, _show(classes))
     n_labelled = sum(size.values())
@@ -363,7 +363,7 @@ def _infer_target(table: Table, i: int, arr: np.ndarray, task: str, forced_kind:
                           for main, vs in list(variants.items())[:3])
         col.notes.append(f"In the target '{name}', labels that differ only in capitals or spaces were taken "
                          f"as one: {shown}. Predictions use the most common spelling.")
-    lonely = [c for c in classes if size[_label_key(c)] == 1]
+    lonely = [c for c in classes if size[label_key(c)] == 1]
     if lonely:
         col.notes.append(
             f"Only one labelled row has {_show(lonely)} in '{name}'; SheetDL can't learn much about "

@@ -1,7 +1,7 @@
 """Kind inference for one column: number, category, boolean, date, text, image, id or constant.
 
-``infer_schema`` (``schema.py``) calls ``_feature_guess`` for each feature column and ``_base_guess`` /
-``_forced_guess`` for the target; each returns a ``_Guess``: the kind, the reason in plain words, the
+``infer_schema`` (``schema.py``) calls ``feature_guess`` for each feature column and ``base_guess`` /
+``forced_guess`` for the target; each returns a ``Guess``: the kind, the reason in plain words, the
 blank and unreadable cells, and how the column's text is read (``parse``). The thresholds every
 decision rests on are named below; ``schema.py`` re-exports them.
 """
@@ -16,19 +16,19 @@ import numpy as np
 
 from ..errors import cell_list
 from .cells import (
-    _DATE_LOOSE_RE,
-    _DMY_LIKE_RE,
-    _bool_token,
-    _Cells,
-    _date_of,
-    _date_order,
-    _decimal_comma,
-    _is_placeholder,
-    _number_of,
-    _parse_dates,
-    _spelling_key,
-    _spellings,
-    _text,
+    DATE_LOOSE_RE,
+    DMY_LIKE_RE,
+    bool_token,
+    Cells,
+    date_of,
+    date_order,
+    guess_decimal_comma,
+    is_placeholder,
+    number_of,
+    parse_dates,
+    spelling_key,
+    common_spellings,
+    cell_text,
 )
 from ..sheets import Table
 
@@ -64,7 +64,7 @@ ID_LAST_WORDS = frozenset({"no", "nr", "num", "number", "#"})
 
 
 @dataclass
-class _Guess:
+class Guess:
     kind: str
     reason: str
     n_missing: int = 0
@@ -86,18 +86,18 @@ def _id_like_name(name: str) -> bool:
     return words[0] in ID_WORDS or words[-1] in ID_WORDS or words[-1] in ID_LAST_WORDS
 
 
-def _base_guess(cells: _Cells) -> _Guess:
+def base_guess(cells: Cells) -> Guess:
     """number / boolean / date / image / category / text, before id and constant are considered."""
     n_eff = cells.n_filled - cells.n_placeholder
     n_blank = cells.n_rows - cells.n_filled
     if cells.n_filled == 0:
-        return _Guess("constant", "ignored: every cell is blank", n_missing=cells.n_rows)
+        return Guess("constant", "ignored: every cell is blank", n_missing=cells.n_rows)
     if cells.floats is not None:  # only numbers: no text to read
         distinct = np.unique(cells.floats[~np.isnan(cells.floats)])
         if len(distinct) == 2 and distinct[0] == 0.0 and distinct[1] == 1.0:
-            return _Guess("boolean", "boolean (1/0)", n_missing=n_blank, n_distinct=2)
+            return Guess("boolean", "boolean (1/0)", n_missing=n_blank, n_distinct=2)
         reason = f"number, {n_blank:,} blank{'s' if n_blank != 1 else ''} filled" if n_blank else "number"
-        return _Guess("number", reason, n_missing=n_blank, parse={"decimal_comma": False},
+        return Guess("number", reason, n_missing=n_blank, parse={"decimal_comma": False},
                       n_distinct=len(distinct))
 
     strings = cells.strings()
@@ -105,12 +105,12 @@ def _base_guess(cells: _Cells) -> _Guess:
         c for k, c in cells.counts.items() if k[0] == "str" and k[1].casefold().endswith(IMAGE_EXTENSIONS)
     )
     if n_image >= IMAGE_MIN_SHARE * cells.n_filled:
-        g = _Guess("image", "image: file paths to pictures", n_missing=n_blank)
+        g = Guess("image", "image: file paths to pictures", n_missing=n_blank)
         g.n_distinct = len(cells.counts)
         return g
 
     if n_eff > 0:
-        tokens = {k: _bool_token(k) for k in cells.counts if not _is_placeholder(k)}
+        tokens = {k: bool_token(k) for k in cells.counts if not is_placeholder(k)}
         if all(t is not None for t in tokens.values()):
             vocab = {t[0] for t in tokens.values()}
             truths = {t[1] for t in tokens.values()}
@@ -118,18 +118,18 @@ def _base_guess(cells: _Cells) -> _Guess:
                 spell = {}
                 for truth in (True, False):
                     ks = [k for k, t in tokens.items() if t[1] is truth]
-                    spell[truth] = _text(max(ks, key=lambda k: cells.counts[k]))
-                g = _Guess("boolean", f"boolean ({spell[True]}/{spell[False]})",
+                    spell[truth] = cell_text(max(ks, key=lambda k: cells.counts[k]))
+                g = Guess("boolean", f"boolean ({spell[True]}/{spell[False]})",
                            n_missing=n_blank + cells.n_placeholder)
                 g.n_distinct = 2
                 return g
 
-        comma = _decimal_comma(strings)
-        numbers = {k: _number_of(k, comma) for k in cells.counts if not _is_placeholder(k)}
+        comma = guess_decimal_comma(strings)
+        numbers = {k: number_of(k, comma) for k in cells.counts if not is_placeholder(k)}
         n_num = sum(cells.counts[k] for k, x in numbers.items() if x is not None)
         if n_num >= NUMBER_MIN_SHARE * n_eff:
             bad = {k for k, x in numbers.items() if x is None}
-            g = _Guess("number", "number", n_missing=n_blank + cells.n_placeholder,
+            g = Guess("number", "number", n_missing=n_blank + cells.n_placeholder,
                        parse={"decimal_comma": comma})
             g.unreadable = cells.unreadable_rows(bad)
             g.n_unreadable = len(g.unreadable)
@@ -142,36 +142,36 @@ def _base_guess(cells: _Cells) -> _Guess:
         # parse text as dates only where enough of it looks like dates: parsing is the slow part
         maybe = sum(
             c for k, c in cells.counts.items()
-            if k[0] == "date" or (k[0] == "str" and _DATE_LOOSE_RE.search(k[1]))
+            if k[0] == "date" or (k[0] == "str" and DATE_LOOSE_RE.search(k[1]))
         )
         n_date = 0
         if maybe >= DATE_MIN_SHARE * n_eff:
-            order, settled = _date_order(strings)
-            parsed = _parse_dates(strings, order)
-            dates = {k: _date_of(k, parsed) for k in cells.counts if not _is_placeholder(k)}
+            order, settled = date_order(strings)
+            parsed = parse_dates(strings, order)
+            dates = {k: date_of(k, parsed) for k in cells.counts if not is_placeholder(k)}
             n_date = sum(cells.counts[k] for k, x in dates.items() if x is not None)
         if n_date and n_date >= DATE_MIN_SHARE * n_eff:
             bad = {k for k, x in dates.items() if x is None}
-            g = _Guess("date", "date", n_missing=n_blank + cells.n_placeholder,
+            g = Guess("date", "date", n_missing=n_blank + cells.n_placeholder,
                        parse={"date_order": order})
             g.unreadable = cells.unreadable_rows(bad)
             g.n_unreadable = len(g.unreadable)
             g.n_distinct = len({x for x in dates.values() if x is not None})
-            if not settled and any(_DMY_LIKE_RE.fullmatch(s) for s in strings):
+            if not settled and any(DMY_LIKE_RE.fullmatch(s) for s in strings):
                 words = "day/month/year" if order == "dmy" else "month/day/year"
                 g.notes.append(f"Dates written like 03/04/2024 were read as {words}.")
             return g
 
     texts = Counter()
     for k, c in cells.counts.items():
-        texts[_text(k)] += c
-    spellings = _spellings(texts)
+        texts[cell_text(k)] += c
+    spellings = common_spellings(texts)
     n_distinct = len(set(spellings.values()))
     words = sum(len(t.split()) * c for t, c in texts.items()) / cells.n_filled
     chars = sum(len(t) * c for t, c in texts.items()) / cells.n_filled
     free = words >= TEXT_MIN_WORDS or chars >= TEXT_MIN_CHARS
     if n_distinct <= CATEGORY_MAX_VALUES or n_distinct <= CATEGORY_MAX_SHARE * cells.n_filled or not free:
-        g = _Guess("category", f"category, {n_distinct:,} value{'s' if n_distinct != 1 else ''}",
+        g = Guess("category", f"category, {n_distinct:,} value{'s' if n_distinct != 1 else ''}",
                    n_missing=n_blank)
         g.parse = {"free_text": free}
         if len(spellings) <= SPELLINGS_KEPT_MAX:  # kept with the model, so predict reads them alike
@@ -180,7 +180,7 @@ def _base_guess(cells: _Cells) -> _Guess:
         if merged:
             g.notes.append(merged)
     else:
-        g = _Guess("text", f"text, free text in {len(texts):,} different values", n_missing=n_blank)
+        g = Guess("text", f"text, free text in {len(texts):,} different values", n_missing=n_blank)
         g.parse = {"free_text": free}
         n_distinct = len(texts)
     g.n_distinct = n_distinct
@@ -191,7 +191,7 @@ def _merged_spellings(texts: Counter, spellings: dict[str, str], limit: int = 3)
     """The note saying which spellings were taken as one value, or None when there were none."""
     variants: dict[str, list[str]] = {}
     for t in sorted(texts, key=lambda t: -texts[t]):
-        main = spellings[_spelling_key(t)]
+        main = spellings[spelling_key(t)]
         if t != main:
             variants.setdefault(main, []).append(t)
     if not variants:
@@ -204,17 +204,17 @@ def _merged_spellings(texts: Counter, spellings: dict[str, str], limit: int = 3)
             + ". Each was read as its most common spelling.")
 
 
-def _feature_guess(cells: _Cells, name: str) -> _Guess:
-    g = _base_guess(cells)
+def feature_guess(cells: Cells, name: str) -> Guess:
+    g = base_guess(cells)
     g.notes = [n.replace("Values that differ", f"In column '{name}', values that differ", 1) for n in g.notes]
     if g.kind in ("constant", "image"):
         return g
     n_blank = cells.n_rows - cells.n_filled
     if g.n_distinct <= 1:
         if min(n_blank, cells.n_filled) >= MARKER_MIN_SHARE * cells.n_rows:
-            return _Guess("category", "category, 1 value or blank", n_missing=n_blank, n_distinct=1)
+            return Guess("category", "category, 1 value or blank", n_missing=n_blank, n_distinct=1)
         where = "row" if n_blank == 0 else "filled row"
-        return _Guess("constant", f"ignored: the same value on every {where}", n_missing=n_blank,
+        return Guess("constant", f"ignored: the same value on every {where}", n_missing=n_blank,
                       n_distinct=g.n_distinct)
     all_different = g.n_distinct == cells.n_filled and cells.n_filled >= ID_MIN_ROWS
     if not all_different or g.n_unreadable:
@@ -224,35 +224,35 @@ def _feature_guess(cells: _Cells, name: str) -> _Guess:
         if cells.floats is not None:
             in_order = cells.floats[~np.isnan(cells.floats)]
         else:
-            in_order = np.array([x for k in cells.rows if (x := _number_of(k, comma)) is not None], dtype=float)
+            in_order = np.array([x for k in cells.rows if (x := number_of(k, comma)) is not None], dtype=float)
         whole = bool(np.all(np.mod(in_order, 1) == 0))
         # row numbers: 1, 2, 3… down the sheet (a sorted run of another quantity would be rare)
         run = whole and bool(np.all(np.diff(in_order) == 1))
         if whole and (run or _id_like_name(name)):
-            return _Guess("id", "ignored: a different value on every row", n_missing=n_blank,
+            return Guess("id", "ignored: a different value on every row", n_missing=n_blank,
                           n_distinct=g.n_distinct)
     elif g.kind in ("category", "text") and (not g.parse.get("free_text") or _id_like_name(name)):
-        return _Guess("id", "ignored: a different value on every row", n_missing=n_blank,
+        return Guess("id", "ignored: a different value on every row", n_missing=n_blank,
                       n_distinct=g.n_distinct)
     return g
 
 
-def _forced_guess(cells: _Cells, kind: str) -> _Guess:
+def forced_guess(cells: Cells, kind: str) -> Guess:
     """The user set the kind: count what doesn't read as that kind, but keep it."""
     n_blank = cells.n_rows - cells.n_filled
-    g = _Guess(kind, f"{kind} (you chose this)", n_missing=n_blank)
+    g = Guess(kind, f"{kind} (you chose this)", n_missing=n_blank)
     strings = cells.strings()
     if kind == "number":
-        comma = _decimal_comma(strings)
+        comma = guess_decimal_comma(strings)
         g.parse = {"decimal_comma": comma}
-        bad = {k for k in cells.counts if not _is_placeholder(k) and _number_of(k, comma) is None}
+        bad = {k for k in cells.counts if not is_placeholder(k) and number_of(k, comma) is None}
     elif kind == "date":
-        order, _ = _date_order(strings)
+        order, _ = date_order(strings)
         g.parse = {"date_order": order}
-        parsed = _parse_dates(strings, order)
-        bad = {k for k in cells.counts if not _is_placeholder(k) and _date_of(k, parsed) is None}
+        parsed = parse_dates(strings, order)
+        bad = {k for k in cells.counts if not is_placeholder(k) and date_of(k, parsed) is None}
     elif kind == "boolean":
-        bad = {k for k in cells.counts if not _is_placeholder(k) and _bool_token(k) is None}
+        bad = {k for k in cells.counts if not is_placeholder(k) and bool_token(k) is None}
     else:
         bad = set()
     if kind in ("number", "date", "boolean"):
@@ -262,7 +262,7 @@ def _forced_guess(cells: _Cells, kind: str) -> _Guess:
     return g
 
 
-def _unreadable_note(table: Table, col: str, g: _Guess) -> str:
+def unreadable_note(table: Table, col: str, g: Guess) -> str:
     cells = [table.cell(col, j) for j in g.unreadable]
     what = {"number": "text", "date": "cells that are not dates", "boolean": "cells that are not yes/no"}
     n = len(cells)

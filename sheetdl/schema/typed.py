@@ -14,20 +14,20 @@ import pandas as pd
 
 from ..errors import DataError
 from .cells import (
-    _bool_token,
-    _Cells,
-    _column_listing,
-    _date_of,
-    _date_order,
-    _decimal_comma,
-    _find,
-    _label,
-    _label_key,
-    _number_of,
-    _parse_dates,
-    _spelling_key,
-    _spellings,
-    _text,
+    bool_token,
+    Cells,
+    column_listing,
+    date_of,
+    date_order,
+    guess_decimal_comma,
+    find_column,
+    label_of,
+    label_key,
+    number_of,
+    parse_dates,
+    spelling_key,
+    common_spellings,
+    cell_text,
 )
 from ..sheets import Table
 from .infer import Column, Schema
@@ -41,13 +41,13 @@ def typed_frame(table: Table, schema: Schema) -> pd.DataFrame:
     another table with the same columns; a missing target column is all blank (nothing labelled).
     """
     wanted = [c for c in schema.columns if c.role in ("feature", "target")]
-    found: dict[str, int | None] = {c.name: _find(table.columns, c.name) for c in wanted}
+    found: dict[str, int | None] = {c.name: find_column(table.columns, c.name) for c in wanted}
     missing = [c.name for c in wanted if c.role == "feature" and found[c.name] is None]
     if missing:
         listed = ", ".join(f"'{m}'" for m in missing)
         raise DataError(
             f"Sheet '{table.sheet}' has no column{'s' if len(missing) > 1 else ''} {listed}, which the "
-            f"model learned from. The columns are: {_column_listing(table.columns)}.",
+            f"model learned from. The columns are: {column_listing(table.columns)}.",
             hint="Add the missing columns (with the same header) or rename them back.",
             sheet=table.sheet,
             column=missing[0],
@@ -57,7 +57,7 @@ def typed_frame(table: Table, schema: Schema) -> pd.DataFrame:
     for c in wanted:
         i = found[c.name]
         arr = table.values.iloc[:, i].to_numpy(dtype=object) if i is not None else np.full(n, None, dtype=object)
-        cells = _Cells(arr)
+        cells = Cells(arr)
         if c.role == "target":
             out[c.name] = _typed_target(cells, c, schema)
         else:
@@ -66,7 +66,7 @@ def typed_frame(table: Table, schema: Schema) -> pd.DataFrame:
     return frame
 
 
-def _typed(cells: _Cells, kind: str, parse: dict) -> pd.Series:
+def _typed(cells: Cells, kind: str, parse: dict) -> pd.Series:
     if cells.floats is not None and kind in ("number", "boolean"):
         f = cells.floats.copy()
         if kind == "boolean":
@@ -76,45 +76,45 @@ def _typed(cells: _Cells, kind: str, parse: dict) -> pd.Series:
     if kind == "number":
         comma = parse.get("decimal_comma")
         if comma is None:
-            comma = _decimal_comma(cells.strings())
-        conv = {k: _number_of(k, comma) for k in cells.counts}
+            comma = guess_decimal_comma(cells.strings())
+        conv = {k: number_of(k, comma) for k in cells.counts}
         vals = [np.nan if k is None or conv[k] is None else conv[k] for k in rows]
         return pd.Series(np.array(vals, dtype="float64"))
     if kind == "boolean":
-        conv = {k: _bool_token(k) for k in cells.counts}
+        conv = {k: bool_token(k) for k in cells.counts}
         vals = [np.nan if k is None or conv[k] is None else float(conv[k][1]) for k in rows]
         return pd.Series(np.array(vals, dtype="float64"))
     if kind == "date":
         strings = cells.strings()
-        order = parse.get("date_order") or _date_order(strings)[0]
-        parsed = _parse_dates(strings, order)
-        conv = {k: _date_of(k, parsed) for k in cells.counts}
+        order = parse.get("date_order") or date_order(strings)[0]
+        parsed = parse_dates(strings, order)
+        conv = {k: date_of(k, parsed) for k in cells.counts}
         vals = np.array(
             [np.datetime64("NaT", "ns") if k is None or conv[k] is None else conv[k].to_datetime64() for k in rows],
             dtype="datetime64[ns]",
         ) if rows else np.array([], dtype="datetime64[ns]")
         return pd.Series(vals, dtype="datetime64[ns]")
     # category, text, image (and anything else) as text
-    conv = {k: _text(k) for k in cells.counts}
+    conv = {k: cell_text(k) for k in cells.counts}
     if kind == "category":  # one spelling per value: the training table's, else this table's commonest
         known = parse.get("spellings") or {}
         texts = Counter()
         for k, c in cells.counts.items():
             texts[conv[k]] += c
-        here = _spellings(texts)
-        conv = {k: known.get(_spelling_key(t)) or here[_spelling_key(t)] for k, t in conv.items()}
+        here = common_spellings(texts)
+        conv = {k: known.get(spelling_key(t)) or here[spelling_key(t)] for k, t in conv.items()}
     return pd.Series([None if k is None else conv[k] for k in rows], dtype=object)
 
 
-def _typed_target(cells: _Cells, col: Column, schema: Schema) -> pd.Series:
+def _typed_target(cells: Cells, col: Column, schema: Schema) -> pd.Series:
     if schema.task == "regression":
         return _typed(cells, "number", col.parse)
     comma = bool(col.parse.get("decimal_comma", False))
-    known = {_label_key(c): c for c in schema.classes or []}
+    known = {label_key(c): c for c in schema.classes or []}
     conv = {}
     for k in cells.counts:
-        lab = _label(k, col.kind, comma)
+        lab = label_of(k, col.kind, comma)
         if lab is not None:
-            lab = known.get(_label_key(lab), lab)
+            lab = known.get(label_key(lab), lab)
         conv[k] = lab
     return pd.Series([None if k is None else conv[k] for k in cells.rows], dtype=object)

@@ -12,7 +12,7 @@ import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import _private_file
+from .config import private_file
 
 __all__ = ["CertFiles", "ensure_certificates"]
 
@@ -93,7 +93,7 @@ def _make_ca(f: CertFiles) -> None:
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-    _private_file(f.ca_key, _pem_key(key))
+    private_file(f.ca_key, _pem_key(key))
     f.ca_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
@@ -120,5 +120,5 @@ def _make_leaf(f: CertFiles, ca, ca_key) -> None:
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
-    _private_file(f.key, _pem_key(key))
+    private_file(f.key, _pem_key(key))
     f.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM))

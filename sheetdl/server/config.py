@@ -53,7 +53,7 @@ def sheetdl_home() -> Path:
     return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "sheetdl"
 
 
-def _private_file(path: Path, text: str) -> None:
+def private_file(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -131,7 +131,7 @@ class ServerConfig:
         """Keep this run's picture folders for the next ``sheetdl serve``."""
         data = self.remembered()
         data["allowed_image_folders"] = [str(f) for f in self.allowed_image_folders or []]
-        _private_file(self.settings_file, json.dumps(data, indent=2))
+        private_file(self.settings_file, json.dumps(data, indent=2))
 
     @property
     def origin(self) -> str:
@@ -153,5 +153,5 @@ class ServerConfig:
             if len(tok) >= 32:
                 return tok
         tok = secrets.token_urlsafe(32)
-        _private_file(f, tok)
+        private_file(f, tok)
         return tok

@@ -93,18 +93,18 @@ def package_inventory(path) -> Counter:
     inv: Counter = Counter()
     with zipfile.ZipFile(path) as z:
         names = set(z.namelist())
-        for name, kind, part in _sheets(z):
+        for name, kind, part in workbook_sheets(z):
             if part not in names:
                 continue
             where = name
-            for rtype, target in _rels(z, part):
+            for rtype, target in part_rels(z, part):
                 if rtype in _SHEET_RELS:
                     inv[(where, _SHEET_RELS[rtype])] += 1
                 elif rtype == "drawing" and target in names:
                     for what, n in _drawing_counts(z, target).items():
                         inv[(where, what)] += n
-                    for crtype, chart in _rels(z, target):
-                        styled = any(t in ("chartStyle", "chartColorStyle") for t, _ in _rels(z, chart))
+                    for crtype, chart in part_rels(z, target):
+                        styled = any(t in ("chartStyle", "chartColorStyle") for t, _ in part_rels(z, chart))
                         if crtype == "chart" and styled:
                             inv[(where, "chart style and colour settings")] += 1
                 elif rtype == "comments" and target in names:
@@ -153,7 +153,7 @@ def _counted(what: str, n: int) -> str:
     return what
 
 
-def _sheets(z: zipfile.ZipFile) -> list[tuple[str, str, str]]:
+def workbook_sheets(z: zipfile.ZipFile) -> list[tuple[str, str, str]]:
     """(name, kind, part) of each sheet, in workbook order."""
     book = _main_part(z)
     rels = {rid: (rtype, target) for rid, rtype, target in _rels_with_ids(z, book)}
@@ -173,7 +173,7 @@ def _sheets(z: zipfile.ZipFile) -> list[tuple[str, str, str]]:
 
 
 def _main_part(z: zipfile.ZipFile) -> str:
-    for rtype, target in _rels(z, ""):
+    for rtype, target in part_rels(z, ""):
         if rtype == "officeDocument":
             return target
     return "xl/workbook.xml"
@@ -200,7 +200,7 @@ def _rels_with_ids(z: zipfile.ZipFile, part: str) -> list[tuple[str, str, str]]:
     return out
 
 
-def _rels(z: zipfile.ZipFile, part: str) -> list[tuple[str, str]]:
+def part_rels(z: zipfile.ZipFile, part: str) -> list[tuple[str, str]]:
     return [(t, target) for _, t, target in _rels_with_ids(z, part)]
 
 
@@ -273,7 +273,7 @@ _EMU_PER_COL = 609600  # a default-width column (64 px), for anchors given as a 
 _EMU_PER_ROW = 190500  # a default-height row (15 pt)
 
 
-def _anchor_span(anchor) -> tuple[int, int, int] | None:
+def anchor_span(anchor) -> tuple[int, int, int] | None:
     """(first row, last row, last column), 1-based, that a drawing anchor covers."""
     def num(el, tag, default=0):
         for c in el:

@@ -284,7 +284,7 @@ def _add_picture(ws, e: AddPicture) -> None:
 # =================================================================================================
 
 
-def _load_package(src: Path, *, keep_vba: bool):
+def load_package(src: Path, *, keep_vba: bool):
     import warnings
 
     from openpyxl import load_workbook
@@ -328,7 +328,7 @@ def _read_text(src: Path) -> str:
     return raw.decode("latin-1", errors="replace")  # pragma: no cover - latin-1 decodes anything
 
 
-def _workbook_from_csv(src: Path, sheet_name: str):
+def workbook_from_csv(src: Path, sheet_name: str):
     from openpyxl import Workbook
 
     text = _read_text(src)
@@ -344,7 +344,7 @@ def _workbook_from_csv(src: Path, sheet_name: str):
     return wb
 
 
-def _workbook_from_calamine(src: Path):
+def workbook_from_calamine(src: Path):
     from openpyxl import Workbook
     from python_calamine import CalamineWorkbook
 
@@ -369,7 +369,7 @@ def _workbook_from_calamine(src: Path):
     return wb
 
 
-def _data_sheet_name(edits: Sequence[Edit], src: Path) -> str:
+def data_sheet_name(edits: Sequence[Edit], src: Path) -> str:
     """A csv becomes one sheet; name it as the edits expect (the reader names the Table's sheet)."""
     added = {e.name for e in edits if isinstance(e, AddSheet)}
     for e in edits:

@@ -40,8 +40,8 @@ from ..errors import OutputError, WorkbookError
 from .edits import Edit
 from .files import fsync_dir, refuse_same_file, save_synced, set_mode, temp_file
 from ._xlsx import package as _package
-from .inventory import _anchor_span, _rels, _sheets, describe_lost, package_inventory
-from .openpyxl_writer import _data_sheet_name, _load_package, _workbook_from_calamine, _workbook_from_csv, apply_edits
+from .inventory import anchor_span, part_rels, workbook_sheets, describe_lost, package_inventory
+from .openpyxl_writer import data_sheet_name, load_package, workbook_from_calamine, workbook_from_csv, apply_edits
 
 __all__ = ["write_workbook", "existing_sheet_names", "conversion_note", "objects_right_col"]
 
@@ -94,13 +94,13 @@ def write_workbook(
             return _write_copy(src, edits, out, folder, on_lost)
         except _package.Unsupported:
             pass  # a package the part-by-part writer can't change safely: openpyxl, which reports losses
-        wb = _load_package(src, keep_vba=out_suffix == ".xlsm")
+        wb = load_package(src, keep_vba=out_suffix == ".xlsm")
         lost_fixed: list[str] = []
     elif suffix == ".csv" or suffix == ".txt" or suffix == ".tsv":
-        wb = _workbook_from_csv(src, _data_sheet_name(edits, src))
+        wb = workbook_from_csv(src, data_sheet_name(edits, src))
         lost_fixed = []
     elif suffix in VALUES_ONLY_SUFFIXES:
-        wb = _workbook_from_calamine(src)
+        wb = workbook_from_calamine(src)
         lost_fixed = [f"formatting, formulas, charts and everything else but the cell values (only the values "
                       f"of the {suffix} file were copied)"]
     else:
@@ -174,7 +174,7 @@ def existing_sheet_names(path) -> list[str]:
     try:
         if suffix in PACKAGE_SUFFIXES:
             with zipfile.ZipFile(p) as z:
-                return [name for name, _, _ in _sheets(z)]
+                return [name for name, _, _ in workbook_sheets(z)]
         if suffix in VALUES_ONLY_SUFFIXES:
             from python_calamine import CalamineWorkbook
 
@@ -201,15 +201,15 @@ def objects_right_col(path, sheet: str, first_row: int = 1, last_row: int = 1_04
     right = 0
     with zipfile.ZipFile(p) as z:
         names = set(z.namelist())
-        for name, _, part in _sheets(z):
+        for name, _, part in workbook_sheets(z):
             if name != sheet or part not in names:
                 continue
-            for rtype, target in _rels(z, part):
+            for rtype, target in part_rels(z, part):
                 if rtype != "drawing" or target not in names:
                     continue
                 root = ET.fromstring(z.read(target))
                 for anchor in root:
-                    span = _anchor_span(anchor)
+                    span = anchor_span(anchor)
                     if span is None:
                         continue
                     top, bottom, last_col = span

@@ -14,21 +14,21 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..edits import AddChart, AddPicture
-from .worksheet import _MAX_COL, _MAX_ROW, _SheetEdits, _SheetXml
+from .worksheet import MAX_COL, MAX_ROW, SheetChanges, SheetXml
 from .xmltext import (
-    _DECL,
-    _ILLEGAL,
-    _R_NS,
+    DECL,
+    ILLEGAL,
+    R_NS,
     Unsupported,
-    _areas,
-    _cell_ref,
-    _esc,
-    _get,
-    _letters,
-    _ns_prefix,
-    _num,
-    _prefix_of,
-    _qa,
+    areas_of,
+    parse_cell_ref,
+    esc,
+    get_attr,
+    col_letters,
+    ns_prefix,
+    num_text,
+    prefix_of,
+    quote_attr,
 )
 
 
@@ -44,20 +44,20 @@ def _width_px(width: float) -> int:
     return int(width * _MAX_DIGIT_PX + 0.5) + 5
 
 
-def _sizes(doc: _SheetXml, ed: _SheetEdits) -> tuple[Callable[[int], int], Callable[[int], int]]:
+def cell_sizes(doc: SheetXml, ed: SheetChanges) -> tuple[Callable[[int], int], Callable[[int], int]]:
     """Pixel width of a column and height of a row (1-based), as this sheet will have them."""
     fmt = re.search(rf"<{doc.p}sheetFormatPr\b([^>]*)>", doc.head)
     default_w, default_h = 64, 20
     if fmt:
-        w, h = _get(fmt.group(1), "defaultColWidth"), _get(fmt.group(1), "defaultRowHeight")
+        w, h = get_attr(fmt.group(1), "defaultColWidth"), get_attr(fmt.group(1), "defaultRowHeight")
         default_w = _width_px(float(w)) if w else default_w
         default_h = round(float(h) * 4 / 3) if h else default_h
     cols: list[tuple[int, int, int]] = []
     for m in re.finditer(rf"<{doc.p}col\b([^>]*?)/?>", doc.head):
         a = m.group(1)
-        lo, hi, w = _get(a, "min"), _get(a, "max"), _get(a, "width")
+        lo, hi, w = get_attr(a, "min"), get_attr(a, "max"), get_attr(a, "width")
         if lo and hi:
-            px = 0 if _get(a, "hidden") in ("1", "true") else (_width_px(float(w)) if w else default_w)
+            px = 0 if get_attr(a, "hidden") in ("1", "true") else (_width_px(float(w)) if w else default_w)
             cols.append((int(lo), int(hi), px))
     rows = {r: round(h * 4 / 3) for r, h in ed.heights.items()}
 
@@ -91,18 +91,18 @@ def _quote_sheet(name: str) -> str:
 
 
 def _abs(r1: int, c1: int, r2: int, c2: int) -> str:
-    a = f"${_letters(c1)}${r1}"
-    return a if (r1, c1) == (r2, c2) else f"{a}:${_letters(c2)}${r2}"
+    a = f"${col_letters(c1)}${r1}"
+    return a if (r1, c1) == (r2, c2) else f"{a}:${col_letters(c2)}${r2}"
 
 
 def _rich(text: str, vertical: bool = False) -> str:
     body = '<a:bodyPr rot="-5400000" vert="horz"/>' if vertical else "<a:bodyPr/>"
     return (f"<c:title><c:tx><c:rich>{body}<a:lstStyle/><a:p><a:pPr><a:defRPr/></a:pPr><a:r>"
-            f'<a:rPr lang="en-US"/><a:t>{_esc(text)}</a:t></a:r></a:p></c:rich></c:tx><c:overlay val="0"/></c:title>')
+            f'<a:rPr lang="en-US"/><a:t>{esc(text)}</a:t></a:r></a:p></c:rich></c:tx><c:overlay val="0"/></c:title>')
 
 
 def _cache(values: Sequence[Any], numeric: bool) -> str:
-    pts = "".join(f'<c:pt idx="{i}"><c:v>{_esc(_num(v) if numeric else str(v))}</c:v></c:pt>'
+    pts = "".join(f'<c:pt idx="{i}"><c:v>{esc(num_text(v) if numeric else str(v))}</c:v></c:pt>'
                   for i, v in enumerate(values)
                   if v is not None and (not numeric or isinstance(v, int | float)))
     if numeric:
@@ -111,7 +111,7 @@ def _cache(values: Sequence[Any], numeric: bool) -> str:
 
 
 def _data_ref(sheet: str, area: tuple[int, int, int, int], values: Sequence[Any], numeric: bool) -> str:
-    f = f"<c:f>{_esc(_quote_sheet(sheet) + '!' + _abs(*area))}</c:f>"
+    f = f"<c:f>{esc(_quote_sheet(sheet) + '!' + _abs(*area))}</c:f>"
     kind = "numRef" if numeric else "strRef"
     return f"<c:{kind}>{f}{_cache(values, numeric)}</c:{kind}>"
 
@@ -120,17 +120,17 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
-def _chart_xml(e: AddChart, sheet: str, value: Callable[[int, int], Any]) -> str:
+def chart_xml(e: AddChart, sheet: str, value: Callable[[int, int], Any]) -> str:
     """A line chart or a horizontal bar chart, with the values it shows cached in it, so viewers that
     don't recalculate show them too. Structure as Excel and xlsxwriter write it."""
-    cat_area = _areas(e.categories)[0]
+    cat_area = areas_of(e.categories)[0]
     cats = [value(r, c) for r in range(cat_area[0], cat_area[2] + 1) for c in range(cat_area[1], cat_area[3] + 1)]
     numeric_cats = any(v is not None for v in cats) and all(v is None or _is_number(v) for v in cats)
     cat_xml = _data_ref(sheet, cat_area, cats, numeric_cats)
     line = e.kind == "line"
     series = []
     for i, ref in enumerate(e.series):
-        r1, c1, r2, _ = _areas(ref)[0]
+        r1, c1, r2, _ = areas_of(ref)[0]
         title = value(r1, c1)
         vals = [value(r, c1) for r in range(r1 + 1, r2 + 1)]
         tx = f"<c:tx>{_data_ref(sheet, (r1, c1, r1, c1), [None if title is None else str(title)], False)}</c:tx>"
@@ -158,7 +158,7 @@ def _chart_xml(e: AddChart, sheet: str, value: Callable[[int, int], Any]) -> str
               '<c:lblOffset val="100"/>'
               + (f'<c:tickLblSkip val="{step}"/><c:tickMarkSkip val="{step}"/>' if step else "")
               + '<c:noMultiLvlLbl val="0"/></c:catAx>')
-    num_fmt = (f'<c:numFmt formatCode={_qa(e.value_format)} sourceLinked="0"/>' if e.value_format
+    num_fmt = (f'<c:numFmt formatCode={quote_attr(e.value_format)} sourceLinked="0"/>' if e.value_format
                else '<c:numFmt formatCode="General" sourceLinked="1"/>')
     # with the categories reversed, the value axis crosses at the last one, so it stays at the bottom
     val_ax = (f'<c:valAx><c:axId val="{val_id}"/><c:scaling><c:orientation val="minMax"/></c:scaling>'
@@ -169,7 +169,7 @@ def _chart_xml(e: AddChart, sheet: str, value: Callable[[int, int], Any]) -> str
               '<c:crossBetween val="between"/></c:valAx>')
     legend = '<c:legend><c:legendPos val="b"/><c:overlay val="0"/></c:legend>' if e.legend else ""
     title = _rich(e.title) if e.title else ""
-    return (f'{_DECL}<c:chartSpace xmlns:c="{_C_NS}" xmlns:a="{_A_NS}" xmlns:r="{_R_NS}">'
+    return (f'{DECL}<c:chartSpace xmlns:c="{_C_NS}" xmlns:a="{_A_NS}" xmlns:r="{R_NS}">'
             '<c:date1904 val="0"/><c:lang val="en-US"/><c:roundedCorners val="0"/><c:chart>'
             f'{title}<c:autoTitleDeleted val="{0 if e.title else 1}"/><c:plotArea><c:layout/>{plot}{cat_ax}{val_ax}'
             f'</c:plotArea>{legend}<c:plotVisOnly val="1"/><c:dispBlanksAs val="gap"/></c:chart>'
@@ -189,7 +189,7 @@ def _anchor_xml(frm: tuple[int, int], to: tuple[int, int, int, int], shape_id: i
             f'<xdr:rowOff>{tro * _EMU_PER_PX}</xdr:rowOff></xdr:to><xdr:graphicFrame macro="">'
             f'<xdr:nvGraphicFramePr><xdr:cNvPr id="{shape_id}" name="Chart {shape_id - 1}"/><xdr:cNvGraphicFramePr/>'
             '</xdr:nvGraphicFramePr><xdr:xfrm><a:off x="0" y="0"/><a:ext cx="0" cy="0"/></xdr:xfrm><a:graphic>'
-            f'<a:graphicData uri="{_C_NS}"><c:chart xmlns:c="{_C_NS}" xmlns:r="{_R_NS}" r:id="{rid}"/>'
+            f'<a:graphicData uri="{_C_NS}"><c:chart xmlns:c="{_C_NS}" xmlns:r="{R_NS}" r:id="{rid}"/>'
             '</a:graphicData></a:graphic></xdr:graphicFrame><xdr:clientData/></xdr:twoCellAnchor>')
 
 
@@ -202,12 +202,12 @@ def _picture_xml(frm: tuple[int, int], size_px: tuple[int, int], shape_id: int, 
     (fr, fc), (w, h) = frm, size_px
     cx, cy = w * _EMU_PER_PX, h * _EMU_PER_PX
     ns = f' xmlns:xdr="{_XDR_NS}" xmlns:a="{_A_NS}"' if declare else ""
-    descr = f" descr={_qa(_ILLEGAL.sub('', description))}" if description else ""
+    descr = f" descr={quote_attr(ILLEGAL.sub('', description))}" if description else ""
     return (f'<xdr:oneCellAnchor{ns}><xdr:from><xdr:col>{fc - 1}</xdr:col><xdr:colOff>0</xdr:colOff>'
             f'<xdr:row>{fr - 1}</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:from><xdr:ext cx="{cx}" cy="{cy}"/>'
             f'<xdr:pic><xdr:nvPicPr><xdr:cNvPr id="{shape_id}" name="Picture {shape_id - 1}"{descr}/>'
             '<xdr:cNvPicPr><a:picLocks noChangeAspect="1"/></xdr:cNvPicPr></xdr:nvPicPr><xdr:blipFill>'
-            f'<a:blip xmlns:r="{_R_NS}" r:embed="{rid}"/><a:stretch><a:fillRect/></a:stretch></xdr:blipFill>'
+            f'<a:blip xmlns:r="{R_NS}" r:embed="{rid}"/><a:stretch><a:fillRect/></a:stretch></xdr:blipFill>'
             f'<xdr:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="{cx}" cy="{cy}"/></a:xfrm>'
             '<a:prstGeom prst="rect"><a:avLst/></a:prstGeom></xdr:spPr></xdr:pic><xdr:clientData/>'
             '</xdr:oneCellAnchor>')
@@ -218,34 +218,34 @@ def _picture_xml(frm: tuple[int, int], size_px: tuple[int, int], shape_id: int, 
 # =================================================================================================
 
 #: a sheet's drawing part before anything is drawn on it
-_EMPTY_DRAWING = f'{_DECL}<xdr:wsDr xmlns:xdr="{_XDR_NS}" xmlns:a="{_A_NS}"></xdr:wsDr>'
+EMPTY_DRAWING = f'{DECL}<xdr:wsDr xmlns:xdr="{_XDR_NS}" xmlns:a="{_A_NS}"></xdr:wsDr>'
 
 
-class _DrawingXml:
+class DrawingXml:
     """A sheet's drawing part with anchors being added to it. New shapes get ids that no shape of
     the part has, and declare the namespaces they use unless the part binds them to the usual
     prefixes; they go after the existing ones (so they are drawn on top), in the order added."""
 
     def __init__(self, xml: str, part: str):
         self.xml, self.part = xml, part
-        self.p, _ = _prefix_of(xml, "wsDr")
-        self.declare = not (self.p == "xdr:" and _ns_prefix(xml[:2000], _A_NS) == "a")
+        self.p, _ = prefix_of(xml, "wsDr")
+        self.declare = not (self.p == "xdr:" and ns_prefix(xml[:2000], _A_NS) == "a")
         self._next_id = max([1] + [int(x) for x in re.findall(r"<[\w.-]*:?cNvPr\b[^>]*?\bid=\"(\d+)\"", xml)]) + 1
         self._anchors: list[str] = []
 
     def add_picture(self, e: AddPicture, rid: str) -> None:
         """A picture at its cell; ``rid``: the drawing's relationship to the picture's media part."""
-        self._anchors.append(_picture_xml(_cell_ref(e.anchor), (e.width, e.height), self._next_id, rid,
+        self._anchors.append(_picture_xml(parse_cell_ref(e.anchor), (e.width, e.height), self._next_id, rid,
                                           e.description, self.declare))
         self._next_id += 1
 
     def add_chart(self, e: AddChart, rid: str, col_px: Callable[[int], int], row_px: Callable[[int], int]) -> None:
         """A chart from its cell to where its size (in cm) ends among cells measuring ``col_px`` wide
         and ``row_px`` high; ``rid``: the drawing's relationship to the chart part."""
-        r, c = _cell_ref(e.anchor)
+        r, c = parse_cell_ref(e.anchor)
         w_px, h_px = round(e.width / 2.54 * 96), round(e.height / 2.54 * 96)
-        tc, tco = _span(c, w_px, col_px, _MAX_COL)
-        tr, tro = _span(r, h_px, row_px, _MAX_ROW)
+        tc, tco = _span(c, w_px, col_px, MAX_COL)
+        tr, tro = _span(r, h_px, row_px, MAX_ROW)
         self._anchors.append(_anchor_xml((r, c), (tr, tro, tc, tco), self._next_id, rid, self.declare))
         self._next_id += 1
 

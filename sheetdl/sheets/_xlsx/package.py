@@ -41,25 +41,25 @@ from xml.etree import ElementTree as ET
 
 from ..edits import AddPicture, AddSheet, Edit
 from ...errors import OutputError, WorkbookError
-from .drawing import _EMPTY_DRAWING, _chart_xml, _DrawingXml, _sizes
-from .styles import _EMPTY_STYLES, _Styles
+from .drawing import EMPTY_DRAWING, chart_xml, DrawingXml, cell_sizes
+from .styles import EMPTY_STYLES, Styles
 from .worksheet import (
-    _add_color_scales,
-    _Conflict,
-    _edit_cells,
-    _edit_cols,
-    _edit_freeze,
-    _new_sheet_xml,
-    _SheetEdits,
-    _SheetXml,
+    add_color_scales,
+    Conflict,
+    edit_cells,
+    edit_cols,
+    edit_freeze,
+    new_sheet_xml,
+    SheetChanges,
+    SheetXml,
 )
-from .xmltext import _DECL, _MAIN_NS, _R_NS, Unsupported, _decode, _get, _ns_prefix, _prefix_of, _qa, _set
-from .zipcopy import _copy_member
+from .xmltext import DECL, MAIN_NS, R_NS, Unsupported, decode_part, get_attr, ns_prefix, prefix_of, quote_attr, set_attr
+from .zipcopy import copy_member
 
 __all__ = ["Package", "Unsupported"]
 
 _REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
-_RT = _R_NS + "/"  # relationship types: _RT + "worksheet"
+_RT = R_NS + "/"  # relationship types: _RT + "worksheet"
 _CT_SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 _CT_DRAWING = "application/vnd.openxmlformats-officedocument.drawing+xml"
 _CT_CHART = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
@@ -107,7 +107,7 @@ def _parse_rels(data: bytes, part: str) -> list[tuple[str, str, str]]:
 
 
 def _empty_rels() -> str:
-    return f'{_DECL}<Relationships xmlns="{_REL_NS}"></Relationships>'
+    return f'{DECL}<Relationships xmlns="{_REL_NS}"></Relationships>'
 
 
 class Package:
@@ -151,13 +151,13 @@ class Package:
         if not self._exists(self._book_rels):
             raise Unsupported("the workbook part has no relationships")
         book_xml = self._text(self.book)
-        self._bp, root = _prefix_of(book_xml, "workbook")
-        if f'"{_MAIN_NS}"' not in root.group(0) and f"'{_MAIN_NS}'" not in root.group(0):
+        self._bp, root = prefix_of(book_xml, "workbook")
+        if f'"{MAIN_NS}"' not in root.group(0) and f"'{MAIN_NS}'" not in root.group(0):
             raise Unsupported("not transitional SpreadsheetML (strict OOXML?)")
         self._sheets = self._read_sheets(book_xml)
         pr = re.search(rf"<{self._bp}workbookPr\b([^>]*)>", book_xml)
-        self.date1904 = bool(pr) and _get(pr.group(1), "date1904") in ("1", "true")
-        self._styles: _Styles | None = None
+        self.date1904 = bool(pr) and get_attr(pr.group(1), "date1904") in ("1", "true")
+        self._styles: Styles | None = None
         self._styles_part = next((t for _, rtype, t in self._rels(self.book) if rtype == "styles"), None)
         self._set_main_type(macro_enabled)
 
@@ -171,20 +171,20 @@ class Package:
 
     def apply(self, edits: Sequence[Edit]) -> None:
         """Apply ``edits`` in order. Each sheet's XML is rewritten once, after all its edits are known."""
-        pending: dict[str, tuple[_Sheet, _SheetEdits]] = {}
+        pending: dict[str, tuple[_Sheet, SheetChanges]] = {}
         for e in edits:
             if isinstance(e, AddSheet):
                 sheet = self._add_sheet(e)
-                pending[sheet.part] = (sheet, _SheetEdits())
+                pending[sheet.part] = (sheet, SheetChanges())
                 continue
             sheet = self._find(e.sheet)
-            pending.setdefault(sheet.part, (sheet, _SheetEdits()))[1].add(e, self.date1904)
+            pending.setdefault(sheet.part, (sheet, SheetChanges()))[1].add(e, self.date1904)
         for sheet, ed in pending.values():
             try:
                 self._edit_sheet(sheet, ed)
             except (ValueError, KeyError, IndexError) as e:  # the edits were checked: the sheet is odd
                 raise Unsupported(f"{sheet.part}: {e!r}") from e
-            except _Conflict as c:
+            except Conflict as c:
                 raise OutputError(
                     f"SheetDL would have written over cell {c} of sheet '{sheet.name}', which already holds "
                     "a value; nothing was written.",
@@ -208,7 +208,7 @@ class Package:
                 if name in self._parts:
                     self._write(out, name, self._parts[name], info)
                 else:
-                    _copy_member(self._zip, out, info)
+                    copy_member(self._zip, out, info)
             for name in self._new:
                 if name not in self._removed:
                     self._write(out, name, self._parts[name], None)
@@ -239,7 +239,7 @@ class Package:
         if isinstance(data, str):
             return data
         try:
-            return _decode(self._read(name), name)
+            return decode_part(self._read(name), name)
         except KeyError:
             raise Unsupported(f"missing part {name}") from None
 
@@ -301,7 +301,7 @@ class Package:
                 raise Unsupported(f"{name} has no <Relationships>")
             text = text[:m.start()] + m.group(0)[:-2] + "></Relationships>" + text[m.end():]
             m = re.search(r"</Relationships\s*>", text)
-        rel = f'<Relationship Id="{rid}" Type="{_RT}{rtype}" Target={_qa(rel_target)}/>'
+        rel = f'<Relationship Id="{rid}" Type="{_RT}{rtype}" Target={quote_attr(rel_target)}/>'
         text = text[:m.start()] + rel + text[m.start():]
         self._put(name, text)
         return rid
@@ -353,11 +353,11 @@ class Package:
         except ET.ParseError as e:
             raise Unsupported(f"{self.book}: {e}") from e
         out = []
-        for el in root.iter(f"{{{_MAIN_NS}}}sheet"):
-            rid = el.get(f"{{{_R_NS}}}id", "")
+        for el in root.iter(f"{{{MAIN_NS}}}sheet"):
+            rid = el.get(f"{{{R_NS}}}id", "")
             rtype, target = rels.get(rid, ("", ""))
             out.append(_Sheet(el.get("name", ""), target, rtype, rid))
-        self._max_sheet_id = max([0] + [int(el.get("sheetId", "0") or 0) for el in root.iter(f"{{{_MAIN_NS}}}sheet")])
+        self._max_sheet_id = max([0] + [int(el.get("sheetId", "0") or 0) for el in root.iter(f"{{{MAIN_NS}}}sheet")])
         return out
 
     def _find(self, name: str) -> _Sheet:
@@ -389,11 +389,11 @@ class Package:
         m = re.search(rf"</{p}sheets\s*>", book)
         if m is None:
             raise Unsupported("the workbook has no <sheets>")
-        rp = _ns_prefix(_prefix_of(book, "workbook")[1].group(0), _R_NS)
-        rid_attr = f'{rp}:id="{rid}"' if rp else f'xmlns:r="{_R_NS}" r:id="{rid}"'
-        tag = f'<{p}sheet name={_qa(e.name)} sheetId="{self._max_sheet_id}" {rid_attr}/>'
+        rp = ns_prefix(prefix_of(book, "workbook")[1].group(0), R_NS)
+        rid_attr = f'{rp}:id="{rid}"' if rp else f'xmlns:r="{R_NS}" r:id="{rid}"'
+        tag = f'<{p}sheet name={quote_attr(e.name)} sheetId="{self._max_sheet_id}" {rid_attr}/>'
         self._put(self.book, book[:m.start()] + tag + book[m.start():])
-        self._put(part, _new_sheet_xml(e.tab_color))
+        self._put(part, new_sheet_xml(e.tab_color))
         self._override(part, _CT_SHEET)
         sheet = _Sheet(e.name, part, "worksheet", rid)
         self._sheets.append(sheet)
@@ -408,68 +408,68 @@ class Package:
         rels = _rels_path(sheet.part)
         if self._exists(rels):
             self._remove(rels)
-        self._put(sheet.part, _new_sheet_xml(e.tab_color))
+        self._put(sheet.part, new_sheet_xml(e.tab_color))
         self._drop_rels(self.book, "calcChain")
         self._collect = True
         if sheet.name != e.name:
             book = self._text(self.book)
             for m in re.finditer(rf"<{self._bp}sheet\b([^>]*?)/?>", book):
-                if _get(m.group(1), "name") is not None and re.search(
+                if get_attr(m.group(1), "name") is not None and re.search(
                         rf"""[\w.-]+:id\s*=\s*["']{re.escape(sheet.rid)}["']""", m.group(1)):
-                    new = f"<{self._bp}sheet" + _set(m.group(1), "name", e.name) + "/>"
+                    new = f"<{self._bp}sheet" + set_attr(m.group(1), "name", e.name) + "/>"
                     self._put(self.book, book[:m.start()] + new + book[m.end():])
                     break
             sheet.name = e.name
         return sheet
 
-    def _styles_for(self) -> _Styles:
+    def _styles_for(self) -> Styles:
         if self._styles is None:
             if self._styles_part is None or not self._exists(self._styles_part):
                 # the usual name first: some readers (openpyxl) look for it there, whatever the rels say
                 self._styles_part = "xl/styles.xml" if not self._exists("xl/styles.xml") else \
                     self._fresh("xl/styles", ".xml")
-                self._put(self._styles_part, _EMPTY_STYLES)
+                self._put(self._styles_part, EMPTY_STYLES)
                 self._add_rel(self.book, "styles", self._styles_part)
                 self._override(self._styles_part, _CT_STYLES)
-            self._styles = _Styles(self._text(self._styles_part))
+            self._styles = Styles(self._text(self._styles_part))
         return self._styles
 
-    def _edit_sheet(self, sheet: _Sheet, ed: _SheetEdits) -> None:
+    def _edit_sheet(self, sheet: _Sheet, ed: SheetChanges) -> None:
         if not (ed.cells or ed.widths or ed.heights or ed.freeze or ed.scales or ed.drawn):
             return
-        doc = _SheetXml(self._text(sheet.part), sheet.part)
-        _edit_cells(doc, ed, self._styles_for)
-        _edit_cols(doc, ed.widths)
+        doc = SheetXml(self._text(sheet.part), sheet.part)
+        edit_cells(doc, ed, self._styles_for)
+        edit_cols(doc, ed.widths)
         if ed.freeze:
-            _edit_freeze(doc, ed.freeze)
+            edit_freeze(doc, ed.freeze)
         if ed.scales:
-            _add_color_scales(doc, ed.scales)
+            add_color_scales(doc, ed.scales)
         if ed.drawn:
             self._add_drawn(sheet, doc, ed)
         self._put(sheet.part, doc.text())
 
     # ---- drawings: charts and pictures ----
 
-    def _add_drawn(self, sheet: _Sheet, doc: _SheetXml, ed: _SheetEdits) -> None:
+    def _add_drawn(self, sheet: _Sheet, doc: SheetXml, ed: SheetChanges) -> None:
         """Charts and pictures, appended to the sheet's drawing (made when it has none)."""
         drawing = next((t for _, rtype, t in self._rels(sheet.part) if rtype == "drawing"), None)
         if drawing is not None and not self._exists(drawing):
             raise Unsupported(f"drawing part {drawing} is missing")
         if drawing is None:
             drawing = self._fresh("xl/drawings/drawing", ".xml")
-            self._put(drawing, _EMPTY_DRAWING)
+            self._put(drawing, EMPTY_DRAWING)
             self._override(drawing, _CT_DRAWING)
             rid = self._add_rel(sheet.part, "drawing", drawing)
             pfx, decl = doc.r_prefix()
             doc.insert("drawing", f'<{doc.p}drawing{decl} {pfx}:id="{rid}"/>')
-        canvas = _DrawingXml(self._text(drawing), drawing)
-        col_px, row_px = _sizes(doc, ed)
+        canvas = DrawingXml(self._text(drawing), drawing)
+        col_px, row_px = cell_sizes(doc, ed)
         for e, png in ed.drawn:
             if isinstance(e, AddPicture):
                 canvas.add_picture(e, self._add_rel(drawing, "image", self._media(png)))
                 continue
             chart = self._fresh("xl/charts/chart", ".xml")
-            self._put(chart, _chart_xml(e, sheet.name, ed.value))
+            self._put(chart, chart_xml(e, sheet.name, ed.value))
             self._override(chart, _CT_CHART)
             canvas.add_chart(e, self._add_rel(drawing, "chart", chart), col_px, row_px)
         self._put(drawing, canvas.text())
@@ -495,7 +495,7 @@ class Package:
         if re.search(rf"""<(?:[\w.-]+:)?Default\b[^>]*\bExtension\s*=\s*["']{re.escape(ext)}["']""",
                      self._types, re.I):
             return
-        p, root = _prefix_of(self._types, "Types")
+        p, root = prefix_of(self._types, "Types")
         last = None
         for last in re.finditer(r"<(?:[\w.-]+:)?Default\b[^>]*>", self._types):
             pass

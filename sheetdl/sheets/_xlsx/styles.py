@@ -2,7 +2,7 @@
 
 A cell's look is an index into the stylesheet's cell formats (``cellXfs``), each of which points at a
 font, fill, border and number format. Edits ask for changes ("bold", "this fill") on top of whatever
-format a cell has, so :class:`_Styles` derives a new format from the old one and appends it, with any
+format a cell has, so :class:`Styles` derives a new format from the old one and appends it, with any
 new font, fill, border or number format it needs. Nothing is ever removed or reordered: every index
 an existing cell uses keeps meaning what it meant. Kept apart from the worksheet code because it is
 the one part that is read with ElementTree (to compare entries) and written back as text.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from xml.etree import ElementTree as ET
 
-from .xmltext import _DECL, _MAIN_NS, Unsupported, _argb, _esc, _num, _prefix_of, _qa, _set
+from .xmltext import DECL, MAIN_NS, Unsupported, argb, esc, num_text, prefix_of, quote_attr, set_attr
 
 _XML_NS = "http://www.w3.org/XML/1998/namespace"
 
@@ -26,8 +26,8 @@ _FONT_ORDER = {k: i for i, k in enumerate(
 _BORDER_ORDER = {k: i for i, k in enumerate("start end left right top bottom diagonal vertical horizontal".split())}
 _XF_ORDER = {"alignment": 0, "protection": 1}
 _FONT_KEYS = ("bold", "italic", "size", "color")
-_EMPTY_STYLES = (
-    _DECL + f'<styleSheet xmlns="{_MAIN_NS}"><fonts count="1"><font><sz val="11"/><name val="Calibri"/>'
+EMPTY_STYLES = (
+    DECL + f'<styleSheet xmlns="{MAIN_NS}"><fonts count="1"><font><sz val="11"/><name val="Calibri"/>'
     '<family val="2"/></font></fonts><fills count="2"><fill><patternFill patternType="none"/></fill><fill>'
     '<patternFill patternType="gray125"/></fill></fills><borders count="1"><border><left/><right/><top/>'
     '<bottom/><diagonal/></border></borders><cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" '
@@ -37,7 +37,7 @@ _EMPTY_STYLES = (
 )
 
 
-class _Styles:
+class Styles:
     """The cell formats the edits need, each derived from the format the cell already has (so a bold
     header keeps the workbook's default font and size) and appended to ``xl/styles.xml``."""
 
@@ -45,16 +45,16 @@ class _Styles:
 
     def __init__(self, xml: str):
         self.xml = xml
-        self.p, _ = _prefix_of(xml, "styleSheet")
+        self.p, _ = prefix_of(xml, "styleSheet")
         try:
             root = ET.fromstring(xml.encode("utf-8"))
         except ET.ParseError as e:
             raise Unsupported(f"xl/styles.xml: {e}") from e
-        if root.tag != f"{{{_MAIN_NS}}}styleSheet":
+        if root.tag != f"{{{MAIN_NS}}}styleSheet":
             raise Unsupported("xl/styles.xml is not transitional SpreadsheetML")
         self.old: dict[str, list[ET.Element]] = {}
         for kind in self._KINDS:
-            el = root.find(f"{{{_MAIN_NS}}}{kind}")
+            el = root.find(f"{{{MAIN_NS}}}{kind}")
             if el is None and kind != "numFmts":
                 raise Unsupported(f"xl/styles.xml has no <{kind}>")
             self.old[kind] = list(el) if el is not None else []
@@ -92,13 +92,13 @@ class _Styles:
         xfs = self.old["cellXfs"]
         xf = xfs[base] if 0 <= base < len(xfs) else xfs[0]
         attrs = {k: v for k, v in xf.attrib.items() if "}" not in k}
-        kids = {_local(c.tag): c for c in xf if _ns(c.tag) == _MAIN_NS and _local(c.tag) in _XF_ORDER}
+        kids = {_local(c.tag): c for c in xf if _ns(c.tag) == MAIN_NS and _local(c.tag) in _XF_ORDER}
         if any(k in style for k in _FONT_KEYS):
             attrs["fontId"] = str(self._add("fonts", self._font(int(attrs.get("fontId", 0)), style)))
             attrs["applyFont"] = "1"
         if "fill" in style:
             p = self.p
-            pattern = (f'<{p}patternFill patternType="solid"><{p}fgColor rgb="{_argb(style["fill"])}"/>'
+            pattern = (f'<{p}patternFill patternType="solid"><{p}fgColor rgb="{argb(style["fill"])}"/>'
                        f'<{p}bgColor indexed="64"/></{p}patternFill>') if style["fill"] else \
                 f'<{p}patternFill patternType="none"/>'
             fill = f"<{p}fill>{pattern}</{p}fill>"
@@ -118,39 +118,39 @@ class _Styles:
                 a["wrapText"] = "1" if style["wrap"] else "0"
             if "horizontal" in style:
                 a["horizontal"] = style["horizontal"]
-            align = f"<{self.p}alignment" + "".join(f" {k}={_qa(v)}" for k, v in a.items() if "}" not in k) + "/>"
+            align = f"<{self.p}alignment" + "".join(f" {k}={quote_attr(v)}" for k, v in a.items() if "}" not in k) + "/>"
             attrs["applyAlignment"] = "1"
         inner = align if align is not None else (_ser(kids["alignment"], self.p) if "alignment" in kids else "")
         if "protection" in kids:
             inner += _ser(kids["protection"], self.p)
-        head = f"<{self.p}xf" + "".join(f" {k}={_qa(v)}" for k, v in attrs.items())
+        head = f"<{self.p}xf" + "".join(f" {k}={quote_attr(v)}" for k, v in attrs.items())
         return self._add("cellXfs", f"{head}>{inner}</{self.p}xf>" if inner else head + "/>")
 
     def _font(self, font_id: int, style: dict) -> str:
         fonts = self.old["fonts"]
         base = fonts[font_id] if 0 <= font_id < len(fonts) else fonts[0]
-        parts = {_local(c.tag): _ser(c, self.p) for c in base if _ns(c.tag) == _MAIN_NS}
+        parts = {_local(c.tag): _ser(c, self.p) for c in base if _ns(c.tag) == MAIN_NS}
         for key, tag in (("bold", "b"), ("italic", "i")):
             if key in style:
                 parts.pop(tag, None)
                 if style[key]:
                     parts[tag] = f"<{self.p}{tag}/>"
         if "size" in style:
-            parts["sz"] = f'<{self.p}sz val="{_num(style["size"])}"/>'
+            parts["sz"] = f'<{self.p}sz val="{num_text(style["size"])}"/>'
         if "color" in style:
-            parts["color"] = f'<{self.p}color rgb="{_argb(style["color"])}"/>'
+            parts["color"] = f'<{self.p}color rgb="{argb(style["color"])}"/>'
         body = "".join(parts[k] for k in sorted(parts, key=lambda k: _FONT_ORDER.get(k, 99)))
         return f"<{self.p}font>{body}</{self.p}font>"
 
     def _border(self, border_id: int, bottom: bool) -> str:
         borders = self.old["borders"]
         base = borders[border_id] if 0 <= border_id < len(borders) else None
-        parts = {} if base is None else {_local(c.tag): _ser(c, self.p) for c in base if _ns(c.tag) == _MAIN_NS}
+        parts = {} if base is None else {_local(c.tag): _ser(c, self.p) for c in base if _ns(c.tag) == MAIN_NS}
         for side in ("left", "right", "top", "diagonal"):
             parts.setdefault(side, f"<{self.p}{side}/>")
         parts["bottom"] = (f'<{self.p}bottom style="thin"><{self.p}color rgb="FF9BC2E6"/></{self.p}bottom>'
                            if bottom else f"<{self.p}bottom/>")
-        attrs = "" if base is None else "".join(f" {k}={_qa(v)}" for k, v in base.attrib.items() if "}" not in k)
+        attrs = "" if base is None else "".join(f" {k}={quote_attr(v)}" for k, v in base.attrib.items() if "}" not in k)
         body = "".join(parts[k] for k in sorted(parts, key=lambda k: _BORDER_ORDER.get(k, 99)))
         return f"<{self.p}border{attrs}>{body}</{self.p}border>"
 
@@ -159,7 +159,7 @@ class _Styles:
             return _BUILTIN_FORMATS[code]
         if code not in self._formats:
             self._formats[code] = self._next_format
-            self.new["numFmts"].append(f'<{self.p}numFmt numFmtId="{self._next_format}" formatCode={_qa(code)}/>')
+            self.new["numFmts"].append(f'<{self.p}numFmt numFmtId="{self._next_format}" formatCode={quote_attr(code)}/>')
             self._next_format += 1
         return self._formats[code]
 
@@ -183,9 +183,9 @@ class _Styles:
         entries = "".join(self.new[kind])
         m = re.search(rf"<{p}{kind}\b([^>]*?)(/?)>", xml)
         if m is None:  # only <numFmts> may be missing: it is the stylesheet's first child
-            _, root = _prefix_of(xml, "styleSheet")
+            _, root = prefix_of(xml, "styleSheet")
             return xml[:root.end()] + f'<{p}{kind} count="{total}">{entries}</{p}{kind}>' + xml[root.end():]
-        attrs = _set(m.group(1), "count", str(total))
+        attrs = set_attr(m.group(1), "count", str(total))
         if m.group(2):
             return xml[:m.start()] + f"<{p}{kind}{attrs}>{entries}</{p}{kind}>" + xml[m.end():]
         close = xml.find(f"</{p}{kind}>", m.end())
@@ -205,14 +205,14 @@ def _local(tag: str) -> str:
 def _ser(el: ET.Element, p: str) -> str:
     """A SpreadsheetML element (from ElementTree) back as text with prefix ``p``; elements and
     attributes of other namespaces are left out (styles entries have none that matter)."""
-    if _ns(el.tag) != _MAIN_NS:
+    if _ns(el.tag) != MAIN_NS:
         return ""
     attrs = ""
     for k, v in el.attrib.items():
         if k.startswith(f"{{{_XML_NS}}}"):
-            attrs += f" xml:{_local(k)}={_qa(v)}"
+            attrs += f" xml:{_local(k)}={quote_attr(v)}"
         elif "}" not in k:
-            attrs += f" {k}={_qa(v)}"
-    inner = (_esc(el.text) if el.text and el.text.strip() else "") + "".join(_ser(c, p) for c in el)
+            attrs += f" {k}={quote_attr(v)}"
+    inner = (esc(el.text) if el.text and el.text.strip() else "") + "".join(_ser(c, p) for c in el)
     tag = p + _local(el.tag)
     return f"<{tag}{attrs}>{inner}</{tag}>" if inner else f"<{tag}{attrs}/>"

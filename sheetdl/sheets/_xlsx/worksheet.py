@@ -1,11 +1,11 @@
 """One worksheet as the package writer changes it: what the edits do to it, then the text surgery.
 
-The edits for a sheet are first gathered into :class:`_SheetEdits` (cell values and formats, column
+The edits for a sheet are first gathered into :class:`SheetChanges` (cell values and formats, column
 widths, row heights, frozen panes, colour scales, charts and pictures), so that the sheet's XML is
-gone through once however many edits there are. :class:`_SheetXml` splits the part around its
+gone through once however many edits there are. :class:`SheetXml` splits the part around its
 ``<sheetData>``; the small head and tail are edited freely, and :class:`_RowWriter` rewrites only
 the ``<row>`` elements that get cells, leaving every other byte of a big sheet as it was. A cell that
-already holds a value is never overwritten (:class:`_Conflict`). Charts and pictures are placed by
+already holds a value is never overwritten (:class:`Conflict`). Charts and pictures are placed by
 :mod:`.drawing`; the part bookkeeping (file names, relationships) is :mod:`.package`'s.
 """
 
@@ -31,33 +31,33 @@ from ..edits import (
     WriteCells,
 )
 from ...errors import OutputError
-from .styles import _Styles
+from .styles import Styles
 from .xmltext import (
-    _DECL,
-    _ILLEGAL,
-    _MAIN_NS,
-    _R_NS,
+    DECL,
+    ILLEGAL,
+    MAIN_NS,
+    R_NS,
     Unsupported,
-    _areas,
-    _argb,
-    _cell_ref,
-    _children,
-    _esc,
-    _get,
-    _letters,
-    _ns_prefix,
-    _num,
-    _prefix_of,
-    _set,
+    areas_of,
+    argb,
+    parse_cell_ref,
+    children_of,
+    esc,
+    get_attr,
+    col_letters,
+    ns_prefix,
+    num_text,
+    prefix_of,
+    set_attr,
 )
 
 
-class _Conflict(Exception):
+class Conflict(Exception):
     """An edit would overwrite a cell that already holds a value (``layout`` must never do that)."""
 
 
 _MAX_TEXT = 32767  # Excel's limit for one cell
-_MAX_ROW, _MAX_COL = 1_048_576, 16_384
+MAX_ROW, MAX_COL = 1_048_576, 16_384
 
 
 # =================================================================================================
@@ -76,7 +76,7 @@ class _Cell:
 
 
 @dataclass
-class _SheetEdits:
+class SheetChanges:
     """What the edits do to one sheet, gathered first so that its XML is gone through once."""
 
     cells: dict[tuple[int, int], _Cell] = field(default_factory=dict)
@@ -89,8 +89,8 @@ class _SheetEdits:
     drawn: list[tuple[AddChart | AddPicture, bytes | None]] = field(default_factory=list)
 
     def cell(self, row: int, col: int) -> _Cell:
-        if not (1 <= row <= _MAX_ROW and 1 <= col <= _MAX_COL):
-            raise OutputError(f"Cell {_letters(col) if col > 0 else '?'}{row} is outside a sheet.")
+        if not (1 <= row <= MAX_ROW and 1 <= col <= MAX_COL):
+            raise OutputError(f"Cell {col_letters(col) if col > 0 else '?'}{row} is outside a sheet.")
         c = self.cells.get((row, col))
         if c is None:
             c = self.cells[(row, col)] = _Cell()
@@ -104,7 +104,7 @@ class _SheetEdits:
                 ("num_fmt", e.number_format), ("bold", e.bold), ("italic", e.italic), ("size", e.font_size),
                 ("color", e.font_color), ("fill", e.fill), ("wrap", e.wrap), ("horizontal", e.horizontal),
                 ("border_bottom", e.border_bottom)) if v is not None}
-            for r1, c1, r2, c2 in _areas(e.ref):
+            for r1, c1, r2, c2 in areas_of(e.ref):
                 for r in range(r1, r2 + 1):
                     for c in range(c1, c2 + 1):
                         self.cell(r, c).style.update(style)
@@ -113,19 +113,19 @@ class _SheetEdits:
         elif isinstance(e, SetRowHeight):
             self.heights[e.row] = float(e.height)
         elif isinstance(e, ColorScale):
-            _areas(e.ref)
+            areas_of(e.ref)
             self.scales.append(e)
         elif isinstance(e, AddChart):
             if e.kind not in ("line", "bar"):
                 raise ValueError(f"unknown chart kind {e.kind!r}")
             for ref in [e.categories, e.anchor, *e.series]:
-                _areas(ref)
+                areas_of(ref)
             self.drawn.append((e, None))
         elif isinstance(e, AddPicture):
-            _cell_ref(e.anchor)
+            parse_cell_ref(e.anchor)
             self.drawn.append((e, e.png_bytes()))  # a broken picture fails here, before anything is written
         elif isinstance(e, FreezePanes):
-            _cell_ref(e.cell)
+            parse_cell_ref(e.cell)
             self.freeze = e.cell
         else:  # pragma: no cover - a new edit type without a writer
             raise TypeError(f"no file writer for {type(e).__name__}")
@@ -155,7 +155,7 @@ def _cell_value(v: Any, date1904: bool) -> tuple[Any, str | None]:
     if hasattr(v, "item") and not isinstance(v, bool | int | float | str):  # numpy scalar
         v = v.item()
     if isinstance(v, str):
-        return _ILLEGAL.sub("", v)[:_MAX_TEXT], None
+        return ILLEGAL.sub("", v)[:_MAX_TEXT], None
     if v is None or isinstance(v, bool | int):
         return v, None
     if isinstance(v, float):
@@ -165,7 +165,7 @@ def _cell_value(v: Any, date1904: bool) -> tuple[Any, str | None]:
     try:
         f = float(v)  # Decimal, Fraction …
     except (TypeError, ValueError):
-        return _ILLEGAL.sub("", str(v))[:_MAX_TEXT], None
+        return ILLEGAL.sub("", str(v))[:_MAX_TEXT], None
     return (f if math.isfinite(f) else None), None
 
 
@@ -197,22 +197,22 @@ _SHEET_ORDER = {k: i for i, k in enumerate(
     "oleObjects controls webPublishItems tableParts extLst".split())}
 
 
-def _new_sheet_xml(tab_color: str | None) -> str:
+def new_sheet_xml(tab_color: str | None) -> str:
     # our sheets print landscape, one page wide: a report split across pages by column is unreadable
-    tab = f'<tabColor rgb="{_argb(tab_color)}"/>' if tab_color else ""
-    return (f'{_DECL}<worksheet xmlns="{_MAIN_NS}" xmlns:r="{_R_NS}"><sheetPr>{tab}<pageSetUpPr fitToPage="1"/>'
+    tab = f'<tabColor rgb="{argb(tab_color)}"/>' if tab_color else ""
+    return (f'{DECL}<worksheet xmlns="{MAIN_NS}" xmlns:r="{R_NS}"><sheetPr>{tab}<pageSetUpPr fitToPage="1"/>'
             '</sheetPr><dimension ref="A1"/><sheetViews>'
             '<sheetView workbookViewId="0"/></sheetViews><sheetFormatPr defaultRowHeight="15"/><sheetData/>'
             '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
             '<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/></worksheet>')
 
 
-class _SheetXml:
+class SheetXml:
     """A worksheet part split around its cells: ``head`` (before ``<sheetData>``), ``body`` (the rows)
     and ``tail`` (after), so the small ends can be edited freely and the body only row by row."""
 
     def __init__(self, xml: str, part: str):
-        self.p, root = _prefix_of(xml, "worksheet")
+        self.p, root = prefix_of(xml, "worksheet")
         p = self.p
         self.root_tag = root.group(0)
         sd = re.compile(rf"<{p}sheetData\b[^>]*?(/?)>").search(xml, root.end())
@@ -244,24 +244,24 @@ class _SheetXml:
         """Put a new top-level element where the schema orders it (after any of the same name)."""
         rank = _SHEET_ORDER[name]
         if rank < _SHEET_ORDER["sheetData"]:
-            pos = next((s for n, s, _ in _children(self.head, 0, len(self.head))
+            pos = next((s for n, s, _ in children_of(self.head, 0, len(self.head))
                         if _SHEET_ORDER.get(n, -1) > rank), len(self.head))
             self.head = self.head[:pos] + fragment + self.head[pos:]
         else:
-            pos = next((s for n, s, _ in _children(self.tail, 0, len(self.tail))
+            pos = next((s for n, s, _ in children_of(self.tail, 0, len(self.tail))
                         if _SHEET_ORDER.get(n, -1) > rank), len(self.tail))
             self.tail = self.tail[:pos] + fragment + self.tail[pos:]
 
     def find_in_head(self, name: str) -> tuple[int, int] | None:
-        return next(((s, e) for n, s, e in _children(self.head, 0, len(self.head)) if n == name), None)
+        return next(((s, e) for n, s, e in children_of(self.head, 0, len(self.head)) if n == name), None)
 
     def r_prefix(self) -> tuple[str, str]:
         """The prefix bound to the relationships namespace, and a declaration to add when none is."""
-        pfx = _ns_prefix(self.root_tag, _R_NS)
-        return (pfx, "") if pfx else ("r", f' xmlns:r="{_R_NS}"')
+        pfx = ns_prefix(self.root_tag, R_NS)
+        return (pfx, "") if pfx else ("r", f' xmlns:r="{R_NS}"')
 
 
-def _edit_cells(doc: _SheetXml, ed: _SheetEdits, styles: Callable[[], _Styles]) -> None:
+def edit_cells(doc: SheetXml, ed: SheetChanges, styles: Callable[[], Styles]) -> None:
     """Insert the new cells and row heights into the rows, then widen ``<dimension>``."""
     rows: dict[int, list[tuple[int, _Cell]]] = {}
     for (r, c), cell in ed.cells.items():
@@ -279,11 +279,11 @@ def _edit_cells(doc: _SheetXml, ed: _SheetEdits, styles: Callable[[], _Styles]) 
                          max(c[-1][0] for c in rows.values()))
 
 
-def _column_styles(doc: _SheetXml) -> Callable[[int], int]:
+def _column_styles(doc: SheetXml) -> Callable[[int], int]:
     """The format of each column (``<col style>``): what a new cell there starts from, as in Excel."""
     ranges = []
     for m in re.finditer(rf"<{doc.p}col\b([^>]*?)/?>", doc.head):
-        lo, hi, st = _get(m.group(1), "min"), _get(m.group(1), "max"), _get(m.group(1), "style")
+        lo, hi, st = get_attr(m.group(1), "min"), get_attr(m.group(1), "max"), get_attr(m.group(1), "style")
         if lo and hi and st and st != "0":
             ranges.append((int(lo), int(hi), int(st)))
 
@@ -300,7 +300,7 @@ class _RowWriter:
     A new cell starts from the format its row (``customFormat``) or column gives the empty cells
     there, as a cell typed in Excel does, so results blend into a formatted sheet."""
 
-    def __init__(self, p: str, styles: Callable[[], _Styles], column_style: Callable[[int], int]):
+    def __init__(self, p: str, styles: Callable[[], Styles], column_style: Callable[[int], int]):
         self.p = p
         self._styles = styles
         self._column_style = column_style
@@ -316,7 +316,7 @@ class _RowWriter:
         for m in self._row.finditer(body):
             if i == n:
                 break
-            r_text = _get(m.group(1), "r")
+            r_text = get_attr(m.group(1), "r")
             if r_text is None:
                 raise Unsupported("a row without its number")
             r = int(r_text)
@@ -345,16 +345,16 @@ class _RowWriter:
     # ---- one row ----
 
     def _new_row(self, r: int, cells, height: float | None) -> str:
-        attrs = f' r="{r}"' + (f' ht="{_num(height)}" customHeight="1"' if height is not None else "")
+        attrs = f' r="{r}"' + (f' ht="{num_text(height)}" customHeight="1"' if height is not None else "")
         body = "".join(self._cell(r, c, cell, self._column_style(c)) for c, cell in cells)
         return f"<{self.p}row{attrs}>{body}</{self.p}row>" if body else f"<{self.p}row{attrs}/>"
 
     def _edit_row(self, r: int, attrs: str, content: str, cells, height: float | None) -> str:
         p = self.p
         if height is not None:
-            attrs = _set(_set(attrs, "ht", _num(height)), "customHeight", "1")
+            attrs = set_attr(set_attr(attrs, "ht", num_text(height)), "customHeight", "1")
         if cells:
-            row_style = _get(attrs, "s") if _get(attrs, "customFormat") in ("1", "true") else None
+            row_style = get_attr(attrs, "s") if get_attr(attrs, "customFormat") in ("1", "true") else None
             base = (lambda c: int(row_style)) if row_style else self._column_style
             attrs = self._spans(attrs, cells[0][0], cells[-1][0])
             last = self._last_col(content)
@@ -379,10 +379,10 @@ class _RowWriter:
             if nxt in (">", "/"):
                 raise Unsupported("a cell without its reference")
         end = content.find(">", k)
-        ref = _get(content[k + len(tag):end], "r")
+        ref = get_attr(content[k + len(tag):end], "r")
         if ref is None:
             raise Unsupported("a cell without its reference")
-        return _cell_ref(ref)[1]
+        return parse_cell_ref(ref)[1]
 
     def _merge(self, r: int, content: str, cells, base: Callable[[int], int]) -> str:
         """New cells among existing ones: in column order; a cell that exists keeps its value and gets
@@ -392,10 +392,10 @@ class _RowWriter:
         todo = list(cells)
         j = 0
         for m in self._cells.finditer(content):
-            ref = _get(m.group(1), "r")
+            ref = get_attr(m.group(1), "r")
             if ref is None:
                 raise Unsupported("a cell without its reference")
-            col = _cell_ref(ref)[1]
+            col = parse_cell_ref(ref)[1]
             while j < len(todo) and todo[j][0] < col:
                 out.append(content[pos:m.start()])
                 pos = m.start()
@@ -415,31 +415,31 @@ class _RowWriter:
     def _over(self, r: int, col: int, cell: _Cell, m: re.Match) -> str:
         attrs, inner = m.group(1), m.group(2)
         holds = inner is not None and self._has_value.search(inner) is not None
-        base = int(_get(attrs, "s") or 0)
+        base = int(get_attr(attrs, "s") or 0)
         if cell.value is not _UNSET and cell.value is not None:
             if holds:
-                raise _Conflict(f"{_letters(col)}{r}")
+                raise Conflict(f"{col_letters(col)}{r}")
             return self._cell(r, col, cell, base)
         if not cell.style:
             return m.group(0)
-        tag = f"<{self.p}c" + _set(attrs, "s", str(self._styles().derive(base, cell.style)))
+        tag = f"<{self.p}c" + set_attr(attrs, "s", str(self._styles().derive(base, cell.style)))
         return tag + "/>" if inner is None else f"{tag}>{inner}</{self.p}c>"
 
     def _spans(self, attrs: str, lo: int, hi: int) -> str:
-        spans = _get(attrs, "spans")
+        spans = get_attr(attrs, "spans")
         if spans is None:
             return attrs
         try:
             nums = [int(x) for part in spans.split() for x in part.split(":")]
         except ValueError:
             return attrs
-        return _set(attrs, "spans", f"{min(nums + [lo])}:{max(nums + [hi])}")
+        return set_attr(attrs, "spans", f"{min(nums + [lo])}:{max(nums + [hi])}")
 
     # ---- one cell ----
 
     def _cell(self, r: int, c: int, cell: _Cell, base: int) -> str:
         p = self.p
-        ref = f"{_letters(c)}{r}"
+        ref = f"{col_letters(c)}{r}"
         s = self._styles().derive(base, cell.style) if cell.style else base
         sa = f' s="{s}"' if s else ""
         v = cell.value
@@ -449,26 +449,26 @@ class _RowWriter:
             return f'<{p}c r="{ref}"{sa} t="b"><{p}v>{int(v)}</{p}v></{p}c>'
         if isinstance(v, str):
             space = ' xml:space="preserve"' if v != v.strip() or "\n" in v else ""
-            return f'<{p}c r="{ref}"{sa} t="inlineStr"><{p}is><{p}t{space}>{_esc(v)}</{p}t></{p}is></{p}c>'
-        return f'<{p}c r="{ref}"{sa}><{p}v>{_num(v)}</{p}v></{p}c>'
+            return f'<{p}c r="{ref}"{sa} t="inlineStr"><{p}is><{p}t{space}>{esc(v)}</{p}t></{p}is></{p}c>'
+        return f'<{p}c r="{ref}"{sa}><{p}v>{num_text(v)}</{p}v></{p}c>'
 
 
-def _widen_dimension(doc: _SheetXml, r1: int, r2: int, c1: int, c2: int) -> None:
+def _widen_dimension(doc: SheetXml, r1: int, r2: int, c1: int, c2: int) -> None:
     m = re.search(rf"<{doc.p}dimension\b([^>]*?)/?>", doc.head)
     if m is None:
         return  # optional; applications work it out
-    ref = _get(m.group(1), "ref")
+    ref = get_attr(m.group(1), "ref")
     try:
-        ar1, ac1, ar2, ac2 = _areas(ref)[0] if ref else (r1, c1, r2, c2)
+        ar1, ac1, ar2, ac2 = areas_of(ref)[0] if ref else (r1, c1, r2, c2)
     except ValueError:
         return
-    new = f"{_letters(min(ac1, c1))}{min(ar1, r1)}:{_letters(max(ac2, c2))}{max(ar2, r2)}"
+    new = f"{col_letters(min(ac1, c1))}{min(ar1, r1)}:{col_letters(max(ac2, c2))}{max(ar2, r2)}"
     tag = m.group(0)
-    doc.head = doc.head[:m.start()] + f"<{doc.p}dimension" + _set(m.group(1), "ref", new) + \
+    doc.head = doc.head[:m.start()] + f"<{doc.p}dimension" + set_attr(m.group(1), "ref", new) + \
         ("/>" if tag.endswith("/>") else ">") + doc.head[m.end():]
 
 
-def _edit_cols(doc: _SheetXml, widths: dict[int, float]) -> None:
+def edit_cols(doc: SheetXml, widths: dict[int, float]) -> None:
     """Column widths: a ``<col>`` range that holds a changed column is split around it, so the
     other columns of the range keep their width and style."""
     if not widths:
@@ -479,14 +479,14 @@ def _edit_cols(doc: _SheetXml, widths: dict[int, float]) -> None:
     entries: list[list] = []  # [min, max, attrs]
     if found:
         for m in col_re.finditer(doc.head, found[0], found[1]):
-            lo, hi = _get(m.group(1), "min"), _get(m.group(1), "max")
+            lo, hi = get_attr(m.group(1), "min"), get_attr(m.group(1), "max")
             if lo is None or hi is None:
                 raise Unsupported("a <col> without min/max")
             entries.append([int(lo), int(hi), m.group(1)])
     for col, width in sorted(widths.items()):
         hit = next((e for e in entries if e[0] <= col <= e[1]), None)
         attrs = hit[2] if hit else ""
-        new = _set(_set(attrs, "width", _num(width)), "customWidth", "1")
+        new = set_attr(set_attr(attrs, "width", num_text(width)), "customWidth", "1")
         if hit:
             entries.remove(hit)
             if hit[0] < col:
@@ -495,7 +495,7 @@ def _edit_cols(doc: _SheetXml, widths: dict[int, float]) -> None:
                 entries.append([col + 1, hit[1], attrs])
         entries.append([col, col, new if hit else f' min="{col}" max="{col}"{new}'])
     entries.sort(key=lambda e: e[0])
-    body = "".join(f"<{p}col" + _set(_set(a, "min", str(lo)), "max", str(hi)) + "/>" for lo, hi, a in entries)
+    body = "".join(f"<{p}col" + set_attr(set_attr(a, "min", str(lo)), "max", str(hi)) + "/>" for lo, hi, a in entries)
     if found:
         s, e = found
         attrs = re.match(rf"<{p}cols\b([^>]*?)/?>", doc.head[s:e]).group(1)
@@ -504,17 +504,17 @@ def _edit_cols(doc: _SheetXml, widths: dict[int, float]) -> None:
         doc.insert("cols", f"<{p}cols>{body}</{p}cols>")
 
 
-def _edit_freeze(doc: _SheetXml, cell: str) -> None:
+def edit_freeze(doc: SheetXml, cell: str) -> None:
     """Freeze panes in the first sheet view: its old pane and selections are replaced."""
     p = doc.p
-    r, c = _cell_ref(cell)
+    r, c = parse_cell_ref(cell)
     xs, ys = c - 1, r - 1
     pane = ""
     if xs or ys:
         active = "bottomRight" if xs and ys else ("bottomLeft" if ys else "topRight")
         pane = (f"<{p}pane" + (f' xSplit="{xs}"' if xs else "") + (f' ySplit="{ys}"' if ys else "")
-                + f' topLeftCell="{_letters(c)}{r}" activePane="{active}" state="frozen"/>'
-                + f'<{p}selection pane="{active}" activeCell="{_letters(c)}{r}" sqref="{_letters(c)}{r}"/>')
+                + f' topLeftCell="{col_letters(c)}{r}" activePane="{active}" state="frozen"/>'
+                + f'<{p}selection pane="{active}" activeCell="{col_letters(c)}{r}" sqref="{col_letters(c)}{r}"/>')
     m = re.search(rf"<{p}sheetView\b((?:[^>\"']|\"[^\"]*\"|'[^']*')*?)(/?)>", doc.head)
     if m is None:
         doc.insert("sheetViews",
@@ -531,7 +531,7 @@ def _edit_freeze(doc: _SheetXml, cell: str) -> None:
     doc.head = doc.head[:m.end()] + pane + inner + doc.head[close:]
 
 
-def _add_color_scales(doc: _SheetXml, scales: Sequence[ColorScale]) -> None:
+def add_color_scales(doc: SheetXml, scales: Sequence[ColorScale]) -> None:
     p = doc.p
     priority = max([0] + [int(x) for x in re.findall(r'\bpriority="(\d+)"', doc.tail)])
     for e in scales:
@@ -542,5 +542,5 @@ def _add_color_scales(doc: _SheetXml, scales: Sequence[ColorScale]) -> None:
         priority += 1
         doc.insert("conditionalFormatting", (
             f'<{p}conditionalFormatting sqref="{sqref}"><{p}cfRule type="colorScale" priority="{priority}">'
-            f'<{p}colorScale>{cfvo}' + "".join(f'<{p}color rgb="{_argb(x)}"/>' for x in colors)
+            f'<{p}colorScale>{cfvo}' + "".join(f'<{p}color rgb="{argb(x)}"/>' for x in colors)
             + f"</{p}colorScale></{p}cfRule></{p}conditionalFormatting>"))

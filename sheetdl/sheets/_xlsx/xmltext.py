@@ -20,24 +20,24 @@ class Unsupported(Exception):
     """The package is one this writer can't change safely; use the openpyxl path instead."""
 
 
-_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
 #: characters an XML part can't hold (a cell's text loses them)
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 #: a start, end or empty tag; attribute values may hold '>'
 _TAG = re.compile(r"""<(?:!--.*?-->|\?.*?\?>|!\[CDATA\[.*?\]\]>"""
                   r"""|(/?)([\w.-]+:)?([\w.-]+)((?:[^>"']|"[^"]*"|'[^']*')*?)(/?)>)""", re.S)
 
 
-def _esc(s: str) -> str:
+def esc(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
 
 
-def _qa(s: str) -> str:
+def quote_attr(s: str) -> str:
     """An attribute value, quoted."""
-    return '"' + _esc(s).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;") + '"'
+    return '"' + esc(s).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;") + '"'
 
 
 @functools.lru_cache(maxsize=None)
@@ -45,20 +45,20 @@ def _attr_re(name: str) -> re.Pattern:
     return re.compile(rf"""(^|\s){re.escape(name)}\s*=\s*("[^"]*"|'[^']*')""")
 
 
-def _get(attrs: str, name: str) -> str | None:
+def get_attr(attrs: str, name: str) -> str | None:
     """An attribute's value from the attribute text of a tag (entities left as they are)."""
     m = _attr_re(name).search(attrs)
     return m.group(2)[1:-1] if m else None
 
 
-def _set(attrs: str, name: str, value: str) -> str:
+def set_attr(attrs: str, name: str, value: str) -> str:
     rx = _attr_re(name)
     if rx.search(attrs):
-        return rx.sub(lambda m: f"{m.group(1)}{name}={_qa(value)}", attrs, count=1)
-    return f"{attrs} {name}={_qa(value)}"
+        return rx.sub(lambda m: f"{m.group(1)}{name}={quote_attr(value)}", attrs, count=1)
+    return f"{attrs} {name}={quote_attr(value)}"
 
 
-def _num(x: float) -> str:
+def num_text(x: float) -> str:
     """A number as XML text: integers without '.0'."""
     if isinstance(x, bool):
         return "1" if x else "0"
@@ -68,7 +68,7 @@ def _num(x: float) -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def _letters(col: int) -> str:
+def col_letters(col: int) -> str:
     s = ""
     while col:
         col, rem = divmod(col - 1, 26)
@@ -86,7 +86,7 @@ def _col_number(letters: str) -> int:
     return n
 
 
-def _cell_ref(ref: str) -> tuple[int, int]:
+def parse_cell_ref(ref: str) -> tuple[int, int]:
     """(row, col) of 'B7'."""
     m = _REF.match(ref.strip())
     if not m:
@@ -94,18 +94,18 @@ def _cell_ref(ref: str) -> tuple[int, int]:
     return int(m.group(2)), _col_number(m.group(1))
 
 
-def _areas(ref: str) -> list[tuple[int, int, int, int]]:
+def areas_of(ref: str) -> list[tuple[int, int, int, int]]:
     """(first row, first col, last row, last col) of each range in 'A1:C3,E5'."""
     out = []
     for area in ref.split(","):
         a, _, b = area.strip().partition(":")
-        r1, c1 = _cell_ref(a)
-        r2, c2 = _cell_ref(b) if b else (r1, c1)
+        r1, c1 = parse_cell_ref(a)
+        r2, c2 = parse_cell_ref(b) if b else (r1, c1)
         out.append((min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2)))
     return out
 
 
-def _children(xml: str, start: int, stop: int) -> list[tuple[str, int, int]]:
+def children_of(xml: str, start: int, stop: int) -> list[tuple[str, int, int]]:
     """(local name, start, end) of each element at the top level of ``xml[start:stop]``.
 
     An ``mc:AlternateContent`` is named after the element in its first choice, so new elements are
@@ -137,7 +137,7 @@ def _children(xml: str, start: int, stop: int) -> list[tuple[str, int, int]]:
     return out
 
 
-def _decode(data: bytes, name: str) -> str:
+def decode_part(data: bytes, name: str) -> str:
     """A part as text; only UTF-8 parts are edited (every Office application writes them)."""
     head = data[:200]
     m = re.search(rb"""encoding\s*=\s*["']([\w.-]+)["']""", head)
@@ -149,7 +149,7 @@ def _decode(data: bytes, name: str) -> str:
         raise Unsupported(f"{name} is not UTF-8") from e
 
 
-def _prefix_of(xml: str, local: str) -> tuple[str, re.Match]:
+def prefix_of(xml: str, local: str) -> tuple[str, re.Match]:
     """The namespace prefix ('' or 'x:') of a document's root element, and the match of its tag."""
     m = re.search(rf"<([\w.-]+:)?{local}\b((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>", xml)
     if m is None or m.group(2).rstrip().endswith("/"):
@@ -157,11 +157,11 @@ def _prefix_of(xml: str, local: str) -> tuple[str, re.Match]:
     return m.group(1) or "", m
 
 
-def _ns_prefix(root_tag: str, uri: str) -> str | None:
+def ns_prefix(root_tag: str, uri: str) -> str | None:
     m = re.search(rf"""xmlns:([\w.-]+)\s*=\s*["']{re.escape(uri)}["']""", root_tag)
     return m.group(1) if m else None
 
 
-def _argb(hex6: str) -> str:
+def argb(hex6: str) -> str:
     h = hex6.lstrip("#").upper()
     return h if len(h) == 8 else "FF" + h

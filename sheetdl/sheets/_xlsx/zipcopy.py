@@ -11,7 +11,7 @@ from __future__ import annotations
 import zipfile
 
 
-def _copy_member(src: zipfile.ZipFile, out: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+def copy_member(src: zipfile.ZipFile, out: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
     """Copy one member's compressed bytes as they are (byte-identical, and no time spent deflating).
 
     zipfile has no public call for this; ``ZipFile.open`` on the destination with a ZipInfo whose
