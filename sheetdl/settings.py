@@ -337,7 +337,7 @@ class Settings:
 
     # -- use --------------------------------------------------------------------------------------
 
-    def merged(self, **overrides: Any) -> "Settings":
+    def merged(self, **overrides: Any) -> Settings:
         """These settings with ``overrides`` on top (flags beat the sheet); None means 'not given'.
 
         ``sources=`` may say where the overrides came from; an overridden value forgets the source

@@ -62,7 +62,7 @@ class GapPractice:
     categorical_blank: torch.Tensor  # (categorical width,) int64
     share: float  # share of training rows given one of the patterns (each pattern equally often)
 
-    def to(self, device: torch.device) -> "GapPractice":
+    def to(self, device: torch.device) -> GapPractice:
         return GapPractice(self.columns, self.numeric_mask.to(device), self.categorical_mask.to(device),
                            self.numeric_blank.to(device), self.categorical_blank.to(device), self.share)
 
@@ -209,11 +209,11 @@ class Filled:
     filled: dict[str, np.ndarray]
     neighbours: int = 0
     #: where the values came from, and the columns filled where blank (to fill again, explain.py)
-    donors: "Donors | None" = None
+    donors: Donors | None = None
     columns: tuple = ()
 
     @classmethod
-    def identity(cls, frame: pd.DataFrame) -> "Filled":
+    def identity(cls, frame: pd.DataFrame) -> Filled:
         return cls(frame, None, len(frame), {})
 
     def expand(self, values: np.ndarray) -> np.ndarray:
@@ -259,7 +259,7 @@ class Donors:
     kinds: dict[str, str]
 
     @classmethod
-    def sample(cls, frame: pd.DataFrame, rows: np.ndarray, features, seed: int = 0) -> "Donors":
+    def sample(cls, frame: pd.DataFrame, rows: np.ndarray, features, seed: int = 0) -> Donors:
         cols = [c for c in features if c.kind in _KINDS and c.name in frame]
         rows = np.asarray(rows)
         if len(rows) > DONOR_ROWS:
@@ -280,7 +280,7 @@ class Donors:
         return {"kinds": dict(self.kinds), "columns": cols}
 
     @classmethod
-    def from_json(cls, state: dict) -> "Donors":
+    def from_json(cls, state: dict) -> Donors:
         out = {}
         for c, kind in state["kinds"].items():
             v = state["columns"][c]

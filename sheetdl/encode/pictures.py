@@ -20,7 +20,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..errors import Cancelled, DataError
@@ -208,7 +207,7 @@ def prepare_images(frame: pd.DataFrame, table: Table, schema: Schema, *, trainin
             part = need[c0 : c0 + chunk]
             done_before = report.n_cached + c0
 
-            def step(done: int, total: int, done_before=done_before) -> None:
+            def step(done: int, total: int, done_before=done_before, col=col, filled=filled) -> None:
                 if cancel is not None and cancel():
                     raise Cancelled()
                 if progress is not None:
@@ -223,7 +222,7 @@ def prepare_images(frame: pd.DataFrame, table: Table, schema: Schema, *, trainin
             report.problems += problems
             good = [i for i in range(len(part)) if ok[i]]
             if variant is not None and good:
-                def feat_step(done: int, total: int, done_before=done_before) -> None:
+                def feat_step(done: int, total: int, done_before=done_before, col=col, filled=filled) -> None:
                     if cancel is not None and cancel():
                         raise Cancelled()
                     if progress is not None:

@@ -71,7 +71,7 @@ class _Encoder:
 class NumberEncoder(_Encoder):
     """Robust scaling (median / IQR) with a soft clip, plus a missing indicator when needed."""
 
-    def fit(self, x: np.ndarray, blank_possible: bool = False) -> "NumberEncoder":
+    def fit(self, x: np.ndarray, blank_possible: bool = False) -> NumberEncoder:
         """``blank_possible``: give the column a missing-indicator even if ``x`` has no blank (training
         practises blanks the rows to fill in have; see gaps.py)."""
         x = np.asarray(x, dtype=np.float64)
@@ -111,7 +111,7 @@ class NumberEncoder(_Encoder):
 class CategoryEncoder(_Encoder):
     """Category → code 1..K by frequency; blank, rare and unseen values → 0."""
 
-    def fit(self, values: pd.Series) -> "CategoryEncoder":
+    def fit(self, values: pd.Series) -> CategoryEncoder:
         counts = Counter(v for v in values if v is not None and v == v)
         keep = [v for v, c in counts.most_common(MAX_CATEGORIES) if c >= MIN_CATEGORY_COUNT]
         if not keep and counts:  # tiny data: better to keep every value than none
@@ -137,7 +137,7 @@ class CategoryEncoder(_Encoder):
 class DateEncoder(_Encoder):
     """A date becomes numbers a network can use: elapsed time, and month / weekday as circles."""
 
-    def fit(self, values: pd.Series, blank_possible: bool = False) -> "DateEncoder":
+    def fit(self, values: pd.Series, blank_possible: bool = False) -> DateEncoder:
         self.elapsed_ = NumberEncoder().fit(self._elapsed(values), blank_possible)
         self.fitted_ = True
         return self
@@ -182,7 +182,7 @@ class DateEncoder(_Encoder):
 class TextEncoder(_Encoder):
     """Free text → the ids of its first words (most frequent words in training; 0 = padding/unknown)."""
 
-    def fit(self, values: pd.Series) -> "TextEncoder":
+    def fit(self, values: pd.Series) -> TextEncoder:
         docs = Counter()
         for v in values:
             if v is not None and v == v:
@@ -218,7 +218,7 @@ class ImageEncoder(_Encoder):
     not be read holds None and becomes zeros — the network's "no picture".
     """
 
-    def fit(self, values: pd.Series, *, mode: str, shape: list[int], dtype: str, weights: str = "") -> "ImageEncoder":
+    def fit(self, values: pd.Series, *, mode: str, shape: list[int], dtype: str, weights: str = "") -> ImageEncoder:
         self.mode_, self.shape_, self.dtype_ = mode, list(shape), dtype
         #: mode "tune": which pretrained weights the network's frozen part is (their sha256)
         self.weights_ = weights
@@ -237,7 +237,7 @@ class ImageEncoder(_Encoder):
 class TargetEncoder(_Encoder):
     """Labels ↔ class indices (classification) or standardised numbers (regression)."""
 
-    def fit(self, y: pd.Series, schema: Schema) -> "TargetEncoder":
+    def fit(self, y: pd.Series, schema: Schema) -> TargetEncoder:
         self.task_ = schema.task
         if self.task_ == "classification":
             self.n_classes_ = len(schema.classes)
@@ -291,7 +291,7 @@ class EncodedTable:
         """Every input array, in the order the network's ``forward`` takes them."""
         return (self.numeric, self.categorical, self.text, *self.images)
 
-    def take(self, rows: np.ndarray) -> "EncodedTable":
+    def take(self, rows: np.ndarray) -> EncodedTable:
         return EncodedTable(self.numeric[rows], self.categorical[rows], self.text[rows],
                             tuple(a[rows] for a in self.images))
 
@@ -303,7 +303,7 @@ class TableEncoder:
     columns: list[str] = field(default_factory=list)
     encoders: dict = field(default_factory=dict)
 
-    def fit(self, frame: pd.DataFrame, features: list[Column], blank_columns=()) -> "TableEncoder":
+    def fit(self, frame: pd.DataFrame, features: list[Column], blank_columns=()) -> TableEncoder:
         """``blank_columns``: numbers and dates to give a missing-indicator even where ``frame`` has no
         blank in them (see gaps.py: blanks of the rows to fill in are practised)."""
         self.columns, self.kinds, self.encoders = [], {}, {}
@@ -426,7 +426,7 @@ class TableEncoder:
         }
 
     @classmethod
-    def from_json(cls, state: dict) -> "TableEncoder":
+    def from_json(cls, state: dict) -> TableEncoder:
         obj = cls()
         obj.columns = list(state["columns"])
         obj.kinds = dict(state["kinds"])

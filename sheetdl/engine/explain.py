@@ -12,10 +12,9 @@ import time
 import numpy as np
 import pandas as pd
 
-from ..encode import EncodedTable
-from ..encode import Filled
-from .results import Importance
+from ..encode import EncodedTable, Filled
 from ..schema import IMAGE_EXTENSIONS
+from .results import Importance
 
 __all__ = ["permutation_importance", "row_reasons"]
 
@@ -256,7 +255,7 @@ def _refilled_effects(effects: np.ndarray, odds: np.ndarray, filled: Filled, fra
             continue
         part = frame.iloc[rows]
 
-        def answer(typed: pd.DataFrame) -> np.ndarray:
+        def answer(typed: pd.DataFrame, group=group, rows=rows) -> np.ndarray:
             f = donors.fill(typed, filled.columns)
             out = predict_all(group, [m.encoder.transform(f.frame) for m in group])
             if task == "classification":

@@ -231,7 +231,7 @@ class ImageBranch(nn.Module):
             start.to(x.device)
         return self.block(start(x))
 
-    def train(self, mode: bool = True) -> "ImageBranch":
+    def train(self, mode: bool = True) -> ImageBranch:
         super().train(mode)
         if self.block is not None:  # the tuned block's batch norms keep ImageNet's statistics
             freeze_batchnorm_stats(self.block)

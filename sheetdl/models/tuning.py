@@ -44,7 +44,7 @@ class FrozenStart(nn.Module):
         for p in self.parameters():
             p.requires_grad_(False)
 
-    def train(self, mode: bool = True) -> "FrozenStart":  # stays in eval mode: batch norm keeps ImageNet's
+    def train(self, mode: bool = True) -> FrozenStart:  # stays in eval mode: batch norm keeps ImageNet's
         return super().train(False)
 
     @torch.no_grad()

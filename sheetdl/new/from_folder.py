@@ -21,18 +21,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import OutputError, SheetDLError
-from ..settings import SETTING_KEYS
 from ..schema import IMAGE_EXTENSIONS
+from ..settings import SETTING_KEYS
 from .templates import (
     FONT,
     IMAGE_RESULTS,
     IMAGE_TIPS,
     TEXT_WIDTH,
     destination,
-    shown,
-    write_new,
     row_height,
     settings_validation,
+    shown,
+    write_new,
 )
 
 __all__ = [
@@ -164,8 +164,8 @@ def _collect(folder: Path, label: str | None, found: ImageFolder, *, recurse: bo
 
 def scan_image_folder(folder: str | Path) -> ImageFolder:
     """The pictures in ``folder``, labelled by the subfolder they are in (searched to any depth),
-    those directly in ``folder`` unlabelled. Raises :class:`SheetDLError` in plain words when there is nothing to learn from: not a
-    folder, no subfolders, no pictures, or no picture in a subfolder."""
+    those directly in ``folder`` unlabelled. Raises :class:`SheetDLError` in plain words when there is
+    nothing to learn from: not a folder, no subfolders, no pictures, or no picture in a subfolder."""
     folder = Path(folder).expanduser()
     if not folder.exists():
         raise SheetDLError(f"There is no folder '{folder}'.",
@@ -484,14 +484,14 @@ def _say_image_workbook(made: ImageWorkbook, say: Callable[[str], None], warn: C
     for label, count in labels.items():
         say(f"  {label:<{width}}  {count:>7,}")
     if found.unlabelled:
-        say(f"  {'(blank)':<{width}}  {found.unlabelled:>7,}  directly in '{found.folder.resolve().name}', not in a label's "
-            "subfolder: SheetDL will predict their label")
+        say(f"  {'(blank)':<{width}}  {found.unlabelled:>7,}  directly in '{found.folder.resolve().name}', "
+            "not in a label's subfolder: SheetDL will predict their label")
     left_out = []
     if found.hidden:
         left_out.append(_plural(found.hidden, "hidden file or folder", "hidden files or folders"))
     if found.not_pictures:
-        left_out.append(f"{_plural(len(found.not_pictures), 'file that is not a picture', 'files that are not pictures')}"
-                        f" ({_names(found.not_pictures, found.folder)})")
+        not_pictures = _plural(len(found.not_pictures), "file that is not a picture", "files that are not pictures")
+        left_out.append(f"{not_pictures} ({_names(found.not_pictures, found.folder)})")
     if found.empty_folders:
         left_out.append(f"{_plural(len(found.empty_folders), 'folder')} without pictures "
                         f"({', '.join(repr(f) for f in found.empty_folders[:NAMES_SHOWN])}"

@@ -9,8 +9,8 @@ here trains, reads or writes a file.
 
 from .data_columns import MAX_AREAS, MAX_BLOCK_ROWS, REVIEW_MARK
 from .importance_sheet import importance_words
-from .workbook import IMAGES_SHEET, IMPORTANCE_SHEET, REPORT_SHEET, layout, layout_not_carried_over, summary_sentences
 from .report_sheet import METRIC_INFO, WRAP_AT
+from .workbook import IMAGES_SHEET, IMPORTANCE_SHEET, REPORT_SHEET, layout, layout_not_carried_over, summary_sentences
 
 __all__ = [
     "layout",

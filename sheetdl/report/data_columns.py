@@ -12,11 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from .cells import HEADER_FILL, decimals_for, native, number_format, cell_ref, rounded, text_width
 from ..engine import Results
-from ..sheets import Edit, FormatRange, SetColumnWidth, WriteCells
 from ..errors import OutputError
-
+from ..sheets import Edit, FormatRange, SetColumnWidth, WriteCells
+from .cells import HEADER_FILL, cell_ref, decimals_for, native, number_format, rounded, text_width
 
 #: most rows in one WriteCells block (Excel on the web takes ~5 MB a request: 5k-20k rows)
 MAX_BLOCK_ROWS = 5000

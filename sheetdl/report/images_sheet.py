@@ -11,10 +11,10 @@ from __future__ import annotations
 import base64
 import textwrap
 
-from .cells import HEADER_FILL, HEADING_COLOR, MUTED_COLOR, cell_ref, decimals_for, native, number_format
-from ..sheets import AddPicture, AddSheet, Edit, FormatRange, SetColumnWidth, SetRowHeight, WriteCells
-from .report_sheet import WRAP_AT
 from ..engine import PICTURE_PX, PictureRow, Results
+from ..sheets import AddPicture, AddSheet, Edit, FormatRange, SetColumnWidth, SetRowHeight, WriteCells
+from .cells import HEADER_FILL, HEADING_COLOR, MUTED_COLOR, cell_ref, decimals_for, native, number_format
+from .report_sheet import WRAP_AT
 
 __all__ = ["images_sheet"]
 

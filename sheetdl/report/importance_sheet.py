@@ -7,14 +7,12 @@ chart.
 
 from __future__ import annotations
 
-
 import numpy as np
 
-from .cells import finite, cell_ref
 from ..engine import Results
 from ..sheets import AddChart, AddSheet, Edit, SetColumnWidth
+from .cells import cell_ref, finite
 from .report_sheet import SheetWriter
-
 
 #: importance in words: "strong" at ≥ half the top drop (and ≥ STRONG_MIN), "some" at ≥ a tenth of
 #: it (or ≥ SOME_MIN), "none" at or below NONE_MAX (0.1 points of accuracy / R²), else "little"
@@ -60,7 +58,8 @@ def importance_sheet(results: Results, name: str) -> list[Edit]:
     n = len(items)
     s.edits.append(AddChart(
         name, "bar", "Importance",
-        series=[f"{cell_ref(first, 3)}:{cell_ref(last, 3)}"], categories=f"{cell_ref(first + 1, 1)}:{cell_ref(last, 1)}",
+        series=[f"{cell_ref(first, 3)}:{cell_ref(last, 3)}"],
+        categories=f"{cell_ref(first + 1, 1)}:{cell_ref(last, 1)}",
         anchor=cell_ref(first, 7), x_title=None, y_title=f"Drop in {score}", width=16,
         height=round(min(40.0, max(7.5, 0.6 * n + 2.5)), 1), legend=False, reverse_categories=True,
         value_format="0.00" if regression else "0%",

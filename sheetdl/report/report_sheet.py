@@ -16,12 +16,20 @@ from typing import Any
 
 import numpy as np
 
+from ..engine import Results
+from ..sheets import (
+    AddChart,
+    AddSheet,
+    ColorScale,
+    Edit,
+    FormatRange,
+    SetColumnWidth,
+    SetRowHeight,
+    WriteCells,
+    column_letter,
+)
 from .cells import HEADER_FILL, HEADING_COLOR, MUTED_COLOR, cell_ref, decimals_for, native, number_format
 from .data_columns import REVIEW_MARK
-from ..engine import Results
-from ..sheets import AddChart, AddSheet, ColorScale, Edit, FormatRange, SetColumnWidth, SetRowHeight, WriteCells
-from ..sheets import column_letter
-
 
 #: a sentence longer than this continues on the next row of the report
 WRAP_AT = 160
@@ -98,7 +106,8 @@ class SheetWriter:
     def center(self, first: int, last: int, col: int) -> None:
         """Centre a column of a table (numbers next to text read better)."""
         if last >= first:
-            self.edits.append(FormatRange(self.name, f"{cell_ref(first, col)}:{cell_ref(last, col)}", horizontal="center"))
+            self.edits.append(FormatRange(self.name, f"{cell_ref(first, col)}:{cell_ref(last, col)}",
+                                          horizontal="center"))
 
     def gap(self, n: int = 1) -> None:
         self.row += n

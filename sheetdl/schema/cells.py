@@ -133,7 +133,7 @@ class Cells:
             return ~np.isnan(self.floats)
         return np.array([k is not None for k in self.rows], dtype=bool)
 
-    def subset(self, mask: np.ndarray) -> "_Cells":
+    def subset(self, mask: np.ndarray) -> Cells:
         sub = Cells.__new__(Cells)
         sub.n_rows = int(np.count_nonzero(mask))
         sub._rows = sub._counts = None

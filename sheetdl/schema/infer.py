@@ -17,7 +17,17 @@ import numpy as np
 
 from ..errors import DataError, SettingsError
 from ..sheets import Table
-from .cells import Cells, column_listing, find_column, name_key, label_of, label_key, number_of, label_sort_key, cell_text
+from .cells import (
+    Cells,
+    cell_text,
+    column_listing,
+    find_column,
+    label_key,
+    label_of,
+    label_sort_key,
+    name_key,
+    number_of,
+)
 from .kinds import ID_MIN_ROWS, base_guess, feature_guess, forced_guess, unreadable_note
 
 __all__ = ["Kind", "Role", "Task", "TaskSetting", "Column", "Schema", "infer_schema", "FEATURE_KINDS"]
@@ -72,7 +82,7 @@ class Schema:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Schema":
+    def from_dict(cls, d: dict) -> Schema:
         cols = [Column(**c) for c in d["columns"]]
         return cls(
             columns=cols,
@@ -367,10 +377,12 @@ def _infer_target(table: Table, i: int, arr: np.ndarray, task: str, forced_kind:
     if lonely:
         col.notes.append(
             f"Only one labelled row has {_show(lonely)} in '{name}'; SheetDL can't learn much about "
-            f"{'it' if len(lonely) == 1 else 'them'}. Label more rows like {'it' if len(lonely) == 1 else 'them'} if you can."
+            f"{'it' if len(lonely) == 1 else 'them'}. Label more rows like {'it' if len(lonely) == 1 else 'them'} "
+            "if you can."
         )
     if task == "classification":
-        reason = f"classification: you asked for it; '{name}' holds {len(classes):,} different values ({_show(classes)})"
+        reason = (f"classification: you asked for it; '{name}' holds {len(classes):,} different values "
+                  f"({_show(classes)})")
     elif numeric and kind == "number":
         reason = (f"classification: '{name}' holds whole numbers with only {len(classes):,} "
                   f"different values ({_show(classes)})")

@@ -15,11 +15,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import cell_list
+from ..sheets import Table
 from .cells import (
     DATE_LOOSE_RE,
     DMY_LIKE_RE,
-    bool_token,
     Cells,
+    bool_token,
+    cell_text,
+    common_spellings,
     date_of,
     date_order,
     guess_decimal_comma,
@@ -27,10 +30,7 @@ from .cells import (
     number_of,
     parse_dates,
     spelling_key,
-    common_spellings,
-    cell_text,
 )
-from ..sheets import Table
 
 # ---------------------------------------------------------------------------------------------------
 # Thresholds: every decision below names the constant it rests on.

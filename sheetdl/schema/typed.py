@@ -13,25 +13,24 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from ..sheets import Table
 from .cells import (
-    bool_token,
     Cells,
+    bool_token,
+    cell_text,
     column_listing,
+    common_spellings,
     date_of,
     date_order,
-    guess_decimal_comma,
     find_column,
-    label_of,
+    guess_decimal_comma,
     label_key,
+    label_of,
     number_of,
     parse_dates,
     spelling_key,
-    common_spellings,
-    cell_text,
 )
-from ..sheets import Table
 from .infer import Column, Schema
-
 
 
 def typed_frame(table: Table, schema: Schema) -> pd.DataFrame:

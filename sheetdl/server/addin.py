@@ -63,10 +63,10 @@ class Host:
     runner: Callable[[list[str]], int] = field(default=lambda cmd: subprocess.run(cmd, check=False).returncode)
     ask: Callable[[str], str] = field(default=input)
     say: Callable[[str], None] = field(default=print)
-    registry: "Registry | None" = None
+    registry: Registry | None = None
     mac_wef: Path = MAC_WEF
 
-    def reg(self) -> "Registry":
+    def reg(self) -> Registry:
         return self.registry or WindowsRegistry()
 
 
@@ -177,7 +177,8 @@ def install(config: ServerConfig, *, yes: bool = False, host: Host | None = None
             host.say(line)
         host.say("")
     else:
-        host.say("Installed. Start the server with `sheetdl serve`, then restart Excel: the SheetDL tab is on the ribbon.")
+        host.say("Installed. Start the server with `sheetdl serve`, then restart Excel: the SheetDL tab is on the "
+                 "ribbon.")
         host.say("")
     host.say("Excel on the web:")
     for i, step in enumerate(WEB_STEPS, 1):
@@ -205,7 +206,8 @@ def _run(host: Host, cmd: list[str], what: str) -> bool:
     except FileNotFoundError:
         code = -1
     if code != 0:
-        host.say(f"Could not {what} (the command `{' '.join(cmd)}` failed); Excel will refuse to load the pane until it is trusted.")
+        host.say(f"Could not {what} (the command `{' '.join(cmd)}` failed); Excel will refuse to load the pane "
+                 "until it is trusted.")
         return False
     return True
 
@@ -283,7 +285,8 @@ def status(config: ServerConfig, *, host: Host | None = None, timeout: float = 2
         f = host.mac_wef / "sheetdl-manifest.xml"
         lines.append(f"Excel registration: {f if f.is_file() else 'none'}")
     else:
-        lines.append("Excel registration: Excel on the web only — upload the manifest (Home → Add-ins → Upload My Add-in).")
+        lines.append("Excel registration: Excel on the web only — upload the manifest "
+                     "(Home → Add-ins → Upload My Add-in).")
     port = rec.get("port", config.port)
     lines.append(f"Server at https://localhost:{port}: " + _server_answer(config, port, timeout))
     return lines
@@ -299,7 +302,9 @@ def _server_answer(config: ServerConfig, port: int, timeout: float) -> str:
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ctx))
         with opener.open(f"https://localhost:{port}/api/health", timeout=timeout) as r:
             data = json.loads(r.read().decode())
-        return f"answers (SheetDL {data.get('version')})" if data.get("app") == "sheetdl" else "something else answers there"
+        if data.get("app") == "sheetdl":
+            return f"answers (SheetDL {data.get('version')})"
+        return "something else answers there"
     except ssl.SSLError:
         return "answers, but not with this SheetDL's certificate"
     except OSError:

@@ -43,7 +43,8 @@ def cmd_serve(args: argparse.Namespace, ui) -> int:
             s.bind(("127.0.0.1", args.port))
         except OSError as e:
             if e.errno in (errno.EADDRINUSE, errno.EACCES, getattr(errno, "WSAEADDRINUSE", -1)):
-                raise SheetDLError(f"Port {args.port} on this computer is already in use (is SheetDL already running?).",
+                raise SheetDLError(f"Port {args.port} on this computer is already in use "
+                                   "(is SheetDL already running?).",
                                    hint="Stop the other program, or use another port: sheetdl serve --port 47812 "
                                         "(and `sheetdl addin install --port 47812`).") from None
             raise

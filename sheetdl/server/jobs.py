@@ -192,7 +192,8 @@ class JobManager:
             raise DataError(f"SheetDL's add-in takes at most {self.config.max_rows:,} rows; this table has "
                             f"{spec.n_rows:,}.", hint="Train on a sample of the rows, or use the sheetdl command.")
         if not spec.columns or len(spec.columns) > self.config.max_columns:
-            raise DataError(f"A table needs 1 to {self.config.max_columns:,} columns; this one has {len(spec.columns):,}.",
+            raise DataError(f"A table needs 1 to {self.config.max_columns:,} columns; "
+                            f"this one has {len(spec.columns):,}.",
                             hint="Select a table with a header row.")
         if spec.kind == "predict" and not self.model_path(spec.workbook_id).is_file():
             raise ModelFileError("This workbook has no trained SheetDL model yet.",
@@ -305,7 +306,8 @@ class JobManager:
                 log.error("job %s failed:\n%s", job.id, traceback.format_exc())
                 job.error = {"error": "InternalError",
                              "message": "SheetDL ran into a problem it did not expect; your workbook was not changed.",
-                             "hint": "Try again; if it happens again, run 'sheetdl serve' in a terminal to see the details.",
+                             "hint": "Try again; if it happens again, run 'sheetdl serve' in a terminal to see "
+                                     "the details.",
                              "sheet": None, "column": None, "cells": []}
                 job.state = "failed"
                 job.emit("failed", error=job.error, message=job.error["message"])
@@ -376,7 +378,8 @@ def _train(job: Job, table, config: ServerConfig):
 
     def progress(p) -> None:
         info = {"stage": p.stage, "fold": p.fold, "n_folds": p.n_folds, "epoch": p.epoch,
-                "max_epochs": p.max_epochs, "valid_score": _num(p.valid_score), "elapsed": round(time.monotonic() - t0, 2),
+                "max_epochs": p.max_epochs, "valid_score": _num(p.valid_score),
+                "elapsed": round(time.monotonic() - t0, 2),
                 "remaining": _num(p.remaining), "fraction": round(p.fraction, 4), "message": p.message,
                 "score_name": score_name["name"]}
         job.last_progress = info
@@ -386,7 +389,8 @@ def _train(job: Job, table, config: ServerConfig):
             job.emit("curve", fold=p.fold, epoch=p.epoch, valid_score=_num(p.valid_score))
 
     model, results = train_workbook(table, settings, on_schema=on_schema, progress=progress,
-                                    cancel=job.cancel_requested.is_set, reasons=spec.reasons, **_picture_options(config))
+                                    cancel=job.cancel_requested.is_set, reasons=spec.reasons,
+                                    **_picture_options(config))
     if not seen:  # folds too short to report while running: send the averaged curve at once
         for c in results.curve:
             job.emit("curve", fold=0, epoch=c.epoch, valid_score=_num(c.valid_score))

@@ -59,7 +59,7 @@ class Edit:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Edit":
+    def from_dict(cls, d: dict) -> Edit:
         if cls is Edit:
             return edit_from_dict(d)
         names = {f.name for f in fields(cls)}
@@ -249,7 +249,7 @@ class AddPicture(Edit):
 
     @classmethod
     def from_png(cls, sheet: str, anchor: str, png: bytes, *, width: int | None = None,
-                 height: int | None = None, description: str = "") -> "AddPicture":
+                 height: int | None = None, description: str = "") -> AddPicture:
         """The edit for PNG file bytes; a size left out is the picture's own, in pixels (a width or
         height alone keeps the picture's proportions)."""
         own_w, own_h = png_size(png)

@@ -254,9 +254,8 @@ def _after_sheet_data(z: zipfile.ZipFile, part: str) -> bytes:
             if found:
                 keep = buf
                 continue
-            last = None
-            for last in _END_OF_SHEET_DATA.finditer(buf):
-                pass
+            ends = list(_END_OF_SHEET_DATA.finditer(buf))
+            last = ends[-1] if ends else None
             if last is not None:
                 found = True
                 keep = buf[last.end():]

@@ -20,6 +20,7 @@ from copy import copy
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+from ..errors import OutputError, WorkbookError
 from .edits import (
     AddChart,
     AddPicture,
@@ -32,7 +33,6 @@ from .edits import (
     SetRowHeight,
     WriteCells,
 )
-from ..errors import OutputError, WorkbookError
 
 __all__ = ["apply_edits"]
 

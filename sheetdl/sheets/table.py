@@ -53,7 +53,7 @@ class Table:
         return column_index(self.letters[-1]) if self.letters else 0
 
     @classmethod
-    def from_dataframe(cls, df: pd.DataFrame, *, sheet: str = "data", source: str = "") -> "Table":
+    def from_dataframe(cls, df: pd.DataFrame, *, sheet: str = "data", source: str = "") -> Table:
         """A Table for the Python API: header on row 1, data from row 2, columns from A."""
         names = [str(c).strip() for c in df.columns]
         values = df.copy()
@@ -139,7 +139,7 @@ def read_table(path, *, sheet: str | None = None) -> Table:
     return table
 
 
-def _check_details(table: "Table", details, *, last_row: int | None) -> None:
+def _check_details(table: Table, details, *, last_row: int | None) -> None:
     """Formulas saved without results stop the run (their cells would silently read blank); hidden
     and filtered rows and hidden columns are used like the others, and a note says so."""
     cols = {column_index(letter): letter for letter in table.letters}
@@ -149,7 +149,8 @@ def _check_details(table: "Table", details, *, last_row: int | None) -> None:
     if uncalc:
         n = len(uncalc)
         raise WorkbookError(
-            f"Sheet '{table.sheet}' has {n:,} formula{'s' if n != 1 else ''} whose result{'s were' if n != 1 else ' was'} "
+            f"Sheet '{table.sheet}' has {n:,} formula{'s' if n != 1 else ''} "
+            f"whose result{'s were' if n != 1 else ' was'} "
             f"never saved ({cell_list(uncalc)}), so SheetDL would read {'those cells' if n != 1 else 'that cell'} "
             "as blank. The file was probably written by a program that stores formulas without working "
             "them out.",

@@ -37,11 +37,11 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from ..errors import OutputError, WorkbookError
+from ._xlsx import package as _package
 from .edits import Edit
 from .files import fsync_dir, refuse_same_file, save_synced, set_mode, temp_file
-from ._xlsx import package as _package
-from .inventory import anchor_span, part_rels, workbook_sheets, describe_lost, package_inventory
-from .openpyxl_writer import data_sheet_name, load_package, workbook_from_calamine, workbook_from_csv, apply_edits
+from .inventory import anchor_span, describe_lost, package_inventory, part_rels, workbook_sheets
+from .openpyxl_writer import apply_edits, data_sheet_name, load_package, workbook_from_calamine, workbook_from_csv
 
 __all__ = ["write_workbook", "existing_sheet_names", "conversion_note", "objects_right_col"]
 

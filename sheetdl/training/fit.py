@@ -26,8 +26,7 @@ import torch
 
 from ..encode import EncodedTable, GapPractice, TableEncoder, TargetEncoder, blank_columns, rare_gaps
 from ..errors import Cancelled, DataError
-from ..models import refresh_batchnorm, to_input
-from ..models import N_BINS, NUMBER_EMBEDDING, TEXT_DIM, TabularNet, embedding_dim
+from ..models import N_BINS, NUMBER_EMBEDDING, TEXT_DIM, TabularNet, embedding_dim, refresh_batchnorm, to_input
 from ..schema import Schema
 from .options import (
     DECAY_PATIENCE,
@@ -347,10 +346,11 @@ def _train_fold(fold: _Fold, y: np.ndarray, k: int, shape: _Shape, attempt: _Att
         net.set_number_bins(fold.enc_fit.numeric)
         net.start_from_pretrained()
         try:
-            module = _fit_fold(net, task=schema.task, enc_fit=fold.enc_fit, enc_stop=fold.enc_stop, y_fit=y[fold.fit_pos],
-                               y_stop=y[fold.stop_pos], fold=f, n_folds=k, start=start, fold_deadline=fold_deadline,
-                               total_deadline=total_deadline, opts=opts, ensemble=shape.ensemble, gaps=fold.gaps,
-                               lr=attempt.lr, batch_size=attempt.batch_size, device=attempt.device)
+            module = _fit_fold(net, task=schema.task, enc_fit=fold.enc_fit, enc_stop=fold.enc_stop,
+                               y_fit=y[fold.fit_pos], y_stop=y[fold.stop_pos], fold=f, n_folds=k, start=start,
+                               fold_deadline=fold_deadline, total_deadline=total_deadline, opts=opts,
+                               ensemble=shape.ensemble, gaps=fold.gaps, lr=attempt.lr, batch_size=attempt.batch_size,
+                               device=attempt.device)
             return net, module
         except Diverged:
             if attempt.lr <= LEARNING_RATE / 100:

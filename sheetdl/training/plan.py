@@ -15,8 +15,7 @@ import numpy as np
 import torch
 
 from ..errors import SettingsError
-from ..models import backbone_macs, cnn_macs
-from ..models import IMAGE_EMBEDDING, N_BINS, NUMBER_EMBEDDING
+from ..models import IMAGE_EMBEDDING, N_BINS, NUMBER_EMBEDDING, backbone_macs, cnn_macs
 from .options import DEPTH, HIDDEN, LARGE_TABLE_ROWS, MAX_EPOCHS, MAX_STEPS
 
 __all__ = ["n_folds_for", "make_folds", "batch_size", "choose_shape", "choose_ensemble", "forward_macs",

@@ -21,16 +21,15 @@ from .xmltext import (
     R_NS,
     Unsupported,
     areas_of,
-    parse_cell_ref,
+    col_letters,
     esc,
     get_attr,
-    col_letters,
     ns_prefix,
     num_text,
+    parse_cell_ref,
     prefix_of,
     quote_attr,
 )
-
 
 # ---- sizes, for placing a chart by cells ----------------------------------------------------------
 

@@ -39,19 +39,19 @@ from pathlib import Path
 from urllib.parse import unquote
 from xml.etree import ElementTree as ET
 
-from ..edits import AddPicture, AddSheet, Edit
 from ...errors import OutputError, WorkbookError
-from .drawing import EMPTY_DRAWING, chart_xml, DrawingXml, cell_sizes
+from ..edits import AddPicture, AddSheet, Edit
+from .drawing import EMPTY_DRAWING, DrawingXml, cell_sizes, chart_xml
 from .styles import EMPTY_STYLES, Styles
 from .worksheet import (
-    add_color_scales,
     Conflict,
+    SheetChanges,
+    SheetXml,
+    add_color_scales,
     edit_cells,
     edit_cols,
     edit_freeze,
     new_sheet_xml,
-    SheetChanges,
-    SheetXml,
 )
 from .xmltext import DECL, MAIN_NS, R_NS, Unsupported, decode_part, get_attr, ns_prefix, prefix_of, quote_attr, set_attr
 from .zipcopy import copy_member
@@ -496,9 +496,8 @@ class Package:
                      self._types, re.I):
             return
         p, root = prefix_of(self._types, "Types")
-        last = None
-        for last in re.finditer(r"<(?:[\w.-]+:)?Default\b[^>]*>", self._types):
-            pass
+        defaults = list(re.finditer(r"<(?:[\w.-]+:)?Default\b[^>]*>", self._types))
+        last = defaults[-1] if defaults else None
         at = last.end() if last is not None else root.end()
         self._types = self._types[:at] + f'<{p}Default Extension="{ext}" ContentType="{ctype}"/>' + \
             self._types[at:]

@@ -118,7 +118,8 @@ class Styles:
                 a["wrapText"] = "1" if style["wrap"] else "0"
             if "horizontal" in style:
                 a["horizontal"] = style["horizontal"]
-            align = f"<{self.p}alignment" + "".join(f" {k}={quote_attr(v)}" for k, v in a.items() if "}" not in k) + "/>"
+            attributes = "".join(f" {k}={quote_attr(v)}" for k, v in a.items() if "}" not in k)
+            align = f"<{self.p}alignment{attributes}/>"
             attrs["applyAlignment"] = "1"
         inner = align if align is not None else (_ser(kids["alignment"], self.p) if "alignment" in kids else "")
         if "protection" in kids:
@@ -159,7 +160,8 @@ class Styles:
             return _BUILTIN_FORMATS[code]
         if code not in self._formats:
             self._formats[code] = self._next_format
-            self.new["numFmts"].append(f'<{self.p}numFmt numFmtId="{self._next_format}" formatCode={quote_attr(code)}/>')
+            self.new["numFmts"].append(
+                f'<{self.p}numFmt numFmtId="{self._next_format}" formatCode={quote_attr(code)}/>')
             self._next_format += 1
         return self._formats[code]
 

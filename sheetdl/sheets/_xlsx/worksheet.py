@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...errors import OutputError
 from ..edits import (
     AddChart,
     AddPicture,
@@ -30,7 +31,6 @@ from ..edits import (
     SetRowHeight,
     WriteCells,
 )
-from ...errors import OutputError
 from .styles import Styles
 from .xmltext import (
     DECL,
@@ -40,13 +40,13 @@ from .xmltext import (
     Unsupported,
     areas_of,
     argb,
-    parse_cell_ref,
     children_of,
+    col_letters,
     esc,
     get_attr,
-    col_letters,
     ns_prefix,
     num_text,
+    parse_cell_ref,
     prefix_of,
     set_attr,
 )
@@ -287,7 +287,7 @@ def _column_styles(doc: SheetXml) -> Callable[[int], int]:
         if lo and hi and st and st != "0":
             ranges.append((int(lo), int(hi), int(st)))
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def style(col: int) -> int:
         return next((st for lo, hi, st in ranges if lo <= col <= hi), 0)
 

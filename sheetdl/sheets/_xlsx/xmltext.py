@@ -40,7 +40,7 @@ def quote_attr(s: str) -> str:
     return '"' + esc(s).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;") + '"'
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _attr_re(name: str) -> re.Pattern:
     return re.compile(rf"""(^|\s){re.escape(name)}\s*=\s*("[^"]*"|'[^']*')""")
 
@@ -67,7 +67,7 @@ def num_text(x: float) -> str:
     return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else repr(float(x))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def col_letters(col: int) -> str:
     s = ""
     while col:
