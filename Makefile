@@ -1,6 +1,7 @@
 # Quickstart on a fresh clone:
 #   make demo   — set up .venv and run the demo on the bundled penguins workbook
 #   make test   — set up .venv with the test tools and run the test suite
+#   make lint   — ruff and mypy on sheetdl/ (their settings are in pyproject.toml)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -8,7 +9,7 @@ BIN    := $(VENV)/bin
 # (see README) and this step leaves it alone.
 TORCH  ?= torch==2.13.0
 
-.PHONY: demo test setup clean
+.PHONY: demo test lint setup clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +23,10 @@ $(VENV)/.setup-test: $(VENV)/.setup
 	$(BIN)/python -m pip install -q -e ".[test]"
 	touch $@
 
+$(VENV)/.setup-lint: $(VENV)/.setup
+	$(BIN)/python -m pip install -q -e ".[lint]"
+	touch $@
+
 setup: $(VENV)/.setup
 
 demo: $(VENV)/.setup
@@ -29,6 +34,10 @@ demo: $(VENV)/.setup
 
 test: $(VENV)/.setup-test
 	$(BIN)/python -m pytest
+
+lint: $(VENV)/.setup-lint
+	$(BIN)/python -m ruff check sheetdl
+	$(BIN)/python -m mypy
 
 clean:
 	rm -rf $(VENV) sheetdl-demo

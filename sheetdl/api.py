@@ -9,7 +9,7 @@ import pandas as pd
 from .engine import FittedModel, load_model
 from .run import train_workbook
 from .schema import TaskSetting
-from .settings import Settings
+from .settings import Device, FineTune, Settings
 from .sheets import Table
 from .training import ProgressFn
 
@@ -23,11 +23,11 @@ def fit(
     ignore: Sequence[str] = (),
     task: TaskSetting = "auto",
     time_budget: float = 60.0,
-    device: str = "auto",
+    device: Device = "auto",
     seed: int = 0,
     progress: ProgressFn | None = None,
     image_folder=None,
-    fine_tune: str = "auto",
+    fine_tune: FineTune = "auto",
 ) -> FittedModel:
     """Train on the rows whose ``target`` is filled; returns a model that predicts the others.
 

@@ -23,6 +23,8 @@ from .errors import SettingsError, WorkbookError
 
 __all__ = [
     "Settings",
+    "Device",
+    "FineTune",
     "Source",
     "SETTING_KEYS",
     "SETTINGS_SHEET",
@@ -251,6 +253,7 @@ class Settings:
     def _fail(self, name: str, should: str, value: Any) -> SettingsError:
         spec = _BY_FIELD[name]
         source = self.sources.get(name)
+        source = source if isinstance(source, Source) else None  # (all are Sources after __post_init__)
         where = f" {source.where}" if source and source.where else ""
         return SettingsError(
             f"The '{spec.label}'{where} should be {should}; it is '{_shown(value)}'.",
@@ -395,7 +398,7 @@ def review_threshold_of(described: Mapping[str, str]) -> float | None:
     when there was none or the model comes from a SheetDL without the setting."""
     words = described.get("Review threshold", "none")
     try:
-        return Settings(review_threshold=None if words == "none" else words).review_threshold
+        return Settings().merged(review_threshold=None if words == "none" else words).review_threshold
     except SettingsError:
         return None
 

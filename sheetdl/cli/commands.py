@@ -165,8 +165,8 @@ def _review_threshold(flag: str | None) -> float | None:
 
     if flag is None:
         return None
-    return Settings(review_threshold=flag, sources={"review_threshold": "given with --review-threshold"}
-                    ).review_threshold
+    return Settings().merged(review_threshold=flag,
+                             sources={"review_threshold": "given with --review-threshold"}).review_threshold
 
 
 def _check_input(path: Path) -> None:

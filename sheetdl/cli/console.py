@@ -4,7 +4,13 @@ used, so the command line starts at once."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..errors import SheetDLError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress as Bar
+    from rich.progress import TaskID
 
 __all__ = ["Console"]
 
@@ -18,8 +24,8 @@ class Console:
         self.quiet = quiet
         self.out = Console(highlight=False)
         self.err = Console(stderr=True, highlight=False)
-        self._progress = None
-        self._task = None
+        self._progress: Bar | None = None
+        self._task: TaskID | None = None
 
     def say(self, text: str) -> None:
         if not self.quiet:
@@ -65,23 +71,23 @@ class Console:
             return
         from rich.progress import BarColumn, Progress, TextColumn
 
-        if self._progress is None:
-            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
-                                      console=self.out, transient=True)
-            self._progress.start()
-            self._task = self._progress.add_task("Training", total=1.0, info="")
+        bar, task = self._progress, self._task
+        if bar is None or task is None:
+            bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
+                           console=self.out, transient=True)
+            bar.start()
+            task = bar.add_task("Training", total=1.0, info="")
+            self._progress, self._task = bar, task
         if p.stage == "training":
-            done = (p.fold - 1 + p.epoch / max(p.max_epochs, 1)) / p.n_folds
             score = f"validation {'accuracy' if p.valid_score is not None and p.valid_score <= 1 else 'score'} " \
                     f"{p.valid_score:.1%}" if p.valid_score is not None else ""
             left = f" · about {p.remaining:.0f} s left" if p.remaining is not None else ""
-            self._progress.update(self._task, completed=done, description=f"Fold {p.fold}/{p.n_folds}",
-                                  info=f"epoch {p.epoch} · {score}{left}")
-        elif p.stage == "pictures":  # epoch / max_epochs count pictures here
-            self._progress.update(self._task, completed=p.epoch / max(p.max_epochs, 1), description=p.message,
-                                  info="")
+            bar.update(task, completed=p.fraction, description=f"Fold {p.fold}/{p.n_folds}",
+                       info=f"epoch {p.epoch} · {score}{left}")
+        elif p.stage == "pictures":  # the bar shows the pictures read
+            bar.update(task, completed=p.stage_fraction, description=p.message, info="")
         else:
-            self._progress.update(self._task, completed=1.0, description=p.message or p.stage, info="")
+            bar.update(task, completed=1.0, description=p.message or p.stage, info="")
 
     def stop_progress(self) -> None:
         if self._progress is not None:

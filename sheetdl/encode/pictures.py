@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..errors import Cancelled, DataError
 from ..images import PRETRAINED_SIZE, SCRATCH_SIZE, ImageCache, load_column, resolve_path
-from ..models import featurise, load_backbone
+from ..models import ResNet18, featurise, load_backbone
 from ..schema import Column, Schema
 from ..sheets import Table
 
@@ -101,7 +101,7 @@ def _image_columns(schema: Schema) -> list[Column]:
 
 
 def _choose(allow_download: bool, fine_tune: bool = False, fine_tune_note: str = ""
-            ) -> tuple[dict, object | None, str, str]:
+            ) -> tuple[dict, ResNet18 | None, str, str]:
     """(spec, backbone or None, words, note): pretrained features when the weights can be had (or,
     with ``fine_tune``, pixels for the pretrained network whose last block then trains on them),
     else pixels for a CNN trained from scratch (and a note saying why, and how to get the better
@@ -229,6 +229,7 @@ def prepare_images(frame: pd.DataFrame, table: Table, schema: Schema, *, trainin
                         progress(done_before + done, len(filled), f"Looking at pictures in '{col.name}': "
                                                                   f"{done_before + done:,} of {len(filled):,}")
 
+                assert backbone is not None  # "features": chosen because the pretrained network loaded
                 feats = featurise(backbone, pixels[good], progress=feat_step)
                 for i, f in zip(good, feats):
                     out[part[i]] = f

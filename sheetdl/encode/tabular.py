@@ -183,7 +183,7 @@ class TextEncoder(_Encoder):
     """Free text → the ids of its first words (most frequent words in training; 0 = padding/unknown)."""
 
     def fit(self, values: pd.Series) -> TextEncoder:
-        docs = Counter()
+        docs: Counter[str] = Counter()
         for v in values:
             if v is not None and v == v:
                 docs.update(set(_TOKEN.findall(str(v).lower())))
@@ -240,7 +240,7 @@ class TargetEncoder(_Encoder):
     def fit(self, y: pd.Series, schema: Schema) -> TargetEncoder:
         self.task_ = schema.task
         if self.task_ == "classification":
-            self.n_classes_ = len(schema.classes)
+            self.n_classes_ = len(schema.classes or [])
             self.mean_, self.std_ = 0.0, 1.0
         else:
             v = np.asarray(y, dtype=np.float64)
@@ -309,6 +309,7 @@ class TableEncoder:
         self.columns, self.kinds, self.encoders = [], {}, {}
         for col in features:
             x = frame[col.name]
+            enc: _Encoder
             if col.kind in ("number", "boolean"):
                 enc = NumberEncoder().fit(x.to_numpy(dtype=np.float64, na_value=np.nan), col.name in blank_columns)
             elif col.kind == "category":

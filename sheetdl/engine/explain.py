@@ -152,10 +152,10 @@ def row_reasons(members, frame: pd.DataFrame, raw: pd.DataFrame, task: str, pred
             effects[rows], odds[rows] = _effects(group, part, columns, predict_all, task,
                                                  None if chosen_each is None else chosen_each[rows])
     effects, odds = filled.mean(effects), filled.mean(odds)
-    blanks = [[] for _ in range(n)]  # the cells answered from neighbours' values, by row
+    blanks: list[list[str]] = [[] for _ in range(n)]  # the cells answered from neighbours' values, by row
     for col, where in filled.filled.items():
-        for i in np.flatnonzero(where):
-            blanks[i].append(col)
+        for row in np.flatnonzero(where):
+            blanks[row].append(col)
         if col in columns:
             effects[where, columns.index(col)] = odds[where, columns.index(col)] = 0.0
     if filled.owner is not None:
@@ -241,6 +241,7 @@ def _refilled_effects(effects: np.ndarray, odds: np.ndarray, filled: Filled, fra
     again, as the answer was reached. Columns that choose no neighbours (words, pictures) keep their
     effects. Skipped, leaving the plain effects, when it would cost more than REASON_BUDGET_ROWS."""
     donors = filled.donors
+    assert donors is not None  # rows were filled from donors' values
     names = [c for c in columns if c in donors.kinds]
     rows_filled = np.flatnonzero(np.any(list(filled.filled.values()), axis=0))
     if not names or not len(rows_filled):
@@ -259,6 +260,7 @@ def _refilled_effects(effects: np.ndarray, odds: np.ndarray, filled: Filled, fra
             f = donors.fill(typed, filled.columns)
             out = predict_all(group, [m.encoder.transform(f.frame) for m in group])
             if task == "classification":
+                assert chosen is not None  # the class each row's answer is about
                 out = out[np.arange(len(f.frame)), f.expand(chosen[rows])]
             return f.mean(out)
 

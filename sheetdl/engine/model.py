@@ -74,7 +74,7 @@ class FittedModel:
             raise DataError(f"'{self.target}' is a number the model predicts, so there are no class probabilities.",
                             hint="Use predict() instead.")
         out = self._outputs(self._table(data), image_folder)
-        return pd.DataFrame(out, columns=[str(c) for c in self.classes])
+        return pd.DataFrame(out, columns=[str(c) for c in self.classes or []])
 
     def interval(self, data: pd.DataFrame | Table, *, image_folder=None) -> tuple[np.ndarray, np.ndarray]:
         """Regression: (low, high) for every row, a range meant to hold the true value for
@@ -157,6 +157,7 @@ class FittedModel:
                       labelled=np.zeros(len(frame), dtype=bool))
         self.fill_confidence(res, outputs)
         if ranged:
+            assert spread is not None
             res.low, res.high = self.interval_of(outputs, spread)
         if reasons:
             res.reasons = self.reasons_for(frame, table.values, outputs, filled=filled)
@@ -233,7 +234,8 @@ class FittedModel:
 
     def labels_of(self, outputs: np.ndarray) -> list:
         if self.task == "classification":
-            return [self.classes[i] for i in outputs.argmax(1)]
+            classes = self.classes or []
+            return [classes[i] for i in outputs.argmax(1)]
         return list(self.target_encoder.inverse_transform(outputs))
 
     def fill_confidence(self, res: Results, outputs: np.ndarray) -> None:

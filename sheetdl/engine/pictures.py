@@ -52,12 +52,13 @@ def picture_rows(model, frame: pd.DataFrame, table: Table, res: Results, reports
         unsure_order = np.argsort(-np.nan_to_num(width, nan=-1.0), kind="stable")
     else:
         conf = res.confidence
+        assert conf is not None  # classification: every row has one
         wrong = [i for i in range(len(frame))
                  if is_labelled[i] and has_picture[i] and _key(known(i)) != _key(pred[i])]
         rows_wrong = sorted(wrong, key=lambda i: -conf[i])[:MAX_WRONG_SHOWN]
         unsure_order = np.argsort(conf, kind="stable")
     shown = set(rows_wrong)
-    rows_unsure = []
+    rows_unsure: list[int] = []
     for i in unsure_order:
         if len(rows_wrong) + len(rows_unsure) >= MAX_SHOWN:
             break
@@ -75,15 +76,15 @@ def picture_rows(model, frame: pd.DataFrame, table: Table, res: Results, reports
     for j, (i, why) in enumerate(chosen):
         thumb = None
         try:
-            thumb = thumbnail_png(resolve_path(paths[j], folder), PICTURE_PX)
+            thumb = thumbnail_png(resolve_path(str(paths[j]), folder), PICTURE_PX) if paths[j] is not None else None
         except Exception:  # shown as an empty cell; the row is still listed
             thumb = None
         overlay = None
         if heat is not None and display_ok[j]:
             overlay = overlay_png(display[j], _resize(heat[j], PICTURE_PX), max_px=PICTURE_PX)
+        confidence = None if res.confidence is None else float(res.confidence[i])
         out.append(PictureRow(row=i, column=column, path=str(paths[j]), why=why, label=known(i),
-                              prediction=pred[i], confidence=None if regression else float(res.confidence[i]),
-                              thumbnail=thumb, heatmap=overlay))
+                              prediction=pred[i], confidence=confidence, thumbnail=thumb, heatmap=overlay))
     return out
 
 
@@ -128,6 +129,7 @@ def _heat_maps(model, frame, rows: list[int], column: str, folds, labelled, path
                 return net.combine(net.members(*inputs, image_embeddings={b: branch.from_maps(maps)}))
         else:
             x = to_input(torch.as_tensor(pixels[which]))
+            assert backbone is not None  # "features": the pretrained network read the pictures
             maps_fn = backbone.maps
 
             def head_fn(maps, branch=branch, net=net, inputs=inputs, b=b):
@@ -140,6 +142,5 @@ def _heat_maps(model, frame, rows: list[int], column: str, folds, labelled, path
         maps = gradcam(maps_fn, head_fn, x, target)
         for k, j in enumerate(which):
             result[j] = maps[k]
-    if any(r is None for r in result):
-        return None
-    return np.stack(result)
+    done = [r for r in result if r is not None]
+    return np.stack(done) if len(done) == len(result) else None

@@ -214,7 +214,7 @@ def _score(res: Results, run: _Run, held: np.ndarray, target_encoder: TargetEnco
         res.metrics = evaluate.classification_metrics(y, held)
         res.baseline = evaluate.classification_metrics(y, prior)
         res.confusion = evaluate.confusion_matrix(y, held.argmax(1), n_out)
-        majority = run.schema.classes[int(np.bincount(y, minlength=n_out).argmax())]
+        majority = (run.schema.classes or [])[int(np.bincount(y, minlength=n_out).argmax())]
         res.baseline_description = f"always guessing '{majority}'"
     else:
         truth = target_encoder.inverse_transform(y)

@@ -90,6 +90,9 @@ class ResNet18(nn.Module):
     ``strict=True``. ``maps`` gives the last block's output (for Grad-CAM), ``features`` its average
     (the 512 numbers per picture the other models learn from); ``forward`` keeps the ImageNet head."""
 
+    #: the SHA-256 of the pretrained weights loaded into it ("" when not known); see load_backbone
+    weights_sha256: str = ""
+
     def __init__(self, num_classes: int = 1000) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
@@ -210,7 +213,7 @@ def to_input(pixels: torch.Tensor | np.ndarray) -> torch.Tensor:
     return ((x - mean) / std).contiguous(memory_format=torch.channels_last)
 
 
-def featurise(backbone: nn.Module, pixels: np.ndarray, *, batch: int = 64,
+def featurise(backbone: ResNet18 | SmallCNN, pixels: np.ndarray, *, batch: int = 64,
               progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """The backbone's features for every picture, (n, out_dim) float32, computed in batches so a large
     column never holds all its scaled pictures in memory at once. ``progress(done, total)`` after
@@ -463,8 +466,8 @@ def _plain(exc: BaseException) -> str:
     reason = getattr(exc, "reason", None)  # urllib's URLError wraps the socket error
     if isinstance(reason, BaseException):
         exc = reason
-    text = getattr(exc, "strerror", None) if isinstance(exc, OSError) else None
-    if text and getattr(exc, "filename", None):
+    text = exc.strerror if isinstance(exc, OSError) else None
+    if text and isinstance(exc, OSError) and exc.filename:
         text = f"{text}: {exc.filename}"
     text = text or str(reason if isinstance(reason, str) else exc).strip() or type(exc).__name__
     return text.splitlines()[0][:300]
@@ -549,7 +552,7 @@ def _build(state: dict[str, torch.Tensor]) -> tuple[ResNet18 | None, str | None]
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
-    return model.to(memory_format=torch.channels_last), None
+    return model.to(memory_format=torch.channels_last), None  # type: ignore[call-overload]  # stubs lack it
 
 
 def _words(sha256: str) -> str:

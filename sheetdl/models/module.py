@@ -15,6 +15,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .tabular import TabularNet
+
 
 class Diverged(RuntimeError):
     """The training loss became NaN or infinite (learning rate too high for this data)."""
@@ -85,7 +87,7 @@ class TabularModule(L.LightningModule):
 
     def __init__(
         self,
-        net: nn.Module,
+        net: TabularNet,
         *,
         task: Literal["classification", "regression"],
         lr: float = 1e-3,
@@ -228,6 +230,8 @@ class TabularModule(L.LightningModule):
 
 class _TrainingLoss(nn.Module):
     """The training step's loss as a module of its own, so CUDA can record it as one graph."""
+
+    module: TabularModule  # kept out of the module tree (see __init__)
 
     def __init__(self, module: TabularModule) -> None:
         super().__init__()

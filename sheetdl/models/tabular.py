@@ -36,6 +36,7 @@ each member's raw output, for the loss and for the spread behind regression inte
 from __future__ import annotations
 
 import math
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -96,6 +97,8 @@ class PiecewiseLinearEmbeddings(nn.Module):
     activation). The bin edges are a buffer, saved with the weights and set once from the training
     rows (``set_bins``); W starts at zero, so training starts from a linear embedding and bends it
     where the data asks."""
+
+    edges: torch.Tensor  # a buffer: saved with the weights
 
     def __init__(self, n: int, n_bins: int, dim: int = NUMBER_EMBEDDING) -> None:
         super().__init__()
@@ -192,6 +195,10 @@ class ImageBranch(nn.Module):
     picture path after the last convolution, for Grad-CAM.
     """
 
+    cnn: SmallCNN | None
+    norm: nn.LayerNorm | None
+    block: nn.Module | None
+
     def __init__(self, spec: dict) -> None:
         super().__init__()
         self.mode = spec["mode"]
@@ -220,11 +227,13 @@ class ImageBranch(nn.Module):
             return self.scaled_maps(x)
         if self.training:
             x = _random_shift(x, self.shift)
+        assert self.cnn is not None  # "pixels": the branch's own CNN
         return self.cnn.maps(x)
 
     def scaled_maps(self, x: torch.Tensor) -> torch.Tensor:
         """Scaled input (B, 3, H, W) → the last convolution's maps (for Grad-CAM: no augmentation)."""
         if self.block is None:
+            assert self.cnn is not None  # "pixels": the branch's own CNN
             return self.cnn.maps(x)
         start = frozen_start(self.weights)
         if next(start.parameters()).device != x.device:
@@ -250,11 +259,13 @@ class ImageBranch(nn.Module):
     def from_maps(self, maps: torch.Tensor) -> torch.Tensor:
         pooled = maps.mean(dim=(2, 3))
         if self.block is not None:
+            assert self.norm is not None  # "tune" normalises the block's features
             pooled = self.norm(pooled.float())
         return F.relu(self.project(pooled))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.cnn is None and self.block is None:
+            assert self.norm is not None  # "features" normalises the frozen network's features
             return F.relu(self.project(self.norm(x.float())))
         return self.from_maps(self.maps(x))
 
@@ -274,6 +285,10 @@ def _random_shift(x: torch.Tensor, pad: int) -> torch.Tensor:
 
 
 class TabularNet(nn.Module):
+    plr_index: torch.Tensor  # buffers: which numeric inputs are embedded, and which are flags
+    flag_index: torch.Tensor
+    additive: nn.Linear | None
+
     def __init__(
         self,
         *,
@@ -295,7 +310,7 @@ class TabularNet(nn.Module):
         super().__init__()
         continuous = [False] * n_numeric if continuous is None else list(continuous)
         assert len(continuous) == n_numeric
-        self.config = dict(
+        self.config: dict[str, Any] = dict(
             n_numeric=n_numeric,
             cardinalities=list(cardinalities),
             vocab_sizes=list(vocab_sizes),
@@ -391,10 +406,15 @@ class TabularNet(nn.Module):
             columns = self.plr_index.cpu().numpy()
             self.plr.set_bins(quantile_edges(np.asarray(values)[:, columns], self.plr.n_bins))
 
+    @property
+    def image_branches(self) -> list[ImageBranch]:
+        """The picture branches, one per picture column, typed as what they are."""
+        return [cast(ImageBranch, branch) for branch in self.images]
+
     def optimizer_groups(self, lr: float) -> list[dict]:
         """Parameter groups for the optimiser: pretrained blocks being fine-tuned learn at
         ``TUNED_LR_SHARE`` of the rate, so the first steps of a fresh head don't wreck them."""
-        tuned = [p for branch in self.images for p in branch.tuned_parameters()]
+        tuned = [p for branch in self.image_branches for p in branch.tuned_parameters()]
         ids = {id(p) for p in tuned}
         rest = [p for p in self.parameters() if id(p) not in ids]
         groups = [{"params": rest, "lr": lr}]
@@ -404,14 +424,14 @@ class TabularNet(nn.Module):
 
     def start_from_pretrained(self) -> None:
         """Before training: fine-tuned picture blocks start from their pretrained values."""
-        for branch in self.images:
+        for branch in self.image_branches:
             branch.start_from_pretrained()
 
     def settle_tuned(self) -> None:
         """Rounds fine-tuned blocks' weights to float16 precision, as they are saved (half the model
         file), so the model predicts the same before saving and after loading."""
         with torch.no_grad():
-            for branch in self.images:
+            for branch in self.image_branches:
                 if branch.block is not None:
                     for t in branch.block.state_dict().values():  # weights and batch-norm statistics
                         if t.is_floating_point():

@@ -72,7 +72,7 @@ def frozen_start(weights_sha256: str) -> FrozenStart:
             raise RuntimeError(f"pretrained ResNet-18 weights are needed: {words}")
         if weights_sha256 and backbone.weights_sha256 != weights_sha256:
             raise RuntimeError("the pretrained ResNet-18 weights on this computer differ from the model's")
-        start = FrozenStart(backbone).to(memory_format=torch.channels_last)
+        start = FrozenStart(backbone).to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         _FROZEN[weights_sha256] = start
         return start
 
@@ -82,7 +82,7 @@ def tuned_block() -> nn.Module:
     trains it, starting from the pretrained values (``pretrained_block_state``); a saved model
     carries its own values. Its batch norms keep their running statistics (``freeze_batchnorm_stats``):
     batches of a few dozen pictures estimate them badly, while the weights and norms' scales learn."""
-    return BasicBlock(512, 512).to(memory_format=torch.channels_last)
+    return BasicBlock(512, 512).to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
 
 def pretrained_block_state(weights_sha256: str) -> dict[str, torch.Tensor]:

@@ -311,7 +311,7 @@ def summary(results: Results, table, pred_col: int, decimals: int) -> list[str]:
     if review is not None:
         n_check = int(review.sum())
         col = column_letter(pred_col + 2)  # Predicted, Confidence, Review
-        threshold = _pct(results.review_threshold)
+        threshold = _pct(results.review_threshold or 0.0)
         if n_check:
             out.append(f"{_count(n_check, 'prediction')} {'is' if n_check == 1 else 'are'} less sure than your review "
                        f"threshold of {threshold} and marked '{REVIEW_MARK}' in column {col}: worth a person's look.")

@@ -118,7 +118,8 @@ class Cells:
     @property
     def rows(self) -> list:
         if self._rows is None:
-            self._rows = [None if x != x else ("num", x) for x in self.floats.tolist()]
+            floats = self.floats if self.floats is not None else np.zeros(0)
+            self._rows = [None if x != x else ("num", x) for x in floats.tolist()]
         return self._rows
 
     @property
@@ -293,7 +294,7 @@ def date_order(strings) -> tuple[str, bool]:
     """'dmy' or 'mdy' for dates like 03/04/2024, decided for the whole column; and whether the
     column's own dates settle it (a day above 12 on one side)."""
     day_first = month_first = 0
-    seps = Counter()
+    seps: Counter[str] = Counter()
     for s in strings:
         m = DMY_LIKE_RE.fullmatch(s)
         if not m:

@@ -28,11 +28,10 @@ from .cells import (
     name_key,
     number_of,
 )
-from .kinds import ID_MIN_ROWS, base_guess, feature_guess, forced_guess, unreadable_note
+from .kinds import ID_MIN_ROWS, Kind, base_guess, feature_guess, forced_guess, unreadable_note
 
 __all__ = ["Kind", "Role", "Task", "TaskSetting", "Column", "Schema", "infer_schema", "FEATURE_KINDS"]
 
-Kind = Literal["number", "category", "boolean", "date", "text", "image", "id", "constant"]
 Role = Literal["target", "feature", "ignored"]
 Task = Literal["classification", "regression"]
 TaskSetting = Literal["auto", "classification", "regression"]
@@ -195,7 +194,7 @@ def infer_schema(
     t_idx = _resolve(table, target, "the target column")
     target_name = table.columns[t_idx]
     ignored = {_resolve(table, n, "the columns to ignore") for n in ignore or ()}
-    overrides: dict[int, str] = {}
+    overrides: dict[int, Kind] = {}
     for n, k in (kinds or {}).items():
         if k not in _KINDS:
             raise SettingsError(
@@ -237,7 +236,7 @@ def infer_schema(
             continue
         cells = Cells(arr)
         g = forced_guess(cells, overrides[i]) if i in overrides else feature_guess(cells, name)
-        role = "feature"
+        role: Role = "feature"
         reason = g.reason
         notes = list(g.notes)
         if g.kind not in FEATURE_KINDS:
@@ -249,6 +248,7 @@ def infer_schema(
         columns.append(Column(name, g.kind, role, reason, letter, n_missing=int(g.n_missing),
                               n_unreadable=int(g.n_unreadable), notes=notes, parse=dict(g.parse)))
 
+    assert target_info is not None  # the target is one of the table's columns (checked above)
     task_, task_reason, classes = target_info
     return Schema(columns=columns, target=target_name, task=task_, task_reason=task_reason, classes=classes)
 
@@ -261,7 +261,7 @@ def _set_ignored_kind(col: Column, arr: np.ndarray, name: str) -> None:
         pass
 
 
-def _infer_target(table: Table, i: int, arr: np.ndarray, task: str, forced_kind: str | None):
+def _infer_target(table: Table, i: int, arr: np.ndarray, task: str, forced_kind: Kind | None):
     name = table.columns[i]
     letter = table.letters[i] if i < len(table.letters) else ""
     where = _target_error_where(table, i)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -63,9 +64,12 @@ ID_WORDS = frozenset({"id", "ids", "key", "code", "uuid", "guid", "ref", "sku", 
 ID_LAST_WORDS = frozenset({"no", "nr", "num", "number", "#"})
 
 
+Kind = Literal["number", "category", "boolean", "date", "text", "image", "id", "constant"]
+
+
 @dataclass
 class Guess:
-    kind: str
+    kind: Kind
     reason: str
     n_missing: int = 0
     n_unreadable: int = 0
@@ -162,14 +166,14 @@ def base_guess(cells: Cells) -> Guess:
                 g.notes.append(f"Dates written like 03/04/2024 were read as {words}.")
             return g
 
-    texts = Counter()
+    texts: Counter[str] = Counter()
     for k, c in cells.counts.items():
         texts[cell_text(k)] += c
     spellings = common_spellings(texts)
     n_distinct = len(set(spellings.values()))
-    words = sum(len(t.split()) * c for t, c in texts.items()) / cells.n_filled
+    words_per_cell = sum(len(t.split()) * c for t, c in texts.items()) / cells.n_filled
     chars = sum(len(t) * c for t, c in texts.items()) / cells.n_filled
-    free = words >= TEXT_MIN_WORDS or chars >= TEXT_MIN_CHARS
+    free = words_per_cell >= TEXT_MIN_WORDS or chars >= TEXT_MIN_CHARS
     if n_distinct <= CATEGORY_MAX_VALUES or n_distinct <= CATEGORY_MAX_SHARE * cells.n_filled or not free:
         g = Guess("category", f"category, {n_distinct:,} value{'s' if n_distinct != 1 else ''}",
                    n_missing=n_blank)
@@ -237,7 +241,7 @@ def feature_guess(cells: Cells, name: str) -> Guess:
     return g
 
 
-def forced_guess(cells: Cells, kind: str) -> Guess:
+def forced_guess(cells: Cells, kind: Kind) -> Guess:
     """The user set the kind: count what doesn't read as that kind, but keep it."""
     n_blank = cells.n_rows - cells.n_filled
     g = Guess(kind, f"{kind} (you chose this)", n_missing=n_blank)

@@ -8,6 +8,7 @@ each kind becomes).
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -72,6 +73,7 @@ def _typed(cells: Cells, kind: str, parse: dict) -> pd.Series:
             f[(f != 0.0) & (f != 1.0)] = np.nan
         return pd.Series(f, dtype="float64")
     rows = cells.rows
+    conv: dict[Any, Any]
     if kind == "number":
         comma = parse.get("decimal_comma")
         if comma is None:
@@ -88,16 +90,16 @@ def _typed(cells: Cells, kind: str, parse: dict) -> pd.Series:
         order = parse.get("date_order") or date_order(strings)[0]
         parsed = parse_dates(strings, order)
         conv = {k: date_of(k, parsed) for k in cells.counts}
-        vals = np.array(
+        dates = np.array(
             [np.datetime64("NaT", "ns") if k is None or conv[k] is None else conv[k].to_datetime64() for k in rows],
             dtype="datetime64[ns]",
         ) if rows else np.array([], dtype="datetime64[ns]")
-        return pd.Series(vals, dtype="datetime64[ns]")
+        return pd.Series(dates, dtype="datetime64[ns]")
     # category, text, image (and anything else) as text
     conv = {k: cell_text(k) for k in cells.counts}
     if kind == "category":  # one spelling per value: the training table's, else this table's commonest
         known = parse.get("spellings") or {}
-        texts = Counter()
+        texts: Counter[str] = Counter()
         for k, c in cells.counts.items():
             texts[conv[k]] += c
         here = common_spellings(texts)

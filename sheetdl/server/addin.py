@@ -79,29 +79,35 @@ class Registry:
 class WindowsRegistry(Registry):
     """HKCU\\Software\\Microsoft\\Office\\16.0\\WEF\\Developer: name → manifest path (Office's sideload list)."""
 
-    def set(self, name: str, value: str) -> None:
-        import winreg  # type: ignore[import-not-found]
+    # the registry exists on Windows only; elsewhere (where this class is never made) nothing happens
 
-        with winreg.CreateKey(winreg.HKEY_CURRENT_USER, WEF_KEY) as k:
-            winreg.SetValueEx(k, name, 0, winreg.REG_SZ, value)
+    def set(self, name: str, value: str) -> None:
+        if sys.platform == "win32":
+            import winreg
+
+            with winreg.CreateKey(winreg.HKEY_CURRENT_USER, WEF_KEY) as k:
+                winreg.SetValueEx(k, name, 0, winreg.REG_SZ, value)
 
     def delete(self, name: str) -> None:
-        import winreg  # type: ignore[import-not-found]
+        if sys.platform == "win32":
+            import winreg
 
-        try:
-            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, WEF_KEY, 0, winreg.KEY_SET_VALUE) as k:
-                winreg.DeleteValue(k, name)
-        except FileNotFoundError:
-            pass
+            try:
+                with winreg.OpenKey(winreg.HKEY_CURRENT_USER, WEF_KEY, 0, winreg.KEY_SET_VALUE) as k:
+                    winreg.DeleteValue(k, name)
+            except FileNotFoundError:
+                pass
 
     def get(self, name: str) -> str | None:
-        import winreg  # type: ignore[import-not-found]
+        if sys.platform == "win32":
+            import winreg
 
-        try:
-            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, WEF_KEY) as k:
-                return winreg.QueryValueEx(k, name)[0]
-        except FileNotFoundError:
-            return None
+            try:
+                with winreg.OpenKey(winreg.HKEY_CURRENT_USER, WEF_KEY) as k:
+                    return winreg.QueryValueEx(k, name)[0]
+            except FileNotFoundError:
+                return None
+        return None
 
 
 def _record_path(config: ServerConfig) -> Path:

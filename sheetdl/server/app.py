@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -41,7 +42,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, e: HTTPException):
-        detail = e.detail if isinstance(e.detail, dict) else {
+        detail: Any = e.detail if isinstance(e.detail, dict) else {
             "error": "HTTPError", "message": str(e.detail), "hint": None, "sheet": None, "column": None, "cells": []}
         return JSONResponse(detail, status_code=e.status_code, headers=getattr(e, "headers", None))
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 from ..errors import DataError, cell_list
@@ -38,8 +39,11 @@ def _text(v) -> str | None:
 def _filled(v) -> bool:
     """A cell that holds something: not blank, not an Excel error, not a placeholder like 'n/a'
     (which name no file inside a folder and are read as missing pictures)."""
-    if v is None or (isinstance(v, str) and (_text(v) is None or _text(v).casefold() in PLACEHOLDERS)):
+    if v is None:
         return False
+    if isinstance(v, str):
+        text = _text(v)
+        return text is not None and text.casefold() not in PLACEHOLDERS
     return not (isinstance(v, float) and v != v)
 
 
@@ -104,7 +108,7 @@ def outside_folders(text: str, folders: Sequence[Path]) -> bool:
 
 def check_image_cells(*, sheet: str, columns: Sequence[str], letters: Sequence[str], header_row: int,
                       rows: Sequence[Sequence], ignore: Sequence[str], folders: Sequence[Path],
-                      also: set[str] = frozenset()) -> None:
+                      also: AbstractSet[str] = frozenset()) -> None:
     """Refuse (DataError naming the cells) picture paths the server may not read.
 
     ``columns`` are the header names, ``letters`` their column letters, ``rows`` the raw rows below

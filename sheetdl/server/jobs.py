@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import Cancelled, DataError, ModelFileError, SheetDLError
+from ..schema import TaskSetting
+from ..settings import FineTune
 from ..sheets import EXCEL_ERRORS, AddPicture, Table, WriteCells, clean_headers, column_letter
 from .config import ServerConfig
 from .images import check_image_cells, model_image_columns
@@ -57,8 +59,8 @@ class JobSpec:
     ignore: list[str] = field(default_factory=list)
     time_budget: float = 60.0
     review_threshold: float | None = None
-    task: str = "auto"
-    fine_tune: str = "auto"
+    task: TaskSetting = "auto"
+    fine_tune: FineTune = "auto"
     seed: int = 0
     reasons: bool = True
 

@@ -26,7 +26,7 @@ def running_server(config: ServerConfig, timeout: float = 20.0):
     from .app import uvicorn_config
 
     server = uvicorn.Server(uvicorn_config(config, log_level="error"))
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # not the main thread
+    server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]  # not the main thread
     thread = threading.Thread(target=server.run, name="sheetdl-test-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout

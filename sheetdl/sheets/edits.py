@@ -40,6 +40,7 @@ __all__ = [
     "AddPicture",
     "FreezePanes",
     "png_size",
+    "SHEET_EDITS",
     "edit_from_dict",
     "dumps",
     "loads",
@@ -256,6 +257,7 @@ class AddPicture(Edit):
         if width is None and height is None:
             width, height = own_w, own_h
         elif width is None:
+            assert height is not None
             width = max(1, round(own_w * height / own_h))
         elif height is None:
             height = max(1, round(own_h * width / own_w))
@@ -272,6 +274,10 @@ class AddPicture(Edit):
             raise ValueError(f"AddPicture on sheet '{self.sheet}' at {self.anchor}: png is not a whole PNG file "
                              f"({len(data)} bytes, not ending with the IEND chunk every PNG file ends with).")
         return data
+
+
+#: the edits that change one sheet (every edit but AddSheet), each naming it in ``sheet``
+SHEET_EDITS = (WriteCells, FormatRange, SetColumnWidth, SetRowHeight, ColorScale, AddChart, AddPicture, FreezePanes)
 
 
 def png_size(png: bytes) -> tuple[int, int]:

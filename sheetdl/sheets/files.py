@@ -57,7 +57,7 @@ def pid_alive(pid: int) -> bool:
 def remove_stale_temp_files(folder) -> list[str]:
     """Delete the temporary files an earlier run left behind when it was killed mid-write (kill -9,
     power cut): ours carry the writing process's number, and that process is gone. Returns their names."""
-    removed = []
+    removed: list[str] = []
     try:
         entries = list(os.scandir(folder))
     except OSError:

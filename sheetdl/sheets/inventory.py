@@ -118,8 +118,8 @@ def package_inventory(path) -> Counter:
                     if n:
                         inv[(where, what)] += n
         for part in names:
-            for rx, what in _BOOK_PARTS:
-                if rx.search(part):
+            for pattern, what in _BOOK_PARTS:
+                if pattern.search(part):
                     inv[("", what)] += 1
         for part in names:
             folder = posixpath.dirname(part)
@@ -161,13 +161,13 @@ def workbook_sheets(z: zipfile.ZipFile) -> list[tuple[str, str, str]]:
     out = []
     for el in root.iter(f"{{{_MAIN_NS}}}sheet"):
         rid = el.get(f"{{{_R_NS}}}id")
-        rtype, target = rels.get(rid, ("", ""))
+        rtype, target = rels.get(rid, ("", "")) if rid is not None else ("", "")
         out.append((el.get("name", ""), rtype, target))
     if not out:  # strict OOXML or another namespace: match by local name
         for el in root.iter():
             if el.tag.rsplit("}", 1)[-1] == "sheet":
                 rid = next((v for k, v in el.attrib.items() if k.endswith("}id")), None)
-                rtype, target = rels.get(rid, ("", ""))
+                rtype, target = rels.get(rid, ("", "")) if rid is not None else ("", "")
                 out.append((el.get("name", ""), rtype, target))
     return out
 

@@ -22,6 +22,7 @@ from xml.etree import ElementTree as ET
 
 from ..errors import OutputError, WorkbookError
 from .edits import (
+    SHEET_EDITS,
     AddChart,
     AddPicture,
     AddSheet,
@@ -50,6 +51,7 @@ def apply_edits(wb, edits: Sequence[Edit]) -> None:
         if isinstance(e, AddSheet):
             _add_sheet(wb, e)
             continue
+        assert isinstance(e, SHEET_EDITS)  # every edit but AddSheet changes one sheet it names
         ws = _sheet(wb, e.sheet)
         if isinstance(e, WriteCells):
             _write_cells(ws, e)

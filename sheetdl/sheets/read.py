@@ -89,7 +89,7 @@ class RawSheet:
 
     @property
     def n_filled(self) -> int:
-        return int(np.count_nonzero(_filled(self.cells))) if self.cells.size else 0
+        return int(np.count_nonzero(not_blank(self.cells))) if self.cells.size else 0
 
 
 class Workbook:
@@ -237,6 +237,7 @@ def _open_calamine(path: Path, ext: str, head: bytes) -> Workbook:
                     hint="Open it in Excel, save it again (File > Save As > Excel Workbook) and retry.",
                 ) from None
             raise _not_a_workbook(path) from None
+    assert wb is not None  # opened above, or refused in words
 
     names = list(wb.sheet_names)
     hidden = set()
@@ -331,8 +332,9 @@ def _filled_raw(grid: np.ndarray) -> np.ndarray:
     ).astype(bool)
 
 
-def _filled(cells: np.ndarray) -> np.ndarray:
-    return np.not_equal(cells, None)
+def not_blank(cells: np.ndarray) -> np.ndarray:
+    """Where a grid of cells (an object array, blank cells None) holds something."""
+    return np.asarray(cells != None, dtype=bool)  # noqa: E711 - element-wise on an object array
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -373,7 +375,7 @@ def _rels_path(part: str) -> str:
     return posixpath.join(d, "_rels", f + ".rels")
 
 
-def _read_rels(zf: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
+def _read_rels(zf: zipfile.ZipFile, part: str) -> dict[str | None, tuple[str, str]]:
     """Relationship id → (type, resolved target part)."""
     name = _rels_path(part)
     if name not in zf.namelist():

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import WorkbookError, cell_list
-from .read import open_workbook, sheet_details
+from .read import not_blank, open_workbook, sheet_details
 
 __all__ = ["Table", "read_table"]
 
@@ -116,7 +116,7 @@ def read_table(path, *, sheet: str | None = None) -> Table:
     raw = wb.sheet(name)
     if table_ref is None and raw.tables:
         table_ref = max(raw.tables, key=lambda t: t.size)
-    if raw.cells.size == 0 or not np.not_equal(raw.cells, None).any():
+    if raw.cells.size == 0 or not not_blank(raw.cells).any():
         if not any(wb.sheet(n).n_filled for n in wb.sheet_names if not _is_sheetdl_sheet(n)):
             raise WorkbookError(
                 f"'{wb.path.name}' is empty: no sheet holds any data.",
@@ -278,7 +278,7 @@ def find_header_row(cells: np.ndarray, group_rows=frozenset()) -> int:
     columns): such a row is taken for titles over groups of columns, not the header, when the next
     row is a header of its own (mostly text, at least as wide).
     """
-    filled = np.not_equal(cells, None)
+    filled = not_blank(cells)
     widths = filled.sum(axis=1)
     rows = np.flatnonzero(widths > 0)
     scan = rows[:HEADER_SCAN_ROWS]
@@ -316,7 +316,7 @@ def _from_range(raw, notes: list[str]) -> Table:
     cells = raw.cells
     group_rows = {r1 - raw.row0 for r1, c1, r2, c2 in getattr(raw, "merged", ()) if c2 > c1}
     h = find_header_row(cells, group_rows)
-    filled = np.not_equal(cells, None)
+    filled = not_blank(cells)
     cols = np.flatnonzero(filled[h])
     c1, c2 = int(cols[0]), int(cols[-1])
     letters = [column_letter(raw.col0 + j) for j in range(c1, c2 + 1)]
@@ -376,7 +376,7 @@ def _from_excel_table(raw, t, notes: list[str]) -> Table:
         header = np.array((t.columns + [None] * width)[:width], dtype=object)
     names = clean_headers(header, letters)
     body = block(data_first, data_last)
-    keep = np.flatnonzero(np.not_equal(body, None).any(axis=1)) if body.size else np.array([], dtype=int)
+    keep = np.flatnonzero(not_blank(body).any(axis=1)) if body.size else np.array([], dtype=int)
     notes.append(f"Used the Excel Table '{t.name}' on sheet '{raw.name}'.")
     if len(keep) == 0:
         raise WorkbookError(

@@ -18,7 +18,7 @@ import time
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,7 @@ import torch
 from ..encode import EncodedTable, GapPractice, TableEncoder, TargetEncoder, blank_columns, rare_gaps
 from ..errors import Cancelled, DataError
 from ..models import N_BINS, NUMBER_EMBEDDING, TEXT_DIM, TabularNet, embedding_dim, refresh_batchnorm, to_input
-from ..schema import Schema
+from ..schema import Schema, Task
 from .options import (
     DECAY_PATIENCE,
     DEPTH,
@@ -64,7 +64,7 @@ GAP_PRACTICE = True
 #: dropout would only slow it (diamonds, 24k rows a fold: RMSE 0.0991 → 0.0965 without it)
 DROPOUT = 0.1
 #: Lightning precision of GPU training (where the GPU has bfloat16)
-GPU_PRECISION = "bf16-mixed"
+GPU_PRECISION: Final = "bf16-mixed"
 #: the inner validation split of fold f is drawn with seed + INNER_SPLIT_SEED + f, apart from the
 #: seeds the folds' own training draws from (seed + f)
 INNER_SPLIT_SEED = 1000
@@ -77,7 +77,8 @@ class Member:
     encoder: TableEncoder
     net: TabularNet
     history: list[dict]
-    valid_rows: np.ndarray  # labelled-row positions this member never trained on
+    #: labelled-row positions this member never trained on (None: a model loaded from a file)
+    valid_rows: np.ndarray | None
 
 
 def quiet_lightning() -> None:
@@ -122,7 +123,7 @@ def _note(notes: list[str], text: str) -> None:
         notes.append(text)
 
 
-def _fit_fold(net: TabularNet, *, task: str, enc_fit: EncodedTable, enc_stop: EncodedTable, y_fit: np.ndarray,
+def _fit_fold(net: TabularNet, *, task: Task, enc_fit: EncodedTable, enc_stop: EncodedTable, y_fit: np.ndarray,
               y_stop: np.ndarray, fold: int, n_folds: int, start: float, fold_deadline: float,
               total_deadline: float, opts: FitOptions, ensemble: int, lr: float, batch_size: int,
               device: torch.device, gaps: GapPractice | None = None) -> TabularModule:
@@ -174,7 +175,7 @@ def _refresh_picture_batchnorm(net: TabularNet, enc: EncodedTable, device: torch
     """A CNN's batch-norm statistics, recomputed over the fold's training pictures with its final
     weights: on a small sheet a fold takes only a few dozen steps, too few for the running averages
     to forget the untrained start, and predictions would be near chance although training went well."""
-    for b, branch in enumerate(net.images):
+    for b, branch in enumerate(net.image_branches):
         if branch.cnn is None:
             continue
         branch.cnn.to(device)  # Lightning hands the trained network back on the CPU
@@ -207,7 +208,7 @@ class _Attempt:
     the later folds too."""
 
     lr: float
-    batch_size: int | None
+    batch_size: int  # 0 until the first fold sets it
     device: torch.device
     device_words: str
 
@@ -255,7 +256,7 @@ def train_members(frame: pd.DataFrame, y: np.ndarray, labelled: np.ndarray, sche
     practised = blank_columns(to_fill, schema.features) if GAP_PRACTICE else []
     start = time.monotonic()
     total_deadline = start + TRAINING_SHARE * opts.time_budget
-    attempt = _Attempt(lr=LEARNING_RATE, batch_size=None, device=device, device_words=device_words)
+    attempt = _Attempt(lr=LEARNING_RATE, batch_size=0, device=device, device_words=device_words)
     notes: list[str] = []
     members: list[Member] = []
     shape: _Shape | None = None

@@ -109,7 +109,7 @@ def _picture_embeddings(net: TabularNet, b: int, pictures: np.ndarray, device: t
     keys = [(b, device.type, hashlib.blake2b(memoryview(p), digest_size=16).digest()) for p in pictures]
     todo = list(dict.fromkeys(k for k in keys if k not in memo))
     if todo:
-        first = {}
+        first: dict[tuple, int] = {}
         for i, k in enumerate(keys):
             first.setdefault(k, i)
         rows = [first[k] for k in todo]

@@ -20,7 +20,7 @@ def preview_schema(body: SchemaRequest, config: ServerConfig = Depends(get_confi
         raise DataError(f"Send at most {config.max_schema_rows:,} sample rows to preview the columns.",
                         hint="Send a sample of the rows.")
     table = build_table(sheet=body.sheet, header_row=1, first_col=1, columns=body.columns, rows=body.rows)
-    target = body.target if body.target in table.columns else _guess_target(table)
+    target = body.target if body.target is not None and body.target in table.columns else _guess_target(table)
     ignore = [c for c in body.ignore if c in table.columns and c != target]
     schema = infer_schema(table, target=target, ignore=ignore)
     return {

@@ -40,7 +40,7 @@ from urllib.parse import unquote
 from xml.etree import ElementTree as ET
 
 from ...errors import OutputError, WorkbookError
-from ..edits import AddPicture, AddSheet, Edit
+from ..edits import SHEET_EDITS, AddPicture, AddSheet, Edit
 from .drawing import EMPTY_DRAWING, DrawingXml, cell_sizes, chart_xml
 from .styles import EMPTY_STYLES, Styles
 from .worksheet import (
@@ -144,9 +144,10 @@ class Package:
         if any(i.flag_bits & 0x1 for i in self._infos):
             raise Unsupported("encrypted zip members")
         self._types = self._text("[Content_Types].xml")
-        self.book = next((t for _, rtype, t in self._rels("") if rtype == "officeDocument"), None)
-        if not self.book or not self._exists(self.book):
+        book = next((t for _, rtype, t in self._rels("") if rtype == "officeDocument"), None)
+        if not book or not self._exists(book):
             raise Unsupported("no workbook part")
+        self.book: str = book
         self._book_rels = _rels_path(self.book)
         if not self._exists(self._book_rels):
             raise Unsupported("the workbook part has no relationships")
@@ -156,9 +157,9 @@ class Package:
             raise Unsupported("not transitional SpreadsheetML (strict OOXML?)")
         self._sheets = self._read_sheets(book_xml)
         pr = re.search(rf"<{self._bp}workbookPr\b([^>]*)>", book_xml)
-        self.date1904 = bool(pr) and get_attr(pr.group(1), "date1904") in ("1", "true")
+        self.date1904 = pr is not None and get_attr(pr.group(1), "date1904") in ("1", "true")
         self._styles: Styles | None = None
-        self._styles_part = next((t for _, rtype, t in self._rels(self.book) if rtype == "styles"), None)
+        self._styles_part: str | None = next((t for _, rtype, t in self._rels(self.book) if rtype == "styles"), None)
         self._set_main_type(macro_enabled)
 
     # ---- the public side ----
@@ -177,6 +178,7 @@ class Package:
                 sheet = self._add_sheet(e)
                 pending[sheet.part] = (sheet, SheetChanges())
                 continue
+            assert isinstance(e, SHEET_EDITS)  # every edit but AddSheet changes one sheet it names
             sheet = self._find(e.sheet)
             pending.setdefault(sheet.part, (sheet, SheetChanges()))[1].add(e, self.date1904)
         for sheet, ed in pending.values():
@@ -196,7 +198,7 @@ class Package:
         they were, then the new parts."""
         if self._styles is not None:
             text = self._styles.render()
-            if text is not None:
+            if text is not None and self._styles_part is not None:  # the styles' part: _styles_for made it
                 self._put(self._styles_part, text)
         if self._collect:
             self._collect_garbage()
@@ -301,6 +303,7 @@ class Package:
                 raise Unsupported(f"{name} has no <Relationships>")
             text = text[:m.start()] + m.group(0)[:-2] + "></Relationships>" + text[m.end():]
             m = re.search(r"</Relationships\s*>", text)
+            assert m is not None  # just made
         rel = f'<Relationship Id="{rid}" Type="{_RT}{rtype}" Target={quote_attr(rel_target)}/>'
         text = text[:m.start()] + rel + text[m.start():]
         self._put(name, text)
@@ -466,6 +469,7 @@ class Package:
         col_px, row_px = cell_sizes(doc, ed)
         for e, png in ed.drawn:
             if isinstance(e, AddPicture):
+                assert png is not None  # a picture's bytes were checked when it was gathered
                 canvas.add_picture(e, self._add_rel(drawing, "image", self._media(png)))
                 continue
             chart = self._fresh("xl/charts/chart", ".xml")

@@ -498,7 +498,9 @@ def edit_cols(doc: SheetXml, widths: dict[int, float]) -> None:
     body = "".join(f"<{p}col" + set_attr(set_attr(a, "min", str(lo)), "max", str(hi)) + "/>" for lo, hi, a in entries)
     if found:
         s, e = found
-        attrs = re.match(rf"<{p}cols\b([^>]*?)/?>", doc.head[s:e]).group(1)
+        opening = re.match(rf"<{p}cols\b([^>]*?)/?>", doc.head[s:e])
+        assert opening is not None  # found: the <cols> element starts there
+        attrs = opening.group(1)
         doc.head = doc.head[:s] + f"<{p}cols{attrs}>{body}</{p}cols>" + doc.head[e:]
     else:
         doc.insert("cols", f"<{p}cols>{body}</{p}cols>")
