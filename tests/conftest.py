@@ -1,9 +1,10 @@
+"""Fixtures every test may use; builders are in builders.py (this folder is on sys.path for both)."""
+
 import shutil
-from pathlib import Path
 
 import pytest
+from builders import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_workbooks" / "Penguins.xlsx"
 
 
@@ -19,3 +20,21 @@ def penguins_copy(tmp_path):
     dst = tmp_path / "Penguins.xlsx"
     shutil.copyfile(SAMPLE, dst)
     return dst
+
+
+@pytest.fixture()
+def offline_cache(tmp_path, monkeypatch):
+    """No network, and a picture cache of the test's own."""
+    monkeypatch.setenv("SHEETDL_OFFLINE", "1")
+    monkeypatch.setenv("SHEETDL_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture()
+def openpyxl_only(monkeypatch):
+    """Copy through openpyxl, as for a package the part-by-part writer can't handle."""
+    from sheetdl.sheets._xlsx import package as P
+
+    def refuse(*args, **kwargs):
+        raise P.Unsupported("for this test")
+
+    monkeypatch.setattr(P, "Package", refuse)

@@ -7,7 +7,6 @@ docs/reliability.md lists every case with what the user sees and the test below 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -19,11 +18,11 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from builders import sha
 
 from sheetdl.cli import main
 from sheetdl.errors import SheetDLError
-from sheetdl.schema import infer_schema
-from sheetdl.schema import typed_frame
+from sheetdl.schema import infer_schema, typed_frame
 from sheetdl.sheets import read_table
 
 BAD = Path(__file__).resolve().parent / "bad_inputs"
@@ -34,10 +33,6 @@ ROOT = BAD.parents[1]
 def wide_console(monkeypatch):
     """rich wraps at the terminal's width; long enough lines keep paths in one piece."""
     monkeypatch.setenv("COLUMNS", "2000")
-
-
-def sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def copy_of(name: str, folder: Path) -> Path:
@@ -368,7 +363,8 @@ def test_finished_run_reports_what_it_skipped(tmp_path, capsys, name, expected):
 # ---------------------------------------------------------------------------------------------------
 # property: random cells and shapes, written to a real workbook, give only SheetDL's own errors
 
-from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st
 
 _cell = st.one_of(
     st.none(),

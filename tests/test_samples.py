@@ -3,17 +3,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from builders import CSV_EVERY_SHEET, ROOT, load_script, soffice_convert
 
 from sheetdl.cli import main
 from sheetdl.settings import SETTING_KEYS, read_settings_sheet
-from workbook_tools import CSV_EVERY_SHEET, load_script, soffice_convert
-
-ROOT = Path(__file__).resolve().parent.parent
 
 pytest.importorskip("xlsxwriter")
 openpyxl = pytest.importorskip("openpyxl")
-
-
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import openpyxl
 import xlsxwriter
-from openpyxl.worksheet.table import Table as XlTable, TableStyleInfo
+from openpyxl.worksheet.table import Table as XlTable
+from openpyxl.worksheet.table import TableStyleInfo
 
 HERE = Path(__file__).resolve().parent
 

@@ -1,20 +1,13 @@
 """The CLI as a user runs it: sheetdl train / predict / explain on real workbooks."""
 
-import hashlib
-from pathlib import Path
 import subprocess
 import sys
 
 import openpyxl
 import pytest
+from builders import ROOT, sha
 
 from sheetdl.cli import main
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def sha(path):
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture(scope="module")

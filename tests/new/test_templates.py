@@ -1,18 +1,14 @@
 import sys
-from pathlib import Path
 
 import pytest
+from builders import CSV_EVERY_SHEET, ROOT, load_script, soffice_convert
 
 from sheetdl.cli import main
-from sheetdl.settings import SETTING_KEYS, read_settings_sheet
 from sheetdl.new import TEMPLATES, copy_template, find_template, templates_folder
-from workbook_tools import CSV_EVERY_SHEET, load_script, soffice_convert
+from sheetdl.settings import SETTING_KEYS, read_settings_sheet
 
-ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = ROOT / "templates"
 openpyxl = pytest.importorskip("openpyxl")
-
-
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,6 @@ from sheetdl.models.image import (
     to_input,
 )
 
-
 # --------------------------------------------------------------------------------------- weights
 
 def _sha(path: Path) -> str:

@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -24,10 +23,10 @@ pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 sync_api = pytest.importorskip("playwright.sync_api")
 
-from sheetdl.server.config import ServerConfig  # noqa: E402
-from sheetdl.server.testing import free_port, running_server  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+from builders import ROOT
+from builders import grey_png as _png  # noqa: E402
+
 MOCK = ROOT / "addin" / "testing" / "office-mock.js"
 OFFICE_JS = "https://appsforoffice.microsoft.com/lib/1/hosted/office.js"
 CHROMIUM = os.environ.get("SHEETDL_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
@@ -44,13 +43,6 @@ def _spki_hash(cert_pem: bytes) -> str:
     cert = x509.load_pem_x509_certificate(cert_pem)
     der = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return base64.b64encode(hashlib.sha256(der).digest()).decode()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    cfg = ServerConfig(home=tmp_path_factory.mktemp("sheetdl-home"), port=free_port())
-    with running_server(cfg) as srv:
-        yield cfg, srv
 
 
 @pytest.fixture(scope="module")
@@ -238,19 +230,6 @@ def test_date_formatted_cells_reach_the_server_as_dates(server, browser):
 
 
 # ---- pictures (add_picture) and the shared runtime --------------------------------------------
-def _png(width: int, height: int, shade: int = 0x80) -> bytes:
-    """A real PNG file of one grey, made here so the test needs no picture library."""
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    raw = b"".join(b"\x00" + bytes([shade]) * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-
-
 def _finished_job(server, edits, summary=()):
     """A job the server holds as done, with these edits as its one page (what a training run that
     shows pictures leaves), so the pane fetches and applies them the way it does after Train."""

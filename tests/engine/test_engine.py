@@ -116,10 +116,10 @@ def test_same_seed_same_predictions_on_cpu():
 
 
 def test_cancel_stops_training_with_our_error():
-    from sheetdl.training import FitOptions
     from sheetdl.engine import train_table
     from sheetdl.schema import infer_schema
     from sheetdl.sheets import Table
+    from sheetdl.training import FitOptions
 
     rng = np.random.default_rng(3)
     df = pd.DataFrame({"a": rng.normal(size=300), "t": rng.choice(["x", "y"], size=300)})
@@ -198,8 +198,8 @@ def test_gpu_out_of_memory_falls_back_to_smaller_batches_then_cpu(monkeypatch):
     import torch
 
     from sheetdl import training
-    from sheetdl.training import fit
     from sheetdl.engine import train_table
+    from sheetdl.training import fit
 
     table, schema = _small_table()
     seen = []
@@ -323,8 +323,7 @@ def test_each_row_is_explained_by_the_members_whose_answer_it_shows():
 
 
 def test_training_explains_labelled_rows_with_their_own_fold_model(monkeypatch):
-    from sheetdl.engine import explain
-    from sheetdl.engine import train_table
+    from sheetdl.engine import explain, train_table
     from sheetdl.schema import infer_schema
     from sheetdl.sheets import Table
     from sheetdl.training import FitOptions

@@ -9,14 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sheetdl.sheets import edits as E
-from sheetdl.errors import OutputError
 from sheetdl.engine import CurvePoint, Importance, Results
-from sheetdl.report import layout, layout_not_carried_over
-from sheetdl.report import importance_words
+from sheetdl.errors import OutputError
+from sheetdl.report import importance_words, layout, layout_not_carried_over
 from sheetdl.schema import Column, Schema
 from sheetdl.sheets import Table
-
+from sheetdl.sheets import edits as E
 
 # ---- builders ----------------------------------------------------------------------------------
 

@@ -3,11 +3,11 @@ import pandas as pd
 import pytest
 
 from sheetdl.encode import (
+    SOFT_CLIP,
+    SOFT_CLIP_BEFORE,
     CategoryEncoder,
     DateEncoder,
     NotFittedError,
-    SOFT_CLIP,
-    SOFT_CLIP_BEFORE,
     NumberEncoder,
     TableEncoder,
     TextEncoder,

@@ -3,46 +3,29 @@ list of what could not be carried over."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import stat
-import struct
-import zlib
 from pathlib import Path
 
-import numpy as np
 import openpyxl
-import pandas as pd
 import pytest
 
 xlsxwriter = pytest.importorskip("xlsxwriter")
 
-from sheetdl.sheets import edits as E  # noqa: E402
+from builders import N, sha, solid_png, write_results  # noqa: E402
+
 from sheetdl.errors import OutputError, WorkbookError  # noqa: E402
-from sheetdl.engine import CurvePoint, Importance, Results
-from sheetdl.report import layout, layout_not_carried_over  # noqa: E402
-from sheetdl.schema import Column, Schema  # noqa: E402
-from sheetdl.sheets._xlsx import package as P  # noqa: E402
+from sheetdl.sheets import (  # noqa: E402
+    describe_lost,
+    package_inventory,
+)
+from sheetdl.sheets import edits as E  # noqa: E402
 from sheetdl.sheets import files as F  # noqa: E402
 from sheetdl.sheets import write as W  # noqa: E402
 from sheetdl.sheets.write import conversion_note, existing_sheet_names, objects_right_col, write_workbook  # noqa: E402
-from sheetdl.sheets import describe_lost, package_inventory  # noqa: E402
-from sheetdl.sheets import Table  # noqa: E402
 
 # ---- fixtures ----------------------------------------------------------------------------------
-
-N = 12
-
-
-def png_bytes(w: int = 4, h: int = 4) -> bytes:
-    raw = b"".join(b"\x00" + b"\xff\x00\x00" * w for _ in range(h))
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
 def _data(ws, bold=None):
@@ -65,53 +48,15 @@ def make_plain(path: Path) -> Path:
     return path
 
 
-def customers_table(max_col: int = 6) -> Table:
-    df = pd.DataFrame({"Tenure": range(1, N + 1), "Plan": ["AB"[i % 2] for i in range(N)],
-                       "Churn": [None if i % 4 == 0 else ("Yes" if i % 3 else "No") for i in range(N)]})
-    t = Table.from_dataframe(df, sheet="Customers")
-    t.header_row = 3
-    t.sheet_rows = np.arange(4, 4 + N)
-    t.sheet_max_col = max_col  # 6: the note in column F
-    return t
-
-
-def customers_results() -> Results:
-    schema = Schema(
-        [Column("Tenure", "number", "feature", "numbers", "A"), Column("Plan", "category", "feature", "2 values", "B"),
-         Column("Churn", "category", "target", "the column to predict", "C", n_missing=3)],
-        target="Churn", task="classification", task_reason="'Churn' holds 2 labels.", classes=["No", "Yes"])
-    labelled = np.array([i % 4 != 0 for i in range(N)])
-    return Results(
-        schema, ["Yes" if i % 2 else "No" for i in range(N)], labelled,
-        confidence=np.linspace(0.5, 0.99, N),
-        metrics={"accuracy": 0.75, "auc": 0.8}, baseline={"accuracy": 0.6, "auc": 0.5},
-        baseline_description="always guessing 'Yes'", confusion=np.array([[2, 1], [1, 5]]),
-        curve=[CurvePoint(e, 1 / e, 1.2 / e, 0.6) for e in range(1, 9)],
-        importance=[Importance("Tenure", 0.1, 0.02), Importance("Plan", 0.01, 0.01)],
-        settings={"Target column": "Churn"}, run_info={"Device": "CPU"},
-    )
-
-
 @pytest.fixture()
 def plain(tmp_path) -> Path:
     return make_plain(tmp_path / "plain.xlsx")
-
-
-def sha(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def sheet_values(path: Path) -> dict[str, dict[str, object]]:
     wb = openpyxl.load_workbook(path)
     return {ws.title: {c.coordinate: c.value for row in ws.iter_rows() for c in row if c.value is not None}
             for ws in wb.worksheets}
-
-
-def write_results(src: Path, out: Path, max_col: int = 6) -> list[str]:
-    t, r = customers_table(max_col), customers_results()
-    existing = existing_sheet_names(src)
-    return write_workbook(src, layout(r, t, existing), out,
-                          on_lost=lambda lost: layout_not_carried_over(r, t, lost, existing))
 
 
 # ---- the happy path ----------------------------------------------------------------------------
@@ -183,15 +128,6 @@ def test_text_that_looks_like_a_formula_stays_text(plain, tmp_path):
 # ---- nothing is lost; what openpyxl loses (when it has to copy) is reported ------------------------
 
 
-@pytest.fixture()
-def openpyxl_only(monkeypatch):
-    """Copy through openpyxl, as for a package the part-by-part writer can't handle."""
-    def refuse(*args, **kwargs):
-        raise P.Unsupported("for this test")
-
-    monkeypatch.setattr(P, "Package", refuse)
-
-
 def make_rich(path: Path) -> Path:
     wb = xlsxwriter.Workbook(str(path))
     ws = wb.add_worksheet("Customers")
@@ -205,7 +141,7 @@ def make_rich(path: Path) -> Path:
     sales.add_sparkline("B1", {"range": "Sales!A1:A4"})
     sales.write_comment("A1", "a note")
     logo = wb.add_worksheet("Logo")
-    logo.insert_image("B2", "logo.png", {"image_data": io.BytesIO(png_bytes())})
+    logo.insert_image("B2", "logo.png", {"image_data": io.BytesIO(solid_png((0xff, 0, 0), 4, 4))})
     info = wb.add_worksheet("Info")
     info.insert_textbox("B2", "Read me first")
     wb.close()

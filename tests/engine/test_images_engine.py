@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import base64
 import shutil
-from pathlib import Path
 
 import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-import torch
 
 import sheetdl
 from sheetdl.cli import main
@@ -19,64 +17,10 @@ from sheetdl.errors import DataError
 from sheetdl.training import FitOptions
 
 PIL = pytest.importorskip("PIL")
+from builders import fake_pretrained_weights, picture_book  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def _offline_cache(tmp_path, monkeypatch):
-    """No network, and a cache of our own for every test."""
-    monkeypatch.setenv("SHEETDL_OFFLINE", "1")
-    monkeypatch.setenv("SHEETDL_CACHE", str(tmp_path / "cache"))
-
-
-def _shape_picture(kind: str, rng: np.random.Generator, size: int = 48) -> Image.Image:
-    """A light background with a reddish circle or a bluish square somewhere on it: easy to learn
-    within a test's few seconds of training, even on a busy machine."""
-    im = Image.new("RGB", (size, size), tuple(int(x) for x in rng.integers(170, 255, 3)))
-    d = ImageDraw.Draw(im)
-    r = int(rng.integers(size // 4, size // 2))
-    x, y = (int(v) for v in rng.integers(2, size - r - 2, 2))
-    shade = rng.integers(0, 60, 3)
-    ink = tuple(int(c) for c in ((200, 20, 20) if kind == "circle" else (20, 20, 200)) + shade * [-1, 1, 1])
-    (d.ellipse if kind == "circle" else d.rectangle)([x, y, x + r, y + r], fill=ink)
-    return im
-
-
-def picture_book(folder: Path, n: int = 80, *, blank: int = 8, extra_number: bool = False,
-                 missing: int = 0, seed: int = 0) -> Path:
-    """A workbook of n rows: Photo (relative path), maybe Size, Shape (the label; the last ``blank`` blank)."""
-    rng = np.random.default_rng(seed)
-    (folder / "pics").mkdir(parents=True, exist_ok=True)
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "Data"
-    ws.append(["Photo"] + (["Size"] if extra_number else []) + ["Shape"])
-    for i in range(n):
-        kind = ["circle", "square"][i % 2]
-        name = f"pics/{i:03d}.png"
-        _shape_picture(kind, rng).save(folder / name)
-        label = kind if i < n - blank else None
-        ws.append([name] + ([float(rng.normal())] if extra_number else []) + [label])
-    for j in range(missing):
-        ws.append([f"pics/gone_{j}.png"] + ([0.0] if extra_number else []) + ["circle"])
-    path = folder / "shapes.xlsx"
-    wb.save(path)
-    return path
-
-
-def fake_pretrained_weights(cache: Path) -> str:
-    """A ResNet-18 weight file with the right keys (random values) where SheetDL keeps the real one."""
-    from safetensors.torch import save_file
-
-    from sheetdl.models.image import ResNet18
-
-    torch.manual_seed(0)
-    state = {k: v.contiguous() for k, v in ResNet18().state_dict().items()}
-    sha = "ab" * 32
-    folder = cache / "weights"
-    folder.mkdir(parents=True, exist_ok=True)
-    save_file(state, str(folder / "resnet18-f37072fd.safetensors"), metadata={"sha256": sha})
-    return sha
+pytestmark = pytest.mark.usefixtures("offline_cache")  # no network, a cache of its own
 
 
 def test_pictures_train_from_scratch_offline_and_fill_the_workbook(tmp_path, capsys):
@@ -179,9 +123,9 @@ def test_a_picture_column_from_a_dataframe_uses_the_given_folder(tmp_path):
 
 def test_the_images_sheet_edits_round_trip_as_json(tmp_path):
     """The add-in receives the pictures as edits: base64 PNGs that survive JSON."""
-    from sheetdl.sheets import edits as E
     from sheetdl.engine import train_table
     from sheetdl.report import layout
+    from sheetdl.sheets import edits as E
 
     src = picture_book(tmp_path, n=30, blank=4)
     table = sheetdl.read_table(src)

@@ -7,45 +7,30 @@ import datetime as dt
 import io
 import re
 import shutil
-import struct
 import subprocess
 import zipfile
-import zlib
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-import numpy as np
 import openpyxl
-import pandas as pd
 import pytest
 
 xlsxwriter = pytest.importorskip("xlsxwriter")
 
-from sheetdl.sheets import edits as E  # noqa: E402
-from sheetdl.errors import OutputError  # noqa: E402
-from sheetdl.engine import CurvePoint, Importance, Results
-from sheetdl.report import layout, layout_not_carried_over  # noqa: E402
-from sheetdl.schema import Column, Schema  # noqa: E402
-from sheetdl.sheets._xlsx import package as P  # noqa: E402
-from sheetdl.sheets import existing_sheet_names, write_workbook  # noqa: E402
-from sheetdl.sheets import package_inventory  # noqa: E402
-from sheetdl.sheets import Table  # noqa: E402
+from builders import N, solid_png, write_results, zip_members  # noqa: E402
 
-N = 12
+from sheetdl.errors import OutputError  # noqa: E402
+from sheetdl.sheets import edits as E  # noqa: E402
+from sheetdl.sheets import (  # noqa: E402
+    package_inventory,  # noqa: E402
+    write_workbook,
+)
+from sheetdl.sheets._xlsx import package as P  # noqa: E402
+
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
 
 # ---- fixtures ----------------------------------------------------------------------------------
-
-
-def png_bytes(w: int = 4, h: int = 4) -> bytes:
-    raw = b"".join(b"\x00" + b"\x00\x80\xff" * w for _ in range(h))
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
 def make_rich(path: Path, *, vba: bool = False) -> Path:
@@ -70,7 +55,7 @@ def make_rich(path: Path, *, vba: bool = False) -> Path:
     chart = wb.add_chart({"type": "column"})
     chart.add_series({"values": "=Sales!$A$1:$A$4"})
     sales.insert_chart("D2", chart)
-    sales.insert_image("D20", "logo.png", {"image_data": io.BytesIO(png_bytes())})
+    sales.insert_image("D20", "logo.png", {"image_data": io.BytesIO(solid_png((0, 0x80, 0xff), 4, 4))})
     sales.insert_textbox("L2", "Read me first")
     sales.insert_button("L10", {"macro": "say_hello", "caption": "Press me"})  # a form control
     wb.define_name("Plans", "=Sales!$A$1:$A$4")
@@ -81,44 +66,6 @@ def make_rich(path: Path, *, vba: bool = False) -> Path:
         wb.add_vba_project(str(bin_path))
     wb.close()
     return path
-
-
-def customers_table(max_col: int = 6) -> Table:
-    df = pd.DataFrame({"Tenure": range(1, N + 1), "Plan": ["AB"[i % 2] for i in range(N)],
-                       "Churn": [None if i % 4 == 0 else ("Yes" if i % 3 else "No") for i in range(N)]})
-    t = Table.from_dataframe(df, sheet="Customers")
-    t.header_row = 3
-    t.sheet_rows = np.arange(4, 4 + N)
-    t.sheet_max_col = max_col
-    return t
-
-
-def customers_results() -> Results:
-    schema = Schema(
-        [Column("Tenure", "number", "feature", "numbers", "A"), Column("Plan", "category", "feature", "2 values", "B"),
-         Column("Churn", "category", "target", "the column to predict", "C", n_missing=3)],
-        target="Churn", task="classification", task_reason="'Churn' holds 2 labels.", classes=["No", "Yes"])
-    return Results(
-        schema, ["Yes" if i % 2 else "No" for i in range(N)], np.array([i % 4 != 0 for i in range(N)]),
-        confidence=np.linspace(0.5, 0.99, N),
-        metrics={"accuracy": 0.75, "auc": 0.8}, baseline={"accuracy": 0.6, "auc": 0.5},
-        baseline_description="always guessing 'Yes'", confusion=np.array([[2, 1], [1, 5]]),
-        curve=[CurvePoint(e, 1 / e, 1.2 / e, 0.6) for e in range(1, 9)],
-        importance=[Importance("Tenure", 0.1, 0.02), Importance("Plan", 0.01, 0.01)],
-        settings={"Target column": "Churn"}, run_info={"Device": "CPU"},
-    )
-
-
-def write_results(src: Path, out: Path, max_col: int = 6) -> list[str]:
-    t, r = customers_table(max_col), customers_results()
-    existing = existing_sheet_names(src)
-    return write_workbook(src, layout(r, t, existing), out,
-                          on_lost=lambda lost: layout_not_carried_over(r, t, lost, existing))
-
-
-def members(path: Path) -> dict[str, bytes]:
-    with zipfile.ZipFile(path) as z:
-        return {n: z.read(n) for n in z.namelist()}
 
 
 def all_values(path: Path) -> dict[str, dict[str, object]]:
@@ -141,7 +88,7 @@ MAY_CHANGE = {"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].
 def test_untouched_parts_are_byte_identical(rich, tmp_path):
     out = tmp_path / "rich (SheetDL).xlsx"
     assert write_results(rich, out) == []
-    before, after = members(rich), members(out)
+    before, after = zip_members(rich), zip_members(out)
     changed = {n for n in before if before[n] != after.get(n)}
     assert changed <= MAY_CHANGE, changed
     assert "docProps/app.xml" not in changed
@@ -179,7 +126,7 @@ def test_workbooks_saved_by_other_applications(rich, tmp_path, saved_by):
         (tmp_path / "lo" / "rich.xlsx").rename(src)
     out = tmp_path / "o.xlsx"
     assert write_results(src, out) == []
-    before, after = members(src), members(out)
+    before, after = zip_members(src), zip_members(out)
     assert {n for n in before if before[n] != after[n]} <= MAY_CHANGE
     values_before, values_after = all_values(src), all_values(out)
     for sheet, values in values_before.items():
@@ -195,8 +142,8 @@ def test_data_sheet_keeps_its_extensions_and_cells(rich, tmp_path):
     for sheet, values in before.items():
         for ref, v in values.items():
             assert after[sheet][ref] == v, (sheet, ref)
-    xml = members(out)[DATA_SHEET].decode()
-    old = members(rich)[DATA_SHEET].decode()
+    xml = zip_members(out)[DATA_SHEET].decode()
+    old = zip_members(rich)[DATA_SHEET].decode()
     for marker in ("<x14:sparklineGroup", "<x14:dataBar", "<dataValidations", "<legacyDrawing", "<tableParts",
                    "<drawing ", "<pane ", "mc:Ignorable"):
         assert xml.count(marker) == old.count(marker), marker
@@ -250,8 +197,8 @@ def test_results_read_back_with_openpyxl(rich, tmp_path):
 def test_the_charts_hold_their_data(rich, tmp_path):
     out = tmp_path / "o.xlsx"
     write_results(rich, out)
-    m = members(out)
-    charts = sorted(n for n in m if n.startswith("xl/charts/chart") and n not in members(rich))
+    m = zip_members(out)
+    charts = sorted(n for n in m if n.startswith("xl/charts/chart") and n not in zip_members(rich))
     line = m[charts[0]].decode()
     assert "<c:lineChart>" in line
     assert "<c:f>'SheetDL Report'!$B$" in line  # quoted sheet name, absolute references
@@ -284,7 +231,7 @@ def test_xlsm_keeps_its_macros(tmp_path):
     src = make_rich(tmp_path / "m.xlsm", vba=True)
     out = tmp_path / "m (SheetDL).xlsm"
     assert write_results(src, out) == []
-    before, after = members(src), members(out)
+    before, after = zip_members(src), zip_members(out)
     assert after["xl/vbaProject.bin"] == before["xl/vbaProject.bin"]
     types = after["[Content_Types].xml"].decode()
     assert 'PartName="/xl/workbook.xml" ContentType="application/vnd.ms-excel.sheet.macroEnabled.main+xml"' in types
@@ -297,7 +244,7 @@ def test_xlsm_saved_as_xlsx_drops_the_macros_and_says_so(tmp_path):
     src = make_rich(tmp_path / "m.xlsm", vba=True)
     out = tmp_path / "m.xlsx"
     assert write_results(src, out) == ["macros (VBA)"]
-    after = members(out)
+    after = zip_members(out)
     assert "xl/vbaProject.bin" not in after
     types = after["[Content_Types].xml"].decode()
     assert "macroEnabled" not in types and "spreadsheetml.sheet.main+xml" in types
@@ -330,7 +277,7 @@ def test_new_cells_go_in_column_and_row_order(tmp_path):
              E.FormatRange("Data", "C3", bold=True),  # an existing cell with a value: its format only
              E.SetColumnWidth("Data", 3, 9), E.SetRowHeight("Data", 3, 30), E.SetRowHeight("Data", 9, 12)]
     assert write_workbook(src, edits, out) == []
-    xml = members(out)["xl/worksheets/sheet1.xml"].decode()
+    xml = zip_members(out)["xl/worksheets/sheet1.xml"].decode()
     refs = re.findall(r'<c r="([A-Z]+)(\d+)"', xml)
     rows = [int(r) for _, r in refs]
     assert rows == sorted(rows)
@@ -368,8 +315,8 @@ def test_never_writes_over_a_value(tmp_path):
 def test_styles_are_appended_never_renumbered(rich, tmp_path):
     out = tmp_path / "o.xlsx"
     write_results(rich, out)
-    old = members(rich)["xl/styles.xml"].decode()
-    new = members(out)["xl/styles.xml"].decode()
+    old = zip_members(rich)["xl/styles.xml"].decode()
+    new = zip_members(out)["xl/styles.xml"].decode()
     for kind in ("fonts", "fills", "borders", "cellXfs"):
         inner_old = re.search(rf"<{kind}\b[^>]*>(.*?)</{kind}>", old, re.S).group(1)
         inner_new = re.search(rf"<{kind}\b[^>]*>(.*?)</{kind}>", new, re.S).group(1)
@@ -386,7 +333,7 @@ def test_second_run_on_its_own_output(rich, tmp_path):
     wb = openpyxl.load_workbook(second)
     assert wb.sheetnames[-2:] == ["SheetDL Report 2", "SheetDL Importance 2"]
     assert wb["Customers"]["I3"].value == "Predicted Churn" and wb["Customers"]["G3"].value == "Predicted Churn"
-    styles = members(second)["xl/styles.xml"].decode()
+    styles = zip_members(second)["xl/styles.xml"].decode()
     assert styles.count('rgb="FFDDEBF7"') == 1  # the formats of the first run are reused
 
 
@@ -404,10 +351,10 @@ def test_edits_on_an_existing_sheet_with_a_drawing(rich, tmp_path):
     assert wb["Customers"].freeze_panes == "B2"
     rules = [r.type for rng in wb["Customers"].conditional_formatting for r in rng.rules]
     assert "colorScale" in rules and "dataBar" in rules
-    m = members(out)
+    m = zip_members(out)
     drawing = m["xl/drawings/drawing1.xml"].decode()  # Sales' drawing: its chart, picture and text box stay
     assert drawing.count("<xdr:twoCellAnchor") + drawing.count("<xdr:oneCellAnchor") == 4
-    assert drawing.startswith(members(rich)["xl/drawings/drawing1.xml"].decode()[:-len("</xdr:wsDr>")])
+    assert drawing.startswith(zip_members(rich)["xl/drawings/drawing1.xml"].decode()[:-len("</xdr:wsDr>")])
     sheet = m[DATA_SHEET].decode()
     prios = re.findall(r'priority="(\d+)"', sheet)
     assert len(prios) == len(set(prios))
@@ -433,7 +380,7 @@ def test_sheet_names_with_quotes_and_every_edit(rich, tmp_path):
     assert ws.column_dimensions["B"].width == 30 and ws.row_dimensions[1].height == 28
     assert ws.freeze_panes == "A2" and ws.sheet_properties.tabColor.rgb == "FFFF0000"
     assert len(ws._charts) == 1
-    chart = members(out)["xl/charts/chart2.xml"].decode()  # chart1 is the user's
+    chart = zip_members(out)["xl/charts/chart2.xml"].decode()  # chart1 is the user's
     assert "<c:f>'Bob''s &amp; Co report'!$B$2:$B$3</c:f>" in chart and '<c:barDir val="bar"/>' in chart
 
 
@@ -443,11 +390,11 @@ def test_replacing_a_sheet_drops_what_only_it_used(rich, tmp_path):
     assert "1 chart on sheet 'Sales'" in lost and "1 picture on sheet 'Sales'" in lost
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames == ["Customers", "sales"] and wb["sales"]["A1"].value == "new"
-    names = set(members(out))
+    names = set(zip_members(out))
     assert not any(n.startswith(("xl/charts/", "xl/media/")) for n in names)
     assert "xl/drawings/drawing1.xml" not in names
     assert "xl/comments1.xml" in names and "xl/tables/table1.xml" in names  # still used by 'Customers'
-    types = members(out)["[Content_Types].xml"].decode()
+    types = zip_members(out)["[Content_Types].xml"].decode()
     assert "/xl/charts/chart1.xml" not in types
     with pytest.raises(OutputError, match="already has a sheet"):
         write_workbook(rich, [E.AddSheet("customers")], tmp_path / "o2.xlsx")
@@ -469,7 +416,7 @@ def test_prefixed_namespaces_are_kept(tmp_path):
     out = tmp_path / "o.xlsx"
     write_workbook(src, [E.WriteCells("Data", 1, 7, [["new"], [1]], bold_first_row=True),
                          E.SetColumnWidth("Data", 8, 11)], out)
-    xml = members(out)["xl/worksheets/sheet1.xml"].decode()
+    xml = zip_members(out)["xl/worksheets/sheet1.xml"].decode()
     assert '<x:c r="G1" s="' in xml and "<x:col " in xml and "<c " not in xml
     ws = openpyxl.load_workbook(out)["Data"]
     assert ws["G1"].value == "new" and ws["G1"].font.b and ws["G2"].value == 1 and ws["A1"].value == "a"

@@ -9,10 +9,8 @@ import io
 import posixpath
 import re
 import shutil
-import struct
 import subprocess
 import zipfile
-import zlib
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -22,11 +20,17 @@ import pytest
 
 xlsxwriter = pytest.importorskip("xlsxwriter")
 
+from builders import (  # noqa: E402
+    soffice_convert,  # noqa: E402
+    solid_png,
+    zip_members,
+)
+
 from sheetdl.sheets import edits as E  # noqa: E402
-from sheetdl.sheets._xlsx import package as P  # noqa: E402
-from sheetdl.sheets import package_inventory  # noqa: E402
-from sheetdl.sheets import write_workbook  # noqa: E402
-from workbook_tools import soffice_convert  # noqa: E402
+from sheetdl.sheets import (
+    package_inventory,  # noqa: E402
+    write_workbook,  # noqa: E402
+)
 
 RED, GREEN, BLUE = (255, 0, 0), (0, 200, 0), (0, 0, 255)
 EMU_PER_PX = 9525
@@ -36,17 +40,6 @@ R_EMBED = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}
 
 
 # ---- fixtures ----------------------------------------------------------------------------------
-
-
-def solid_png(rgb: tuple[int, int, int], w: int = 8, h: int = 6) -> bytes:
-    """A PNG file of one colour, made by hand (no Pillow needed to make one)."""
-    raw = b"".join(b"\x00" + bytes(rgb) * w for _ in range(h))
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
 def make_plain(path: Path) -> Path:
@@ -73,11 +66,6 @@ def make_rich(path: Path) -> Path:
     sales.insert_textbox("L2", "Read me first")
     wb.close()
     return path
-
-
-def members(path: Path) -> dict[str, bytes]:
-    with zipfile.ZipFile(path) as z:
-        return {n: z.read(n) for n in z.namelist()}
 
 
 def report_sheet_edits(name: str = "Pics") -> list[E.Edit]:
@@ -115,15 +103,6 @@ def sheet_drawing(m: dict[str, bytes], sheet_part: str) -> str:
 
 def image_rels(m: dict[str, bytes], drawing: str) -> dict[str, str]:
     return rel_targets(m, drawing, "image")
-
-
-@pytest.fixture()
-def openpyxl_only(monkeypatch):
-    """Copy through openpyxl, as for a package the part-by-part writer can't handle."""
-    def refuse(*args, **kwargs):
-        raise P.Unsupported("for this test")
-
-    monkeypatch.setattr(P, "Package", refuse)
 
 
 # ---- the edit ----------------------------------------------------------------------------------
@@ -193,7 +172,7 @@ def test_pictures_and_a_chart_share_the_new_sheets_drawing(tmp_path):
     src = make_plain(tmp_path / "s.xlsx")
     out = tmp_path / "o.xlsx"
     assert write_workbook(src, report_sheet_edits(), out) == []
-    m = members(out)
+    m = zip_members(out)
     ws = openpyxl.load_workbook(out)["Pics"]
     assert len(ws._charts) == 1 and len(ws._images) == 2
     red, green = ws._images
@@ -233,7 +212,7 @@ def test_pictures_join_an_existing_drawing_and_everything_else_stays(tmp_path):
     edits = [E.AddPicture.from_png("Sales", "H30", solid_png(RED), width=48, height=32, description="new"),
              *report_sheet_edits()]
     assert write_workbook(src, edits, out) == []
-    before, after = members(src), members(out)
+    before, after = zip_members(src), zip_members(out)
     sales_drawing = sheet_drawing(before, "xl/worksheets/sheet2.xml")
     drawing_rels = sales_drawing.replace("drawings/", "drawings/_rels/") + ".rels"
     may_change = {"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml", sales_drawing,
@@ -285,7 +264,7 @@ def test_a_new_picture_number_clashes_with_no_media_whatever_its_type(tmp_path):
         zout.writestr("xl/media/image1.jpeg", b"\xff\xd8\xff\xe0 not looked at")
     out = tmp_path / "o.xlsx"
     write_workbook(src, [E.AddPicture.from_png("Data", "C2", solid_png(RED))], out)
-    m = members(out)
+    m = zip_members(out)
     assert m["xl/media/image1.jpeg"] == b"\xff\xd8\xff\xe0 not looked at"
     assert m["xl/media/image2.png"] == solid_png(RED) and "xl/media/image1.png" not in m
 
@@ -296,7 +275,7 @@ def test_the_same_picture_twice_is_stored_once(tmp_path):
     png = solid_png(RED)
     write_workbook(src, [E.AddPicture.from_png("Data", "C2", png), E.AddPicture.from_png("Data", "C9", png),
                          E.AddPicture.from_png("Data", "C16", solid_png(GREEN))], out)
-    m = members(out)
+    m = zip_members(out)
     assert sorted(n for n in m if n.startswith("xl/media/")) == ["xl/media/image1.png", "xl/media/image2.png"]
     assert [(i.anchor._from.row, i._data()) for i in openpyxl.load_workbook(out)["Data"]._images] == \
         [(1, png), (8, png), (15, solid_png(GREEN))]
@@ -309,12 +288,12 @@ def test_a_drawing_written_without_prefixes(tmp_path):
     pytest.importorskip("PIL")
     src = tmp_path / "by openpyxl.xlsx"
     openpyxl.load_workbook(make_rich(tmp_path / "rich.xlsx")).save(src)
-    drawing = sheet_drawing(members(src), "xl/worksheets/sheet2.xml")
-    assert members(src)[drawing].decode().count("<xdr:") == 0  # the case this test is about
+    drawing = sheet_drawing(zip_members(src), "xl/worksheets/sheet2.xml")
+    assert zip_members(src)[drawing].decode().count("<xdr:") == 0  # the case this test is about
     out = tmp_path / "o.xlsx"
     assert write_workbook(src, [E.AddPicture.from_png("Sales", "B30", solid_png(RED), width=20, height=10)],
                           out) == []
-    found = anchors(members(out)[drawing])
+    found = anchors(zip_members(out)[drawing])
     assert found[-1].tag == XDR + "oneCellAnchor"
     ws = openpyxl.load_workbook(out)["Sales"]
     new = next(i for i in ws._images if (i.anchor._from.col, i.anchor._from.row) == (1, 29))
@@ -337,7 +316,7 @@ def test_the_openpyxl_fallback_adds_pictures_too(tmp_path, openpyxl_only):
     assert (red.anchor.ext.width, red.anchor.ext.height) == (80 * EMU_PER_PX, 60 * EMU_PER_PX)
     assert (green.anchor.ext.width, green.anchor.ext.height) == (40 * EMU_PER_PX, 30 * EMU_PER_PX)
     assert red._data() == solid_png(RED) and green._data() == solid_png(GREEN, 4, 3)
-    m = members(out)
+    m = zip_members(out)
     drawing = sheet_drawing(m, "xl/worksheets/sheet2.xml")
     descr = [el.get("descr") for el in ET.fromstring(m[drawing]).iter(XDR + "cNvPr")]
     assert "red square" in descr and 'green <&> "quoted"' in descr

@@ -19,15 +19,9 @@ pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 pytest.importorskip("cryptography")
 
+from builders import grey_png as _png  # noqa: E402
+
 from sheetdl.server.config import ServerConfig  # noqa: E402
-from sheetdl.server.testing import free_port, running_server  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    cfg = ServerConfig(home=tmp_path_factory.mktemp("sheetdl-home"), port=free_port())
-    with running_server(cfg) as srv:
-        yield cfg, srv
 
 
 @pytest.fixture()
@@ -307,19 +301,6 @@ def test_certificate_is_for_localhost_only(server):
 
 
 # ---- pictures: only image files inside the folders the user allowed -------------------------
-def _png(width: int = 4, height: int = 3) -> bytes:
-    """A small real PNG file (grey pixels), made here so the test needs no picture library."""
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    raw = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-
-
 @pytest.fixture()
 def picture_folders(server, tmp_path):
     """An allowed folder of pictures, a private folder beside it, and a link from one to the other;

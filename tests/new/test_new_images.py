@@ -6,11 +6,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from builders import CSV_EVERY_SHEET, soffice_convert
 
 from sheetdl.cli import main
-from sheetdl.settings import SETTING_KEYS, read_settings_sheet
 from sheetdl.new import IMAGE_COLUMN, LABEL_COLUMN, make_image_workbook, scan_image_folder
-from workbook_tools import CSV_EVERY_SHEET, soffice_convert
+from sheetdl.settings import SETTING_KEYS, read_settings_sheet
 
 openpyxl = pytest.importorskip("openpyxl")
 Image = pytest.importorskip("PIL.Image")
@@ -80,8 +80,7 @@ def test_one_row_per_picture(pets, capsys):
 
 def test_read_back_by_sheetdl(pets):
     from sheetdl.schema import infer_schema
-    from sheetdl.sheets import open_workbook
-    from sheetdl.sheets import read_table
+    from sheetdl.sheets import open_workbook, read_table
 
     made = make_image_workbook(pets).path
     kwargs, notes = read_settings_sheet(made)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import pytest
 
@@ -124,7 +123,8 @@ def test_a_failed_trust_command_is_reported(tmp_path):
 
 
 # ---- packaging: the add-in's files travel inside the wheel ----------------------------------
-ROOT = Path(__file__).resolve().parents[1]
+from builders import ROOT
+
 SHIPPED = ["manifest.xml", "taskpane/taskpane.html", "taskpane/taskpane.js", "taskpane/taskpane.css",
            "assets/icon-16.png", "assets/icon-32.png", "assets/icon-64.png", "assets/icon-80.png",
            "assets/icon-128.png"]

@@ -10,10 +10,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from builders import ROOT
 
 from sheetdl.server.addin import render_manifest
 
-ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / "addin" / "manifest.xml"
 SCHEMAS = ROOT / "addin" / "schemas"
 NS = {"o": "http://schemas.microsoft.com/office/appforoffice/1.1",

@@ -6,28 +6,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from builders import fake_pretrained_weights, picture_book
 
 import sheetdl
 from sheetdl import training
-from sheetdl.training import picture_plan
-from sheetdl.errors import DataError, SettingsError
 from sheetdl.engine import train_table
+from sheetdl.errors import DataError, SettingsError
 from sheetdl.models.image import ResNet18, tune_macs
-from sheetdl.models.tuning import crop_and_flip, frozen_start
 from sheetdl.models.tabular import TUNED_LR_SHARE, TabularNet
+from sheetdl.models.tuning import crop_and_flip, frozen_start
 from sheetdl.settings import Settings
-from sheetdl.training import FitOptions
+from sheetdl.training import FitOptions, picture_plan
 
-from test_images_engine import fake_pretrained_weights, picture_book
+pytestmark = pytest.mark.usefixtures("offline_cache")  # no network, a cache of its own
 
 CPU = torch.device("cpu")
 GPU = torch.device("cuda")
-
-
-@pytest.fixture(autouse=True)
-def _offline_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("SHEETDL_OFFLINE", "1")
-    monkeypatch.setenv("SHEETDL_CACHE", str(tmp_path / "cache"))
 
 
 # ---- the decision ----------------------------------------------------------------------------------

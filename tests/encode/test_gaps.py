@@ -8,10 +8,10 @@ import pytest
 import torch
 
 import sheetdl
-from sheetdl.training import fit as training
 from sheetdl.encode import TableEncoder
 from sheetdl.encode.blanks import GAP_LEARNED_ROWS, GAP_MAX_SHARE, rare_gaps
 from sheetdl.schema import Column
+from sheetdl.training import fit as training
 
 
 def _features(frame: pd.DataFrame) -> list[Column]:

@@ -11,8 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sheetdl.errors import DataError, SheetDLError
-from sheetdl.schema import Schema, infer_schema
-from sheetdl.schema import typed_frame
+from sheetdl.schema import Schema, infer_schema, typed_frame
 from sheetdl.sheets import Table
 
 

@@ -7,9 +7,9 @@ import torch
 
 import sheetdl
 from sheetdl.engine import evaluate
-from sheetdl.training.callbacks import RestoreBest
 from sheetdl.models.tabular import PeriodicEmbeddings, PiecewiseLinearEmbeddings, TabularNet, quantile_edges
 from sheetdl.training import choose_ensemble, choose_shape, forward_macs
+from sheetdl.training.callbacks import RestoreBest
 from sheetdl.training.options import LARGE_TABLE_ROWS
 from sheetdl.training.plan import LARGE_REGRESSION_MEMBERS
 
