@@ -40,7 +40,7 @@ RESERVED_RE = re.compile(r"^SheetDL is writing this workbook \(process (\d+)\)")
 def reserve_output(source: Path, suffix: str = "SheetDL", ext: str = ".xlsx") -> Path:
     """Like :func:`default_output`, but claims the name by creating the file exclusively (O_EXCL), so
     two runs on the same workbook at the same time never pick the same name. The file holds a line
-    naming this process; the writer renames the finished workbook over it, :func:`_release` removes
+    naming this process; the writer renames the finished workbook over it, :func:`release` removes
     it if nothing was written, and a later run removes one whose process was killed."""
     _remove_stale_reservations(source.parent)
     n = 1

@@ -208,7 +208,7 @@ class Filled:
     #: column → the original rows (bool) whose blank there was filled
     filled: dict[str, np.ndarray]
     neighbours: int = 0
-    #: where the values came from, and the columns filled where blank (to fill again, explain.py)
+    #: where the values came from, and the columns filled where blank (to fill again, engine/explain.py)
     donors: Donors | None = None
     columns: tuple = ()
 
@@ -377,7 +377,7 @@ class Donors:
 
     def typical(self) -> dict:
         """A typical value of each column, as the typed frame holds it: the median number or date,
-        the most frequent category or yes/no (what explain.py's occlusion puts in a cell)."""
+        the most frequent category or yes/no (what engine/explain.py's occlusion puts in a cell)."""
         out = {}
         for c, kind in self.kinds.items():
             s = self.frame[c].dropna()

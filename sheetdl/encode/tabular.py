@@ -73,7 +73,7 @@ class NumberEncoder(_Encoder):
 
     def fit(self, x: np.ndarray, blank_possible: bool = False) -> NumberEncoder:
         """``blank_possible``: give the column a missing-indicator even if ``x`` has no blank (training
-        practises blanks the rows to fill in have; see gaps.py)."""
+        practises blanks the rows to fill in have; see blanks.py)."""
         x = np.asarray(x, dtype=np.float64)
         seen = x[np.isfinite(x)]
         if len(seen) == 0:
@@ -209,7 +209,7 @@ class TextEncoder(_Encoder):
 
 
 class ImageEncoder(_Encoder):
-    """A picture column → one array per row, already prepared by :mod:`sheetdl.image_columns`.
+    """A picture column → one array per row, already prepared by :mod:`.pictures`.
 
     By the time a frame reaches the encoders, each cell of an image column holds what the network
     reads for that picture: a feature vector from the frozen pretrained backbone (``mode`` "features")
@@ -305,7 +305,7 @@ class TableEncoder:
 
     def fit(self, frame: pd.DataFrame, features: list[Column], blank_columns=()) -> TableEncoder:
         """``blank_columns``: numbers and dates to give a missing-indicator even where ``frame`` has no
-        blank in them (see gaps.py: blanks of the rows to fill in are practised)."""
+        blank in them (see blanks.py: blanks of the rows to fill in are practised)."""
         self.columns, self.kinds, self.encoders = [], {}, {}
         for col in features:
             x = frame[col.name]

@@ -125,7 +125,7 @@ def row_reasons(members, frame: pd.DataFrame, raw: pd.DataFrame, task: str, pred
     encs)`` averages the members; ``chosen`` is each row's predicted class index (classification).
     ``groups``: (row positions, the members whose answer those rows show), so a labelled row is
     explained by the fold model that gave its held-out answer, not by models that trained on it;
-    default: every row by every member. ``filled`` (gaps.Filled): rows with blanks the model never
+    default: every row by every member. ``filled`` (encode.Filled): rows with blanks the model never
     saw were answered as the average over their nearest training rows' values there; for them a
     column is made typical before those rows are chosen (see _refilled_effects), the blank cells are
     not credited (their values were not the row's) but named as blank. One pass per column and
@@ -232,7 +232,7 @@ def _log_odds(p) -> np.ndarray:
 
 def _refilled_effects(effects: np.ndarray, odds: np.ndarray, filled: Filled, frame: pd.DataFrame, columns: list[str],
                       predict_all, task: str, chosen: np.ndarray | None, groups) -> None:
-    """Effects (in place) for rows answered from their nearest training rows' values (gaps.Filled).
+    """Effects (in place) for rows answered from their nearest training rows' values (encode.Filled).
 
     Made typical in the predicted rows themselves, the column that chose those neighbours looks
     idle: a penguin without measurements is answered Gentoo because the rows nearest it are Biscoe

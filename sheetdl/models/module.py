@@ -106,7 +106,7 @@ class TabularModule(L.LightningModule):
         #: training steps that replayed the graph (benchmarks and tests read it)
         self.graphed_steps = 0
         self.task = task
-        #: rare blanks to practise on training batches (a ``gaps.GapPractice``), or None
+        #: rare blanks to practise on training batches (an ``encode.GapPractice``), or None
         self.gaps = gaps
         self.lr, self.weight_decay, self.label_smoothing = lr, weight_decay, label_smoothing
         self.max_epochs = max_epochs

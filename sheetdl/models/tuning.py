@@ -61,7 +61,7 @@ def frozen_start(weights_sha256: str) -> FrozenStart:
     """The shared frozen start of the pretrained ResNet-18 whose weights have this sha256.
 
     Raises RuntimeError (the caller has already told the user in words: see
-    ``image_columns._backbone_for``) if those weights are not on this computer.
+    ``encode.backbone_for``) if those weights are not on this computer.
     """
     with _FROZEN_LOCK:
         found = _FROZEN.get(weights_sha256)

@@ -523,7 +523,7 @@ def _images_usage() -> SheetDLError:
 
 def cmd_new_images(folder: str | None, output: str | None, say: Callable[[str], None],
                    warn: Callable[[str], None]) -> int:
-    """``sheetdl new images FOLDER [--output PATH]``, as :func:`.templates.cmd_new` hands it over:
+    """``sheetdl new images FOLDER [--output PATH]``, as :func:`.command.cmd_new` hands it over:
     make the workbook, then say what went into it and what was left out."""
     if not folder:
         raise _images_usage()

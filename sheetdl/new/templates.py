@@ -184,7 +184,7 @@ REVIEW_CHOICES = ("50%", "60%", "70%", "80%", "90%")
 def settings_validation(key: str, headers: str, data_sheet: str) -> dict | None:
     """The dropdown (data validation) of a setting's Value cell, in xlsxwriter's words; ``headers``
     is the formula of the data sheet's header row ('=Data!$A$1:$B$1'). Shared by the template build
-    script (xlsxwriter) and the workbooks :mod:`.image_workbook` makes (openpyxl)."""
+    script (xlsxwriter) and the workbooks :mod:`.from_folder` makes (openpyxl)."""
     if key == "Target column":
         return {"validate": "list", "source": headers, "error_type": "warning",
                 "error_title": "Not a header",

@@ -1,7 +1,7 @@
 """The ``SheetDL Importance`` sheet: how much the model relies on each column, in numbers and words.
 
 Importance is the drop in held-out score when a column's values are shuffled (computed in
-``explain.py``); this sheet lists it with its spread, a word for it (``importance_words``) and a bar
+``engine/explain.py``); this sheet lists it with its spread, a word for it (``importance_words``) and a bar
 chart.
 """
 

@@ -1,6 +1,6 @@
 """Reading cell values: what a raw cell holds, in the workbook's own spelling.
 
-Kind inference (``kinds.py``) and the typed frame (``frame.py``) both read cells through here, so a
+Kind inference (``kinds.py``) and the typed frame (``typed.py``) both read cells through here, so a
 column is read the same way when its kind is decided and when a model learns from it or predicts:
 
 - every raw value gets a normalised key ``(tag, value)`` (``_norm``); blank cells get None, and one

@@ -1,9 +1,9 @@
 """Kind inference for one column: number, category, boolean, date, text, image, id or constant.
 
-``infer_schema`` (``schema.py``) calls ``feature_guess`` for each feature column and ``base_guess`` /
+``infer_schema`` (``infer.py``) calls ``feature_guess`` for each feature column and ``base_guess`` /
 ``forced_guess`` for the target; each returns a ``Guess``: the kind, the reason in plain words, the
 blank and unreadable cells, and how the column's text is read (``parse``). The thresholds every
-decision rests on are named below; ``schema.py`` re-exports them.
+decision rests on are named below; the schema package exports them.
 """
 
 from __future__ import annotations

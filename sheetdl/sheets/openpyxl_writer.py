@@ -1,7 +1,7 @@
 """The openpyxl side of the file writer: workbooks it loads or builds, and SheetEdits applied to them.
 
 Two kinds of workbook go through openpyxl: an .xlsx/.xlsm package the part-by-part writer
-(:mod:`.package`) can't change safely, and a new workbook made from a source that is not a package
+(:mod:`._xlsx.package`) can't change safely, and a new workbook made from a source that is not a package
 (.csv, or the values of an .xls/.xlsb/.ods read with python-calamine). :func:`apply_edits` applies the
 same SheetEdits as :class:`.package.Package` does, with the same look (print setup, picture anchors,
 chart axes), so the result does not depend on which writer made it. openpyxl loses parts of a

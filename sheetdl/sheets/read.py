@@ -1,6 +1,6 @@
 """Reading workbook files into raw cell grids: calamine for Excel/ODS, the csv module for text files.
 
-This module knows about files, not about tables: it hands :mod:`sheetdl.table` one grid of cleaned
+This module knows about files, not about tables: it hands :mod:`.table` one grid of cleaned
 cells per sheet (blank cells, whitespace-only text and Excel error values already ``None``), where the
 grid sits on the sheet, and which Excel Tables (ListObjects) the sheet holds. Finding the header and
 the data region is the table module's job.

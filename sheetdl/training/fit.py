@@ -251,7 +251,7 @@ def train_members(frame: pd.DataFrame, y: np.ndarray, labelled: np.ndarray, sche
     k = min(n_folds_for(n), n) if n >= 2 else 1
     k = picture_folds(k, n, schema, opts.time_budget, device)
     folds = make_folds(y if task == "classification" else None, n, k, opts.seed)
-    # the rows to fill in: their blanks are practised too (gaps), so numbers blank there get an indicator
+    # the rows to fill in: their blanks are practised too (encode/blanks.py), so numbers blank there get an indicator
     to_fill = frame.iloc[np.setdiff1d(np.arange(len(frame)), labelled)] if GAP_PRACTICE else None
     practised = blank_columns(to_fill, schema.features) if GAP_PRACTICE else []
     start = time.monotonic()
