@@ -210,3 +210,154 @@ def test_subprocess_unknown_target_is_a_plain_message(tmp_path):
     assert "There is no column 'nope'" in done.stderr
     assert "Note [/b]" in done.stderr and "Weight [kg]" in done.stderr and "Price [$]" in done.stderr
     assert "Traceback" not in done.stderr and "MarkupError" not in done.stderr
+
+
+# ------------------------------------------------------------------------------------------------
+# The workbook: text that starts like a formula stays text
+
+FORMULA_LIKE = ["=1+1", "+SUM(A1)", "-x", "@foo", '=HYPERLINK("http://example.com","click")', "-1+2",
+                "=Note [/b]"]
+_FORMULA_TAG = __import__("re").compile(r"<(\w+:)?f[\s>/]")
+
+
+def _sheet_xmls(path: Path) -> dict[str, str]:
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n).decode("utf-8") for n in z.namelist()
+                if n.startswith("xl/worksheets/sheet") and n.endswith(".xml")}
+
+
+def _assert_no_formulas(path: Path) -> None:
+    for name, xml in _sheet_xmls(path).items():
+        assert not _FORMULA_TAG.search(xml), f"a formula in {name}: {_FORMULA_TAG.search(xml).group(0)}"
+
+
+def _assert_text(ws, ref: str, value: str) -> None:
+    cell = ws[ref]
+    assert cell.value == value, (ref, cell.value)
+    assert cell.data_type == "s", (ref, cell.data_type)
+
+
+def _source_with_formula_like_text(path: Path) -> Path:
+    """A workbook whose header and cells hold text (not formulas) starting with = + - @."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Data"
+    for k, v in enumerate(["=Header", "-Dash", "@At", "+Plus"], start=1):
+        c = ws.cell(1, k, v)
+        c.data_type = "s"
+    for r, v in enumerate(FORMULA_LIKE, start=2):
+        c = ws.cell(r, 1, v)
+        c.data_type = "s"
+        ws.cell(r, 2, r)
+    wb.save(path)
+    return path
+
+
+def _formula_like_edits():
+    from sheetdl.edits import AddSheet, WriteCells
+
+    rows = [[v, f"-{v} pushed it down"] for v in FORMULA_LIKE]
+    return [
+        WriteCells("Data", 1, 6, [["=Predicted", "-Why"]], bold_first_row=True),
+        WriteCells("Data", 2, 6, rows),
+        AddSheet("SheetDL Report"),
+        WriteCells("SheetDL Report", 1, 1, [["@Column", "+Importance"], ["-Why starts with a dash", 1]]),
+    ]
+
+
+def _check_formula_like_output(out: Path) -> None:
+    _assert_no_formulas(out)
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Data"]
+    for ref, v in {"A1": "=Header", "B1": "-Dash", "C1": "@At", "D1": "+Plus", "F1": "=Predicted", "G1": "-Why"}.items():
+        _assert_text(ws, ref, v)
+    for r, v in enumerate(FORMULA_LIKE, start=2):
+        _assert_text(ws, f"A{r}", v)  # the user's own cells, copied
+        _assert_text(ws, f"F{r}", v)  # ours, written
+        _assert_text(ws, f"G{r}", f"-{v} pushed it down")
+    rep = wb["SheetDL Report"]
+    _assert_text(rep, "A1", "@Column")
+    _assert_text(rep, "B1", "+Importance")
+    _assert_text(rep, "A2", "-Why starts with a dash")
+
+
+@pytest.mark.parametrize("writer", ["package", "openpyxl"])
+def test_formula_like_text_is_written_as_text(tmp_path, monkeypatch, writer):
+    from sheetdl.sheets import package as P
+    from sheetdl.sheets.write import write_workbook
+
+    if writer == "openpyxl":  # as for a package the part-by-part writer can't change safely
+        def refuse(*args, **kwargs):
+            raise P.Unsupported("for this test")
+
+        monkeypatch.setattr(P, "Package", refuse)
+    src = _source_with_formula_like_text(tmp_path / "Source.xlsx")
+    out = tmp_path / "Out.xlsx"
+    write_workbook(src, _formula_like_edits(), out)
+    _check_formula_like_output(out)
+
+
+def test_formula_like_text_from_a_csv_stays_text(tmp_path):
+    """A csv is copied into a new workbook cell by cell: '=1+1' in it is text, as SheetDL read it."""
+    import csv
+
+    from sheetdl.sheets.write import write_workbook
+
+    src = tmp_path / "Data.csv"
+    with open(src, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["=Header", "-Dash", "@At", "+Plus"])
+        for r, v in enumerate(FORMULA_LIKE, start=2):
+            w.writerow([v, r, "", ""])
+    out = tmp_path / "Out.xlsx"
+    write_workbook(src, _formula_like_edits(), out)
+    _check_formula_like_output(out)
+    ws = openpyxl.load_workbook(out)["Data"]
+    assert ws["B2"].value == 2 and ws["B2"].data_type == "n"  # numbers stay numbers
+
+
+def test_formula_like_text_from_values_only_files_stays_text(tmp_path):
+    """.xls/.xlsb/.ods are copied value by value (read with python-calamine); text stays text."""
+    from sheetdl.sheets.openpyxl_writer import _workbook_from_calamine
+
+    src = _source_with_formula_like_text(tmp_path / "Source.xlsx")  # calamine reads .xlsx the same way
+    ws = _workbook_from_calamine(src)["Data"]
+    for ref, v in {"A1": "=Header", "B1": "-Dash", "C1": "@At", "D1": "+Plus"}.items():
+        _assert_text(ws, ref, v)
+    for r, v in enumerate(FORMULA_LIKE, start=2):
+        _assert_text(ws, f"A{r}", v)
+
+
+def test_training_on_formula_like_headers_and_values_writes_text(tmp_path):
+    """End to end from a csv: headers, categories, labels and the Why texts that quote them."""
+    import csv
+
+    rng = random.Random(1)
+    src = tmp_path / "Signs.csv"
+    with open(src, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["-Risk", "@Tag", "=Score [pts]", "+Label"])
+        for i in range(90):
+            risk = rng.uniform(0, 10)
+            tag = rng.choice(["=1+1", "-x", "@foo", "+SUM(A1)"])
+            label = "" if i % 15 == 0 else ("-low" if risk < 5 else "+high")
+            w.writerow([f"{risk:.2f}", tag, f"{rng.uniform(0, 1):.3f}", label])
+    code, out, err = _run(["train", str(src), "--target", "+Label", "--time-budget", "8"])
+    assert code == 0, err
+    assert "did not expect" not in err
+    result = tmp_path / "Signs (SheetDL).xlsx"
+    _assert_no_formulas(result)
+    wb = openpyxl.load_workbook(result)
+    ws = wb[wb.sheetnames[0]]
+    headers = [c.value for c in ws[1]]
+    assert headers[:4] == ["-Risk", "@Tag", "=Score [pts]", "+Label"]
+    assert "Predicted +Label" in headers and "Why" in headers
+    strings = [c for sheet in wb.worksheets for row in sheet.iter_rows() for c in row
+               if isinstance(c.value, str) and c.value[:1] in "=+-@"]
+    assert {c.value for c in strings} >= {"=1+1", "-x", "@foo", "+SUM(A1)", "-low", "+high", "-Risk"}
+    assert all(c.data_type == "s" for c in strings), [(c.coordinate, c.value) for c in strings if c.data_type != "s"]
+    whys = [ws.cell(r, headers.index("Why") + 1).value for r in range(2, ws.max_row + 1)]
+    assert any(isinstance(w, str) and "-Risk" in w for w in whys)
+    assert "-Risk" in out and "=Score [pts]" in out and "+Label" in out
