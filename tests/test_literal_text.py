@@ -361,3 +361,20 @@ def test_training_on_formula_like_headers_and_values_writes_text(tmp_path):
     whys = [ws.cell(r, headers.index("Why") + 1).value for r in range(2, ws.max_row + 1)]
     assert any(isinstance(w, str) and "-Risk" in w for w in whys)
     assert "-Risk" in out and "=Score [pts]" in out and "+Label" in out
+
+
+# ------------------------------------------------------------------------------------------------
+# The task pane: it puts text into the page, never HTML (tests/test_taskpane.py drives it in Chromium)
+
+
+def test_the_task_pane_never_parses_html():
+    import re
+
+    pane = ROOT / "addin" / "taskpane"
+    for path in sorted(pane.glob("*.js")):
+        code = path.read_text(encoding="utf-8")
+        found = re.findall(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|createContextualFragment"
+                           r"|DOMParser|srcdoc|\beval\s*\(|new Function", code)
+        assert not found, f"{path.name}: {found}"
+    html = (pane / "taskpane.html").read_text(encoding="utf-8")
+    assert not re.search(r"\son[a-z]+\s*=", html)  # no inline handlers (the CSP forbids them anyway)
