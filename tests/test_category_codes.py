@@ -149,15 +149,20 @@ def test_a_saved_model_explains_a_category_a_fold_never_saw_filled(tmp_path):
     assert list(loaded.predict(new)) == list(model.predict(new))
 
 
-@pytest.mark.parametrize("blank_in", ["fold", "all"])
-def test_rare_blank_practice_with_a_category_that_kept_no_value(blank_in):
-    """The practised blank of such a column is its code 0, the only one its embedding has."""
+@pytest.mark.parametrize("filled", [0, 2])
+def test_rare_blank_practice_and_codes_stay_within_the_embedding(filled):
+    """Whether a fold kept no value (every row blank) or kept values seen once (no value reached
+    MIN_CATEGORY_COUNT, so the encoder keeps them all), the blank it practises is code 0 and every
+    code it emits for the rows to fill has a row in its embedding."""
     from sheetdl.gaps import rare_gaps
 
     train, rows, features = _fold_frames()
-    if blank_in == "fold":  # a few rows filled, too few for any value to keep a code? no: kept all
-        train = train.assign(sex=pd.Series([None] * 38 + ["F", "M"], dtype=object))
+    train = train.assign(sex=pd.Series([None] * (40 - filled) + ["F", "M"][:filled], dtype=object))
     encoder = TableEncoder().fit(train, features)
+    assert encoder.cardinalities == [1 + filled]
     gaps = rare_gaps(train, encoder, to_fill=rows)
     assert gaps is None or gaps.categorical_blank.tolist() == [0]
-    assert int(encoder.transform(rows).categorical.max()) < encoder.cardinalities[0]
+    codes = encoder.transform(rows).categorical
+    assert 0 <= codes.min() and codes.max() < encoder.cardinalities[0]
+    net = _net(encoder)
+    assert net.embeddings[0].num_embeddings == encoder.cardinalities[0]
