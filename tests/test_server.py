@@ -282,6 +282,10 @@ def _raw_get(cfg, path: str) -> tuple[int, bytes]:
     "/taskpane/../../pyproject.toml", "/taskpane/..%2f..%2fpyproject.toml", "/taskpane/%2e%2e%2f%2e%2e%2fREADME.md",
     "/assets/..%5c..%5cpyproject.toml", "/taskpane/%2fetc%2fpasswd", "/taskpane//etc/passwd",
     "/sheetdl/server/config.py", "/taskpane/.hidden.js", "/certs/sheetdl-ca-key.pem", "/taskpane/..",
+    # names no file can have: a NUL (os.path raises ValueError on it), too long, not UTF-8, overlong UTF-8
+    "/taskpane/taskpane.html%00.png", "/taskpane/%00", "/assets/icon-16.png%00", "/taskpane/taskpane%00.html",
+    "/taskpane/" + "a" * 300 + ".js", "/taskpane/" + "a" * 5000 + ".html", "/taskpane/%ff%fe.js",
+    "/taskpane/%c0%ae%c0%ae%c0%afpyproject.toml", "/taskpane/taskpane.html%0a", "/%00/taskpane.html",
 ])
 def test_path_traversal_finds_nothing(server, path):
     cfg, _ = server
