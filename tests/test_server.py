@@ -464,6 +464,33 @@ def test_training_gets_the_picture_folders(server, client, picture_folders, monk
     assert seen == {"image_folder": pics, "allowed": [pics]}
 
 
+def test_a_picture_cell_that_can_name_no_file_is_refused_in_words(server, client, picture_folders):
+    """A NUL (os.path raises ValueError on it), a name longer than any file system allows, or text that is
+    not valid Unicode: the cells are named in a 400 before anything runs, never a 500."""
+    photos = ["cats/a.png", "a\x00.png", "b.png", "\x00.png", "x" * 300 + ".png", "cats/a.png", "cats\x00/b.png"]
+    job = _picture_job(client, photos, workbook="wb-pictures-nul")
+    r = client.post(f"/api/jobs/{job}/start")
+    assert r.status_code == 400, r.text
+    err = r.json()
+    assert err["error"] == "DataError" and err["column"] == "Photo" and err["cells"] == ["A3", "A5", "A6", "A8"]
+    assert "A3" in err["message"] and "can't be the name of a file" in err["message"]
+    assert client.get(f"/api/jobs/{job}").json()["state"] == "receiving"  # nothing was read
+    client.post(f"/api/jobs/{job}/cancel")
+
+
+def test_picture_path_checks_never_raise_on_odd_text():
+    import os
+
+    from sheetdl.server.images import outside_folders, unusable_path
+
+    root = Path(os.path.abspath("/srv/pics"))
+    for text in ("a\x00.png", "\x00", "\ud800.png", "x" * 300 + ".png", "a/" + "b" * 256 + "/c.png"):
+        assert unusable_path(text), repr(text[:20])
+        assert outside_folders(text, [root])  # refused, not raised
+    for text in ("a.png", "sub dir/ä b.png", "x" * 250 + ".png", "C:\\pics\\a.png", "file:///srv/pics/a.png"):
+        assert unusable_path(text) is None, text
+
+
 def test_outside_folders_follows_dots_links_and_case():
     import os
 
