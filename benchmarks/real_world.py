@@ -85,7 +85,7 @@ class Case:
     rows: int
     cols: int
     target: str
-    kind: str  # "category (k levels)" or "number"
+    kind: str  # "category (k levels)", "number (k values)" (few values: SheetDL may classify) or "number"
     rule: str  # why this target: "outcome name", "last column", "random"
     fmt: str  # "xlsx" or "csv"
 
@@ -101,6 +101,7 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)  # Python warnings that reached the user
     folder: Path | None = None  # kept files (crash or --keep)
     commands: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # a finished run that still looks odd (rows left unpredicted)
 
 
 def _rng(seed: int, name: str, purpose: str) -> random.Random:
@@ -157,7 +158,8 @@ def _words(name: str) -> set[str]:
 
 
 def target_kind(col: pd.Series) -> str | None:
-    """'category (k levels)' or 'number' if a user could sensibly predict this column, else None."""
+    """'category (k levels)', 'number (k values)' or 'number' if a user could sensibly predict this
+    column, else None."""
     if ID_NAME.search(str(col.name)):
         return None
     filled = col.dropna()
@@ -170,7 +172,7 @@ def target_kind(col: pd.Series) -> str | None:
         # a counter (1, 2, 3 … on every row) numbers the rows; it is not something to predict
         if k == len(filled) and (filled.diff().dropna() > 0).all():
             return None
-        return "number"
+        return f"number ({k} values)" if k <= MAX_LEVELS else "number"
     if k <= MAX_LEVELS:
         return f"category ({k} levels)"
     return None
@@ -298,8 +300,8 @@ def _message(stderr: str) -> str:
     return m.group(1).strip() if m else ""
 
 
-def _predicted_column(workbook: Path) -> str | None:
-    """The first 'Predicted …' header of a result workbook's data sheet, and whether it holds values."""
+def _predicted_column(workbook: Path) -> tuple[str, int, int] | None:
+    """(the 'Predicted …' header of a result workbook's data sheet, cells filled under it, data rows)."""
     from python_calamine import CalamineWorkbook
 
     book = CalamineWorkbook.from_path(str(workbook))
@@ -310,9 +312,9 @@ def _predicted_column(workbook: Path) -> str | None:
         for r, row in enumerate(rows[:50]):
             for c, v in enumerate(row):
                 if isinstance(v, str) and v.startswith("Predicted "):
-                    if any(len(x) > c and x[c] not in ("", None) for x in rows[r + 1:]):
-                        return v
-                    return f"{v} (empty)"
+                    data = [x for x in rows[r + 1:] if any(y not in ("", None) for y in x)]
+                    filled = sum(len(x) > c and x[c] not in ("", None) for x in data)
+                    return v, filled, len(data)
     return None
 
 
@@ -334,25 +336,27 @@ def _bug_logs(tmp: Path) -> str:
 
 
 def _judge(stage: str, rc: int | None, out: str, err: str, timeout: float, tmp: Path,
-           result: Path | None) -> tuple[str, str, str]:
-    """(outcome, refusal message, crash log) of one CLI run."""
+           result: Path | None) -> tuple[str, str, str, str]:
+    """(outcome, refusal message, crash log, a note on a finished run) of one CLI run."""
     tail = lambda s: "\n".join(s.rstrip().splitlines()[-40:])  # noqa: E731
     shown = f"[{stage}] exit {rc}\n--- stdout\n{tail(out)}\n--- stderr\n{tail(err)}"
     if rc is None:
-        return "crash", "", f"[{stage}] timed out after {timeout:.0f} s\n{shown}\n{_bug_logs(tmp)}"
+        return "crash", "", f"[{stage}] timed out after {timeout:.0f} s\n{shown}\n{_bug_logs(tmp)}", ""
     if "Traceback" in out or "Traceback" in err:
-        return "crash", "", f"{shown}\n{_bug_logs(tmp)}"
+        return "crash", "", f"{shown}\n{_bug_logs(tmp)}", ""
     if rc == EXIT_USER_ERROR:
         msg = _message(err)
-        return ("refused", msg, "") if msg else ("crash", "", f"[{stage}] exit 1 without a message\n{shown}")
+        return ("refused", msg, "", "") if msg else ("crash", "", f"[{stage}] exit 1 without a message\n{shown}", "")
     if rc != EXIT_OK:
-        return "crash", "", f"{shown}\n{_bug_logs(tmp)}"
+        return "crash", "", f"{shown}\n{_bug_logs(tmp)}", ""
     found = _predicted_column(result) if result is not None and result.exists() else None
-    if found is None or found.endswith("(empty)"):
+    if found is None or found[1] == 0:
         why = "no result workbook" if result is None or not result.exists() else \
-            f"no 'Predicted …' values in {result.name} ({found or 'no column'})"
-        return "crash", "", f"[{stage}] exit 0 but {why}\n{shown}"
-    return "ok", "", ""
+            f"no 'Predicted …' values in {result.name} ({found[0] if found else 'no such column'})"
+        return "crash", "", f"[{stage}] exit 0 but {why}\n{shown}", ""
+    if found[1] < found[2]:  # finished, but some rows got no prediction: worth a look, not a crash
+        return "ok", "", "", f"[{stage}] '{found[0]}' filled on {found[1]:,} of {found[2]:,} rows"
+    return "ok", "", "", ""
 
 
 def run_case(case: Case, seed: int, out: Path, *, budget: float | None = 3.0, keep: bool = False,
@@ -379,9 +383,9 @@ def run_case(case: Case, seed: int, out: Path, *, budget: float | None = 3.0, ke
         train[5:5] = ["--time-budget", f"{budget:g}"]
     result = folder / f"{first.stem} (SheetDL).xlsx"
     rc, so, se, _ = _run(train, folder, env, timeout)
-    outcome, msg, log = _judge("train", rc, so, se, timeout, tmp, result)
+    outcome, msg, log, note = _judge("train", rc, so, se, timeout, tmp, result)
     res = Outcome(case, outcome, 0.0, "train", msg, log, PY_WARNING.findall(so + se), folder,
-                  [_shell(train)])
+                  [_shell(train)], [note] if note else [])
     if outcome == "ok":
         model = result.with_suffix(".sheetdl")
         predict = [python, "-m", "sheetdl", "predict", second.name, "--model", model.name, "--quiet"]
@@ -390,8 +394,9 @@ def run_case(case: Case, seed: int, out: Path, *, budget: float | None = 3.0, ke
             res.outcome, res.log = "crash", f"[train] exit 0 but no model file {model.name}"
         else:
             rc, so, se, _ = _run(predict, folder, env, timeout)
-            res.outcome, res.message, res.log = _judge("predict", rc, so, se, timeout, tmp,
-                                                       folder / f"{second.stem} (SheetDL).xlsx")
+            res.outcome, res.message, res.log, note = _judge("predict", rc, so, se, timeout, tmp,
+                                                             folder / f"{second.stem} (SheetDL).xlsx")
+            res.notes += [note] if note else []
             res.stage = "predict"
             res.warnings += PY_WARNING.findall(so + se)
     res.seconds = time.perf_counter() - t0
@@ -480,6 +485,12 @@ def report(results: list[Outcome], skipped: list[str] | None = None) -> str:
             if len(rs) > 3:
                 lines.append(f"       … and {', '.join(x.case.name for x in rs[3:12])}"
                              + (" …" if len(rs) > 12 else ""))
+
+    odd = [r for r in results if r.notes]
+    if odd:
+        lines.append("\n=== finished, but worth a look ===")
+        for r in odd:
+            lines += [f"{r.case.index:4d}  {r.case.name} (target {r.case.target!r}): {n}" for n in r.notes]
 
     noisy = [r for r in results if r.warnings]
     if noisy:

