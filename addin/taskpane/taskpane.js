@@ -205,7 +205,7 @@
     var t = state.table;
     var n = t.rows.length;
     var shortAddress = t.address.indexOf("!") >= 0 ? t.address.split("!")[1] : t.address;
-    $("table-info").innerHTML = "";
+    clear($("table-info"));
     $("table-info").appendChild(textLine("Sheet '" + t.sheet + "'" + (t.tableName ? ", table " + t.tableName : "") +
       " · " + shortAddress + " · " + n.toLocaleString() + " rows"));
   }
@@ -230,20 +230,20 @@
 
   function renderTargetChoice(selected) {
     var sel = $("target");
-    sel.innerHTML = "";
+    clear(sel);
     state.table.columns.forEach(function (name) {
       var o = document.createElement("option");
       o.value = name; o.textContent = name; o.selected = name === selected;
       sel.appendChild(o);
     });
     $("task").textContent = "Choose the column to predict; its kind and the other columns appear then.";
-    $("columns").innerHTML = "";
+    clear($("columns"));
     $("train").disabled = true;
   }
 
   function renderSchema() {
     var s = state.schema, sel = $("target"), list = $("columns");
-    sel.innerHTML = "";
+    clear(sel);
     s.columns.forEach(function (c) {
       var o = document.createElement("option");
       o.value = c.name; o.textContent = c.name; o.selected = c.name === s.target;
@@ -254,7 +254,7 @@
     $("review-field").hidden = s.task === "regression";
     // fine-tuning only means something when a picture column feeds the model
     $("fine-tune-field").hidden = !s.columns.some(function (c) { return c.kind === "image" && c.role !== "target"; });
-    list.innerHTML = "";
+    clear(list);
     s.columns.forEach(function (c) {
       var li = document.createElement("li");
       var isTarget = c.name === s.target;
@@ -706,6 +706,20 @@
 
   function textLine(t) { var d = document.createElement("div"); d.textContent = t; return d; }
 
+  // The pane never builds HTML from text: headers, cell values, sheet names and the server's messages
+  // are the user's words and go into the page as text nodes (textContent), so '<b>' or '[kg]' shows
+  // as written. tests/test_literal_text.py checks that no HTML-parsing property or call comes back.
+  /** Remove every child of an element. */
+  function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); }
+
+  /** An SVG element with these attributes and, if given, this text. */
+  function svgEl(tag, attrs, text) {
+    var el = document.createElementNS("http://www.w3.org/2000/svg", tag);
+    Object.keys(attrs).forEach(function (k) { el.setAttribute(k, String(attrs[k])); });
+    if (text !== undefined) el.textContent = text;
+    return el;
+  }
+
   function setBusy(b) {
     state.busy = b;
     $("train").disabled = b || !state.schema;
@@ -725,8 +739,9 @@
     var svg = $("curve"), W = 300, H = 120, L = 30, B = 16, T = 8, R = 8;
     var folds = Object.keys(state.curve);
     var pts = [].concat.apply([], folds.map(function (f) { return state.curve[f]; }));
-    var html = '<line class="axis" x1="' + L + '" y1="' + (H - B) + '" x2="' + (W - R) + '" y2="' + (H - B) + '"/>' +
-      '<line class="axis" x1="' + L + '" y1="' + T + '" x2="' + L + '" y2="' + (H - B) + '"/>';
+    clear(svg);
+    svg.appendChild(svgEl("line", { "class": "axis", x1: L, y1: H - B, x2: W - R, y2: H - B }));
+    svg.appendChild(svgEl("line", { "class": "axis", x1: L, y1: T, x2: L, y2: H - B }));
     if (pts.length) {
       var maxE = Math.max.apply(null, pts.map(function (p) { return p[0]; }).concat([5]));
       var ys = pts.map(function (p) { return p[1]; });
@@ -737,17 +752,16 @@
       var y = function (v) { return H - B - (H - B - T) * (v - lo) / (hi - lo); };
       folds.forEach(function (f, k) {
         var d = state.curve[f].map(function (p, i) { return (i ? "L" : "M") + x(p[0]).toFixed(1) + " " + y(p[1]).toFixed(1); }).join(" ");
-        html += '<path class="line" stroke="' + COLORS[k % COLORS.length] + '" d="' + d + '"/>';
+        svg.appendChild(svgEl("path", { "class": "line", stroke: COLORS[k % COLORS.length], d: d }));
       });
       var pct = lo >= 0 && hi <= 1;
-      html += '<text x="' + (L - 3) + '" y="' + (T + 8) + '" text-anchor="end">' + (pct ? Math.round(hi * 100) + "%" : hi.toFixed(2)) + "</text>" +
-        '<text x="' + (L - 3) + '" y="' + (H - B) + '" text-anchor="end">' + (pct ? Math.round(lo * 100) + "%" : lo.toFixed(2)) + "</text>" +
-        '<text x="' + (W - R) + '" y="' + (H - 4) + '" text-anchor="end">epoch ' + maxE + "</text>" +
-        '<text x="' + L + '" y="' + (H - 4) + '">validation score by epoch, one line per fold</text>';
+      svg.appendChild(svgEl("text", { x: L - 3, y: T + 8, "text-anchor": "end" }, pct ? Math.round(hi * 100) + "%" : hi.toFixed(2)));
+      svg.appendChild(svgEl("text", { x: L - 3, y: H - B, "text-anchor": "end" }, pct ? Math.round(lo * 100) + "%" : lo.toFixed(2)));
+      svg.appendChild(svgEl("text", { x: W - R, y: H - 4, "text-anchor": "end" }, "epoch " + maxE));
+      svg.appendChild(svgEl("text", { x: L, y: H - 4 }, "validation score by epoch, one line per fold"));
     } else {
-      html += '<text x="' + (W / 2) + '" y="' + (H / 2) + '" text-anchor="middle">the training curve appears here</text>';
+      svg.appendChild(svgEl("text", { x: W / 2, y: H / 2, "text-anchor": "middle" }, "the training curve appears here"));
     }
-    svg.innerHTML = html;
   }
 
   function showResult(summary) {
@@ -756,7 +770,7 @@
     $("run-detail").textContent = "The results are in the workbook.";
     $("eta").textContent = "";
     var ul = $("summary");
-    ul.innerHTML = "";
+    clear(ul);
     summary.forEach(function (s) { var li = document.createElement("li"); li.textContent = s; ul.appendChild(li); });
     $("result").hidden = false;
     showPredictInfo();
@@ -842,6 +856,7 @@
 
   window.SheetDLPane = {
     state: state, refresh: refresh, runJob: runJob, setView: setView, cellIn: cellIn,
+    showResult: showResult, showError: showError,
     /** fetch a finished job's edits and write them into the workbook (what Train does after its run) */
     applyResults: function (jobId, pages) { return applyAll(jobId, { pages: pages }); }
   };

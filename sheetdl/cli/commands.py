@@ -114,13 +114,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             return cmd_demo(args, ui)
         if args.command == "new":
-            from rich.markup import escape
 
             from ..new import cmd_new
 
             return cmd_new(args.template, args.path, output=args.output,
-                           say=lambda line: ui.out.print(line, markup=False, soft_wrap=True),
-                           warn=lambda line: ui.warn(escape(line)))
+                           say=lambda line: ui.out.print(line, soft_wrap=True), warn=ui.warn)
         if args.command in ("serve", "addin"):
             return (cmd_serve if args.command == "serve" else cmd_addin)(args, ui)
     except Cancelled as e:
@@ -221,7 +219,7 @@ def cmd_train(args, ui: Console) -> int:
     model.save(model_path)
     ui.done_train(results, table, output, model_path, lost)
     if backup is not None:
-        ui.out.print(f"Backup:  {backup}  (your workbook as it was before)")
+        ui.line(f"Backup:  {backup}  (your workbook as it was before)")
     return 0
 
 
@@ -258,7 +256,7 @@ def cmd_predict(args, ui: Console) -> int:
                                         warn=ui.warn)
     ui.done_predict(results, output, lost)
     if backup is not None:
-        ui.out.print(f"Backup:  {backup}  (your workbook as it was before)")
+        ui.line(f"Backup:  {backup}  (your workbook as it was before)")
     return 0
 
 

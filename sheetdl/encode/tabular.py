@@ -122,7 +122,15 @@ class CategoryEncoder(_Encoder):
 
     @property
     def cardinality(self) -> int:
+        """The codes ``transform`` can give: 0 and one per kept value. Only 1 (code 0 alone) when the
+        training rows kept no value, e.g. a fold whose rows are all blank in the column."""
         return len(self.categories_) + 1
+
+    @property
+    def typical_code(self) -> int:
+        """The code of a typical row: the most frequent kept value (code 1), or 0, the only code an
+        encoder that kept no value has (an answer can't be explained with a code its network lacks)."""
+        return 1 if self.categories_ else 0
 
     def transform(self, values: pd.Series) -> np.ndarray:
         self._check_fitted()

@@ -91,10 +91,12 @@ def permutation_importance(members, frame: pd.DataFrame, y: np.ndarray, labelled
     return sorted(out, key=lambda i: -i.drop)
 
 
-def _typical(enc: EncodedTable, block: str, idx: list[int]) -> EncodedTable:
-    """A copy of ``enc`` whose column (block, idx) holds a typical value: the training median for
-    numbers and dates (encoded as 0, not missing), the most frequent category (code 1), no words, and
-    for pictures the average picture of these rows (features or pixels)."""
+def _typical(enc: EncodedTable, encoder, column: str) -> EncodedTable:
+    """A copy of ``enc`` (encoded by ``encoder``, a TableEncoder) whose ``column`` holds a typical
+    value: the training median for numbers and dates (encoded as 0, not missing), the most frequent
+    category of the encoder's training rows (its typical_code: 0 where it kept no value, so it has
+    no other code), no words, and for pictures the average picture of these rows (features or pixels)."""
+    block, idx = encoder.slices()[column]
     if block == "images":
         images = list(enc.images)
         a = enc.images[idx[0]]
@@ -107,7 +109,7 @@ def _typical(enc: EncodedTable, block: str, idx: list[int]) -> EncodedTable:
         numeric[:, idx] = 0.0
     elif block == "categorical":
         categorical = categorical.copy()
-        categorical[:, idx] = 1
+        categorical[:, idx] = encoder.encoders[column].typical_code
     else:
         text = text.copy()
         text[:, idx] = 0
@@ -217,7 +219,7 @@ def _effects(members, frame: pd.DataFrame, columns: list[str], predict_all, task
     effects = np.zeros((n, len(columns)))
     odds = np.zeros((n, len(columns)))
     for j, col in enumerate(columns):
-        typical = [_typical(e, *m.encoder.slices()[col]) for m, e in zip(use, encs)]
+        typical = [_typical(e, m.encoder, col) for m, e in zip(use, encs)]  # each with its own codes
         now = answer(typical)
         effects[:, j] = base - now
         if task == "classification":

@@ -18,6 +18,7 @@ from .load import (
     resolve_path,
     thumbnail_png,
 )
+from .weights import EFFICIENTNET_LITE0, PackagedWeights, WeightsMismatch, load_state, weights_path
 
 __all__ = [
     "PRETRAINED_SIZE",
@@ -32,4 +33,9 @@ __all__ = [
     "thumbnail_png",
     "ImageCache",
     "cache_dir",
+    "EFFICIENTNET_LITE0",
+    "PackagedWeights",
+    "WeightsMismatch",
+    "load_state",
+    "weights_path",
 ]

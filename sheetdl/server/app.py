@@ -6,9 +6,10 @@ import contextlib
 import logging
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from ..errors import ModelFileError, SheetDLError
 from .config import ServerConfig
@@ -40,21 +41,49 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     async def _user_error(request: Request, e: SheetDLError):
         return JSONResponse(e.to_dict(), status_code=404 if isinstance(e, ModelFileError) else 400)
 
+    # Starlette's HTTPException, which FastAPI's derives from: routing's 404 and 405 and FastAPI's "body
+    # can't be parsed" 400 are raised as Starlette's, and they too get SheetDL's shape and words
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, e: HTTPException):
-        detail: Any = e.detail if isinstance(e.detail, dict) else {
-            "error": "HTTPError", "message": str(e.detail), "hint": None, "sheet": None, "column": None, "cells": []}
+        detail: Any = e.detail if isinstance(e.detail, dict) else _refusal(
+            "HTTPError", PLAIN_WORDS.get(e.status_code, str(e.detail)), None)
         return JSONResponse(detail, status_code=e.status_code, headers=getattr(e, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, e: RequestValidationError):
-        where = "; ".join(".".join(str(p) for p in err.get("loc", ())[1:]) + ": " + err.get("msg", "")
-                          for err in e.errors()[:3])
-        return JSONResponse({"error": "BadRequest", "message": f"The request is not one SheetDL understands ({where}).",
-                             "hint": "Use the SheetDL task pane; reload it if this keeps happening.",
-                             "sheet": None, "column": None, "cells": []}, status_code=422)
+        where = "; ".join(_where(err) for err in e.errors()[:3])
+        return JSONResponse(_refusal("BadRequest", f"The request is not one SheetDL understands ({where}).",
+                                     "Use the SheetDL task pane; reload it if this keeps happening."), status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, e: Exception):
+        """A bug of ours, never the request's fault: plain words to the pane, no traceback. Starlette
+        raises the error again once this answer is sent, so the server's log still shows the details."""
+        return JSONResponse(_refusal(
+            "InternalError", "SheetDL ran into a problem it did not expect; your workbook was not changed.",
+            "Try again; if it happens again, run 'sheetdl serve' in a terminal to see the details."), status_code=500)
 
     return _guarded(app, config)
+
+
+#: what a refusal from routing or parsing means, in words (their own detail is "Not Found" and the like)
+PLAIN_WORDS = {
+    400: "The request's body could not be read as JSON.",
+    404: "There is nothing at this address on the SheetDL server.",
+    405: "This address of the SheetDL server does not take that kind of request.",
+}
+
+
+def _where(err: dict) -> str:
+    """One validation error as 'field: what is wrong' (the body itself when it is not JSON at all)."""
+    if err.get("type") == "json_invalid":  # its location is a character offset, not a field
+        return "the request's body is not valid JSON"
+    field = ".".join(str(p) for p in err.get("loc", ())[1:]) or "the request's body"
+    return f"{field}: {err.get('msg', '')}"
+
+
+def _refusal(error: str, message: str, hint: str | None) -> dict:
+    return {"error": error, "message": message, "hint": hint, "sheet": None, "column": None, "cells": []}
 
 
 def _guarded(app: FastAPI, config: ServerConfig):

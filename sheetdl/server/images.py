@@ -4,7 +4,10 @@ A workbook names pictures by path, and the server reads them on the user's compu
 someone else could name any file there (and results can carry thumbnails back into the workbook). So
 before a job starts, every cell of a picture column must be a picture file name (png, jpg, …) whose
 real location, after following links and ``..``, lies inside a folder given to
-``sheetdl serve --allow-images``. Relative paths start in the first of those folders. A refusal names
+``sheetdl serve --allow-images``. Relative paths start in the first of those folders, and a cell is
+read as a path exactly as the picture loader reads it (``resolve_path``: quotes, ``file://``, ``~``,
+backslashes). A cell that can be no file's name (a NUL, which makes ``os.path`` raise ValueError; a
+name longer than file systems allow; text that is not valid Unicode) is refused too. A refusal names
 the cells, before any training starts; the picture loader checks the same folders again as it reads.
 
 Which columns are picture columns follows the schema's rule (most filled cells end in a picture
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from pathlib import Path
@@ -23,10 +27,12 @@ from ..errors import DataError, cell_list
 from ..schema import IMAGE_EXTENSIONS, IMAGE_MIN_SHARE, PLACEHOLDERS
 from ..sheets import EXCEL_ERRORS
 
-__all__ = ["check_image_cells", "model_image_columns", "picture_columns", "outside_folders"]
+__all__ = ["check_image_cells", "model_image_columns", "picture_columns", "outside_folders", "unusable_path"]
 
 #: cells named in a refusal (the message lists the first few; the error carries these for the pane)
 MAX_CELLS = 200
+#: the longest file or folder name common file systems allow (ext4, NTFS, APFS: 255)
+MAX_NAME = 255
 
 
 def _text(v) -> str | None:
@@ -88,15 +94,33 @@ def _norm(p: str) -> str:
     return os.path.normcase(os.path.realpath(p))
 
 
+def unusable_path(text: str) -> str | None:
+    """Why ``text`` can be no file's name on any computer (in words for a message), or None.
+
+    These are what make ``os.path`` and ``Path.resolve`` raise instead of answering: checked here, in
+    the one place a picture cell meets the file system, so a cell is refused in words, never a 500."""
+    if "\x00" in text:
+        return "a NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "characters that are not valid text"
+    if any(len(part) > MAX_NAME for part in re.split(r"[\\/]", text)):
+        return f"a name longer than {MAX_NAME} characters"
+    return None
+
+
 def outside_folders(text: str, folders: Sequence[Path]) -> bool:
     """True when the picture ``text`` names is not inside one of ``folders`` (links and ``..``
-    followed), or is not a picture file once links are followed."""
-    if not folders:
+    followed), or is not a picture file once links are followed, or can't be a file's name at all."""
+    from ..images import resolve_path
+
+    if not folders or unusable_path(text):
         return True
-    path = Path(text)
-    if not path.is_absolute():
-        path = Path(folders[0]) / path
-    real = _norm(str(path))
+    try:
+        real = _norm(str(resolve_path(text, Path(folders[0]))))
+    except (OSError, ValueError, RuntimeError):  # no path this computer can use is inside a folder
+        return True
     if not _is_picture_name(real):  # a link named x.png that leads to something else
         return True
     for folder in folders:
@@ -121,6 +145,7 @@ def check_image_cells(*, sheet: str, columns: Sequence[str], letters: Sequence[s
         name = columns[j]
         if name.casefold() in skip:
             continue
+        unusable: dict[str, str] = {}  # cell → why it can be no file's name
         not_pictures: list[str] = []
         outside: list[str] = []
         for i, r in enumerate(rows):
@@ -129,10 +154,21 @@ def check_image_cells(*, sheet: str, columns: Sequence[str], letters: Sequence[s
                 continue
             cell = f"{letters[j]}{header_row + 1 + i}"
             t = _text(v)
-            if t is None or not _is_picture_name(t):
+            why = unusable_path(t) if t is not None else None
+            if why:
+                unusable[cell] = why
+            elif t is None or not _is_picture_name(t):
                 not_pictures.append(cell)
             elif outside_folders(t, folders):
                 outside.append(cell)
+        if unusable:
+            cells = list(unusable)
+            reasons = "; ".join(dict.fromkeys(unusable.values()))
+            raise DataError(
+                f"Column '{name}' on sheet '{sheet}' holds paths to pictures, but {cell_list(cells)} "
+                f"can't be the name of a file ({reasons}).",
+                hint="Correct those cells or leave them blank, then train again.",
+                sheet=sheet, column=name, cells=cells[:MAX_CELLS])
         if not_pictures:
             kinds = ", ".join(e.lstrip(".") for e in IMAGE_EXTENSIONS)
             raise DataError(

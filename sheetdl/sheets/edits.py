@@ -7,7 +7,8 @@ edit is deliberately dumb and explicit:
 
 - rows and columns are 1-based numbers, ranges are A1-style strings without a sheet name
   (``"B3:D10"``); the sheet is always a separate field;
-- values are literal: a string that starts with ``=`` is text, never a formula;
+- values are literal: a string is text whatever it starts with (``=``, ``+``, ``-``, ``@`` too), never
+  a formula; every backend writes it so (tests/test_literal_text.py);
 - colours are ``"RRGGBB"`` hex strings;
 - pictures are PNG files, carried in the edit as base64 text, with their size in pixels;
 - an edit only touches the cells it names; nothing is inferred.

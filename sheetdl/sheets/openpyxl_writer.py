@@ -117,9 +117,7 @@ def _write_cells(ws, e: WriteCells) -> None:
                 v = None
             if isinstance(v, str):
                 v = ILLEGAL_CHARACTERS_RE.sub("", v)[:_MAX_TEXT]
-            cell.value = v
-            if isinstance(v, str) and v.startswith("="):
-                cell.data_type = "s"  # literal text, never a formula
+            _put_literal(cell, v)
             if i == 0 and e.bold_first_row:
                 if bold_font is None:
                     bold_font = copy(cell.font)
@@ -127,6 +125,17 @@ def _write_cells(ws, e: WriteCells) -> None:
                 cell.font = bold_font
             elif e.number_formats and k < len(e.number_formats) and e.number_formats[k]:
                 cell.number_format = e.number_formats[k]
+
+
+def _put_literal(cell, v) -> None:
+    """Set ``cell`` to ``v`` as SheetEdits mean it: a string is text, whatever it starts with.
+
+    openpyxl turns a string that starts with '=' into a formula ('=1+1', '=HYPERLINK(…)' from a
+    user's cell would then run in Excel); '+', '-' and '@' it already keeps as text.
+    """
+    cell.value = v
+    if isinstance(v, str) and cell.data_type != "s":
+        cell.data_type = "s"
 
 
 def _argb(hex6: str) -> str:
@@ -341,8 +350,11 @@ def workbook_from_csv(src: Path, sheet_name: str):
     wb = Workbook()
     ws = wb.active
     ws.title = sheet_name
-    for row in csv.reader(io.StringIO(text), dialect):
-        ws.append([_csv_value(v) for v in row])
+    for r, row in enumerate(csv.reader(io.StringIO(text), dialect), start=1):
+        for c, v in enumerate(row, start=1):
+            v = _csv_value(v)
+            if v is not None:  # a csv cell '=1+1' is the text SheetDL read, not a formula
+                _put_literal(ws.cell(row=r, column=c), v)
     return wb
 
 
@@ -367,7 +379,7 @@ def workbook_from_calamine(src: Path):
                     continue
                 if isinstance(v, dt.timedelta):
                     v = (dt.datetime(1899, 12, 30) + v).time() if v < dt.timedelta(days=1) else str(v)
-                ws.cell(row=r0 + i + 1, column=c0 + k + 1, value=v)
+                _put_literal(ws.cell(row=r0 + i + 1, column=c0 + k + 1), v)  # values only: text stays text
     return wb
 
 

@@ -276,12 +276,123 @@ def _raw_get(cfg, path: str) -> tuple[int, bytes]:
     "/taskpane/../../pyproject.toml", "/taskpane/..%2f..%2fpyproject.toml", "/taskpane/%2e%2e%2f%2e%2e%2fREADME.md",
     "/assets/..%5c..%5cpyproject.toml", "/taskpane/%2fetc%2fpasswd", "/taskpane//etc/passwd",
     "/sheetdl/server/config.py", "/taskpane/.hidden.js", "/certs/sheetdl-ca-key.pem", "/taskpane/..",
+    # names no file can have: a NUL (os.path raises ValueError on it), too long, not UTF-8, overlong UTF-8
+    "/taskpane/taskpane.html%00.png", "/taskpane/%00", "/assets/icon-16.png%00", "/taskpane/taskpane%00.html",
+    "/taskpane/" + "a" * 300 + ".js", "/taskpane/" + "a" * 5000 + ".html", "/taskpane/%ff%fe.js",
+    "/taskpane/%c0%ae%c0%ae%c0%afpyproject.toml", "/taskpane/taskpane.html%0a", "/%00/taskpane.html",
 ])
 def test_path_traversal_finds_nothing(server, path):
     cfg, _ = server
     status, data = _raw_get(cfg, path)
     assert status in (400, 404), (path, status)
     assert b"[project]" not in data and b"PRIVATE KEY" not in data and b"root:" not in data
+
+
+def _refused_in_words(r) -> None:
+    """A 4xx whose body says what is wrong in words (JSON with a message, or a plain-text page)."""
+    assert 400 <= r.status_code < 500, (r.status_code, r.text[:300])
+    assert "Traceback" not in r.text and "Internal Server Error" not in r.text
+    if r.headers.get("content-type", "").startswith("application/json"):
+        message = r.json().get("message")
+        assert isinstance(message, str) and message.strip(), r.text[:300]
+    else:
+        assert r.text.strip(), r.status_code
+
+
+_JOB = {"workbook_id": "wb-malformed-01", "sheet": "S", "header_row": 1, "first_col": 1, "columns": ["a", "y"],
+        "n_rows": 2, "target": "y"}
+
+
+def _json(d: dict) -> bytes:
+    return json.dumps(d).encode()  # NaN and Infinity as Python writes them; lone surrogates as \\udxxx
+
+
+MALFORMED = {
+    # bodies that are not JSON, or not the JSON asked for
+    "empty body": ("POST", "/api/jobs", b"", "application/json"),
+    "cut-off JSON": ("POST", "/api/jobs", b"{", "application/json"),
+    "a list, not an object": ("POST", "/api/jobs", b"[]", "application/json"),
+    "not UTF-8": ("POST", "/api/jobs", b"\xff\xfe{}", "application/json"),
+    "wrong content type": ("POST", "/api/jobs", _json(_JOB), "text/plain"),
+    "form content type": ("POST", "/api/schema", b"sheet=S", "application/x-www-form-urlencoded"),
+    "no content type": ("POST", "/api/schema", _json({"sheet": "S", "columns": ["a"], "rows": [[1]]}), None),
+    "text for a number": ("POST", "/api/jobs", _json({**_JOB, "header_row": "one"}), "application/json"),
+    "text for a list": ("POST", "/api/jobs", _json({**_JOB, "columns": "a,y"}), "application/json"),
+    "an object for a cell": ("POST", "/api/schema", _json({"sheet": "S", "columns": ["a"], "rows": [[{"x": 1}]]}),
+                             "application/json"),
+    # numbers out of range
+    "huge number": ("POST", "/api/jobs", _json({**_JOB, "header_row": 10**30}), "application/json"),
+    "number with 5,000 digits": ("POST", "/api/schema",
+                                 b'{"sheet": "S", "columns": ["a"], "rows": [[1' + b"0" * 5000 + b"]]}",
+                                 "application/json"),
+    "NaN budget": ("POST", "/api/jobs", _json({**_JOB, "time_budget": float("nan")}), "application/json"),
+    "infinite budget": ("POST", "/api/jobs", _json({**_JOB, "time_budget": float("inf")}), "application/json"),
+    "negative seed": ("POST", "/api/jobs", _json({**_JOB, "seed": -1}), "application/json"),
+    # text that can't be what it claims to be
+    "empty sheet name": ("POST", "/api/jobs", _json({**_JOB, "sheet": ""}), "application/json"),
+    "empty workbook id": ("POST", "/api/jobs", _json({**_JOB, "workbook_id": ""}), "application/json"),
+    "NUL in the sheet name": ("POST", "/api/jobs", _json({**_JOB, "sheet": "Data\x00.xlsx"}), "application/json"),
+    "NUL in the schema's sheet name": ("POST", "/api/schema", _json({"sheet": "\x00", "columns": ["a", "b"], "rows": [[1, "x"], [2, "y"], [3, "x"]]}),
+                                       "application/json"),
+    "slash in the sheet name": ("POST", "/api/jobs", _json({**_JOB, "sheet": "../S"}), "application/json"),
+    "lone surrogate": ("POST", "/api/jobs", _json({**_JOB, "sheet": "\ud800"}), "application/json"),
+    "lone surrogate in a cell": ("POST", "/api/schema", _json({"sheet": "S", "columns": ["a"], "rows": [["\udfff"]]}),
+                                 "application/json"),
+    "'..' as the workbook id": ("POST", "/api/jobs", _json({**_JOB, "workbook_id": ".."}), "application/json"),
+    # rows, pages and events of a job: negative, huge, not numbers
+    "negative start": ("POST", "/api/jobs/{job}/rows", _json({"start": -1, "rows": [["x", 1]]}), "application/json"),
+    "huge start": ("POST", "/api/jobs/{job}/rows", _json({"start": 10**30, "rows": [["x", 1]]}), "application/json"),
+    "fractional start": ("POST", "/api/jobs/{job}/rows", _json({"start": 0.5, "rows": []}), "application/json"),
+    "too many cells": ("POST", "/api/jobs/{job}/rows", _json({"start": 0, "rows": [[1, 2, 3]]}), "application/json"),
+    "negative page": ("GET", "/api/jobs/{job}/edits?page=-1", None, None),
+    "huge page": ("GET", "/api/jobs/{job}/edits?page=" + "9" * 40, None, None),
+    "page not a number": ("GET", "/api/jobs/{job}/edits?page=%ff", None, None),
+    "negative since": ("GET", "/api/jobs/{job}/events?since=-1", None, None),
+    "since not a number": ("GET", "/api/jobs/{job}/events?since=1e400", None, None),
+    "start before the rows": ("POST", "/api/jobs/{job}/start", None, None),
+    # job ids and paths that name nothing
+    "NUL job id": ("GET", "/api/jobs/%00", None, None),
+    "not-UTF-8 job id": ("GET", "/api/jobs/%ff%fe/edits", None, None),
+    "long job id": ("POST", "/api/jobs/" + "x" * 5000 + "/cancel", None, None),
+    "'..' job id": ("GET", "/api/jobs/%2e%2e", None, None),
+    "unknown page": ("GET", "/nothing-here", None, None),
+    "unknown API": ("GET", "/api/nothing", None, None),
+    "wrong method": ("PUT", "/api/jobs", b"{}", "application/json"),
+    "wrong method on a file": ("DELETE", "/taskpane/taskpane.html", None, None),
+}
+
+
+@pytest.fixture(scope="module")
+def receiving_job(server):
+    cfg, _ = server
+    with httpx.Client(base_url=cfg.origin, verify=str(cfg.cert_dir / "sheetdl-ca.pem"),
+                      headers={"X-SheetDL-Token": cfg.token, "Origin": cfg.origin}) as c:
+        r = c.post("/api/jobs", json=_JOB)
+        assert r.status_code == 201, r.text
+        return r.json()["job_id"]
+
+
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_malformed_requests_get_a_4xx_in_words(client, receiving_job, case):
+    method, path, body, content_type = MALFORMED[case]
+    headers = {"Content-Type": content_type} if content_type else {}
+    req = client.build_request(method, path.format(job=receiving_job), content=body, headers=headers)
+    if content_type is None:
+        req.headers.pop("Content-Type", None)
+    _refused_in_words(client.send(req))
+
+
+def test_an_unexpected_error_is_a_plain_500_without_a_traceback(server, client, monkeypatch):
+    manager = server[1].config.app.state.manager
+
+    def broken(job_id):
+        raise RuntimeError("a bug in SheetDL, not in the request")
+
+    monkeypatch.setattr(manager, "get", broken)
+    r = client.get("/api/jobs/anything")
+    assert r.status_code == 500 and r.headers["content-type"].startswith("application/json")
+    assert r.json()["error"] == "InternalError" and "did not expect" in r.json()["message"]
+    assert "Traceback" not in r.text and "a bug in SheetDL" not in r.text
 
 
 def test_certificate_is_for_localhost_only(server):
@@ -439,6 +550,33 @@ def test_training_gets_the_picture_folders(server, client, picture_folders, monk
     last = _events(client, job)[-1]
     assert last["type"] == "failed" and last["error"]["message"] == "stopped by the test"
     assert seen == {"image_folder": pics, "allowed": [pics]}
+
+
+def test_a_picture_cell_that_can_name_no_file_is_refused_in_words(server, client, picture_folders):
+    """A NUL (os.path raises ValueError on it), a name longer than any file system allows, or text that is
+    not valid Unicode: the cells are named in a 400 before anything runs, never a 500."""
+    photos = ["cats/a.png", "a\x00.png", "b.png", "\x00.png", "x" * 300 + ".png", "cats/a.png", "cats\x00/b.png"]
+    job = _picture_job(client, photos, workbook="wb-pictures-nul")
+    r = client.post(f"/api/jobs/{job}/start")
+    assert r.status_code == 400, r.text
+    err = r.json()
+    assert err["error"] == "DataError" and err["column"] == "Photo" and err["cells"] == ["A3", "A5", "A6", "A8"]
+    assert "A3" in err["message"] and "can't be the name of a file" in err["message"]
+    assert client.get(f"/api/jobs/{job}").json()["state"] == "receiving"  # nothing was read
+    client.post(f"/api/jobs/{job}/cancel")
+
+
+def test_picture_path_checks_never_raise_on_odd_text():
+    import os
+
+    from sheetdl.server.images import outside_folders, unusable_path
+
+    root = Path(os.path.abspath("/srv/pics"))
+    for text in ("a\x00.png", "\x00", "\ud800.png", "x" * 300 + ".png", "a/" + "b" * 256 + "/c.png"):
+        assert unusable_path(text), repr(text[:20])
+        assert outside_folders(text, [root])  # refused, not raised
+    for text in ("a.png", "sub dir/ä b.png", "x" * 250 + ".png", "C:\\pics\\a.png", "file:///srv/pics/a.png"):
+        assert unusable_path(text) is None, text
 
 
 def test_outside_folders_follows_dots_links_and_case():

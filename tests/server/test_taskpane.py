@@ -368,3 +368,48 @@ def test_taskpane_trains_on_pictures_and_places_them(server, browser, tmp_path):
             tops.append(tops[-1] + sheet["rowHeights"].get(str(j), 15))
         assert any(abs(p["left"] - x) < 1e-6 for x in lefts), (p["left"], lefts[:8])
         assert any(abs(p["top"] - y) < 1e-6 for y in tops), (p["top"], tops[:8])
+
+
+# ---- user text is text: never HTML in the pane, never a formula in the workbook ----------------
+HOSTILE = "<img src=x onerror=\"window.__pwned=1\">"
+
+
+def test_user_text_shows_as_written_and_never_becomes_html_or_a_formula(server, browser):
+    cfg, _ = server
+    headers = ["Note [/b]", "<b>Bold</b> & co", HOSTILE]
+    rows = [headers, ["a [x]", 1, None], ["<i>b</i>", 2, None], ["=1+1", 3, None]]
+    page = _page(browser, cfg, [{"name": "Tiny", "rows": rows}])
+    page.wait_for_selector("#table-info >> text=3 rows", timeout=20000)
+    # the all-blank column is offered as the target; the server says it can't be learned, naming it
+    page.wait_for_selector("#message:not([hidden])", timeout=60000)
+    assert HOSTILE in page.locator("#message").inner_text()
+    assert page.locator("#target option").all_inner_texts() == headers
+    page.select_option("#target", "<b>Bold</b> & co")
+    _wait(page, "document.querySelectorAll('#columns li').length === 3", timeout=20)
+    assert page.locator("#columns .name").all_inner_texts() == headers
+    # what the pane was given as text made no elements, and ran nothing
+    assert page.evaluate("document.querySelectorAll('#columns b, #columns img, #message img, #target b').length") == 0
+    page.evaluate("window.SheetDLPane.showResult(['<i>Weight [kg]</i> mattered most', '" + HOSTILE.replace('"', '\\"') + "'])")
+    assert page.locator("#summary li").all_inner_texts() == ["<i>Weight [kg]</i> mattered most", HOSTILE]
+    page.evaluate("window.SheetDLPane.showError({message: 'No column <b>x</b>', hint: '<img src=y>'})")
+    assert page.locator("#message").inner_text().startswith("No column <b>x</b>")
+    assert page.evaluate("document.querySelectorAll('#summary i, #summary img, #message b, #message img').length") == 0
+    assert page.evaluate("window.__pwned") is None
+
+    # text that starts like a formula reaches Excel with the apostrophe that makes it text
+    from sheetdl.edits import AddSheet, WriteCells
+
+    edits = [WriteCells("Tiny", 1, 4, [["=Predicted", "-Why"], ["=1+1", "-x pushed it down"],
+                                       ["@foo", "+SUM(A1)"], ["-1", "plain [b]"]], bold_first_row=True),
+             AddSheet("SheetDL Report"), WriteCells("SheetDL Report", 1, 1, [["@Column", "=HYPERLINK(\"x\")"]])]
+    job = _finished_job(server, edits)
+    page.evaluate(f"window.SheetDLPane.applyResults({json.dumps(job)}, 1)")
+    _wait(page, "window.__mockWorkbook.find('SheetDL Report')", timeout=20)
+    page.wait_for_timeout(300)
+    book = {s["name"]: s for s in page.evaluate("window.__mockWorkbook.dump()")}
+    grid = book["Tiny"]["grid"]
+    assert [r[3:5] for r in grid[:4]] == [["'=Predicted", "'-Why"], ["'=1+1", "'-x pushed it down"],
+                                          ["'@foo", "'+SUM(A1)"], ["'-1", "plain [b]"]]
+    assert book["SheetDL Report"]["grid"][0][:2] == ["'@Column", "'=HYPERLINK(\"x\")"]
+    assert grid[3][0] == "=1+1"  # the user's own cells are left as they were
+    assert page.evaluate("window.__mockStats")["errors"] == [] and page.errors == []

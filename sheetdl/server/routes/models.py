@@ -9,7 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 Text = Annotated[str, StringConstraints(max_length=32_767)]  # Excel's longest cell text
 #: what Office.js gives for a cell: text, a number, TRUE/FALSE, or blank
 Cell = Text | int | float | bool | None
-SheetName = Annotated[str, StringConstraints(min_length=1, max_length=31)]
+#: a worksheet's name as Excel allows it: 1–31 characters, none of \ / ? * [ ] : and no control
+#: characters such as NUL; a name that breaks these rules did not come from Excel
+SheetName = Annotated[str, StringConstraints(min_length=1, max_length=31, pattern=r"^[^\x00-\x1f\\/?*\[\]:]+$")]
 Name = Annotated[str, StringConstraints(max_length=255)]
 
 

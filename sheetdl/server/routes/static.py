@@ -2,13 +2,16 @@
 package's ``addin_files/`` once installed) with the token placed into the page.
 
 Only files directly under the two folders, with web-file extensions, are served; a path that leaves
-them (``..``, absolute, encoded) is simply not found.
+them (``..``, absolute, encoded) or that no file of ours could have (a NUL, which makes ``os.path``
+raise ValueError; a name too long for the file system; bytes that aren't UTF-8) is simply not found.
 """
 
 from __future__ import annotations
 
 import html
 import mimetypes
+import re
+from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -21,6 +24,9 @@ SERVED = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=
           ".css": "text/css; charset=utf-8", ".png": "image/png", ".svg": "image/svg+xml",
           ".xml": "application/xml"}
 FOLDERS = {"taskpane": ADDIN_DIR / "taskpane", "assets": ADDIN_DIR / "assets"}
+#: what the add-in's files are called (taskpane.html, icon-16.png): ASCII letters, digits, '.', '-'
+#: and '_', not starting with a dot; nothing else reaches the file system
+FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 #: Office embeds the pane in an iframe on its own sites (Excel on the web) or in a web view (desktop)
 CSP = ("default-src 'self'; script-src 'self' https://appsforoffice.microsoft.com https://*.microsoft.com; "
@@ -38,17 +44,33 @@ def root() -> Response:
     return RedirectResponse("/taskpane/taskpane.html")
 
 
+def served_file(folder: str, name: str) -> Path | None:
+    """The add-in file ``/folder/name`` asks for, or None. The one place a request's path meets the
+    file system: the name is checked against what the add-in's files are called before any os call
+    sees it, and an os call that still refuses it (a name too long, a link loop) means "not found"."""
+    base = FOLDERS.get(folder)
+    if base is None or not FILE_NAME.fullmatch(name):
+        return None
+    try:
+        path = (base / name).resolve()
+        if path.parent != base.resolve() or path.suffix.lower() not in SERVED or not path.is_file():
+            return None
+    except (OSError, ValueError, RuntimeError):
+        return None
+    return path
+
+
 @router.get("/{folder}/{name}")
 def static_file(folder: str, name: str, request: Request) -> Response:
-    base = FOLDERS.get(folder)
-    if base is None or "/" in name or "\\" in name or name.startswith("."):
+    path = served_file(folder, name)
+    if path is None:
         return _not_found()
-    path = (base / name).resolve()
+    try:
+        body = path.read_bytes()
+    except OSError:  # removed or made unreadable since the check
+        return _not_found()
     suffix = path.suffix.lower()
-    if path.parent != base.resolve() or suffix not in SERVED or not path.is_file():
-        return _not_found()
     headers = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
-    body = path.read_bytes()
     if suffix == ".html":
         token = html.escape(request.app.state.config.token, quote=True)
         body = body.replace(b"{{SHEETDL_TOKEN}}", token.encode())
