@@ -174,6 +174,38 @@ def infer_schema(
     kinds: dict[str, Kind] | None = None,
 ) -> Schema:
     """Decide each column's kind and role, and the task, with a reason in plain words for each."""
+    t_idx, ignored, overrides = _read_choices(table, target, ignore, task, kinds)
+    target_name = table.columns[t_idx]
+    has_prediction = any(
+        _is_output_column(c, target_name, False) for i, c in enumerate(table.columns) if i != t_idx
+    )
+    columns: list[Column] = []
+    target_info = None
+    for i, name in enumerate(table.columns):
+        letter = table.letters[i] if i < len(table.letters) else ""
+        arr = table.values.iloc[:, i].to_numpy(dtype=object)
+        if i == t_idx:
+            target_col, target_info = _infer_target(table, i, arr, task, overrides.get(i))
+            columns.append(target_col)
+        elif i in ignored:
+            columns.append(Column(name, "constant", "ignored", "ignored: you asked to ignore it", letter,
+                                  n_missing=int(sum(v is None for v in arr))))
+            _set_ignored_kind(columns[-1], arr, name)
+        elif _is_output_column(name, target_name, has_prediction):
+            columns.append(Column(name, "text", "ignored", "ignored: SheetDL's own output from an earlier run",
+                                  letter))
+            _set_ignored_kind(columns[-1], arr, name)
+        else:
+            columns.append(_feature_column(table, name, letter, arr, overrides.get(i)))
+    assert target_info is not None  # the target is one of the table's columns (checked above)
+    task_, task_reason, classes = target_info
+    return Schema(columns=columns, target=target_name, task=task_, task_reason=task_reason, classes=classes)
+
+
+def _read_choices(table: Table, target: str, ignore, task: str,
+                  kinds: dict[str, Kind] | None) -> tuple[int, set[int], dict[int, Kind]]:
+    """(the target's position, the positions to ignore, kinds set by the user by position), the
+    names found as the table spells them; what can't be found or doesn't fit is refused in words."""
     if task not in ("auto", "classification", "regression"):
         raise SettingsError(
             f"The task '{task}' is not one SheetDL knows.",
@@ -192,7 +224,6 @@ def infer_schema(
     if isinstance(ignore, str):
         ignore = [ignore]
     t_idx = _resolve(table, target, "the target column")
-    target_name = table.columns[t_idx]
     ignored = {_resolve(table, n, "the columns to ignore") for n in ignore or ()}
     overrides: dict[int, Kind] = {}
     for n, k in (kinds or {}).items():
@@ -204,53 +235,32 @@ def infer_schema(
             )
         overrides[_resolve(table, n, "the column names given with their kinds")] = k
     if t_idx in ignored:
+        target_name = table.columns[t_idx]
         raise DataError(
             f"'{target_name}' is the target column, so it can't also be ignored.",
             hint="Remove it from the columns to ignore, or choose another target.",
             sheet=table.sheet,
             column=target_name,
         )
+    return t_idx, ignored, overrides
 
-    has_prediction = any(
-        _is_output_column(c, target_name, False) for i, c in enumerate(table.columns) if i != t_idx
-    )
-    columns: list[Column] = []
-    target_col = None
-    target_info = None
-    for i, name in enumerate(table.columns):
-        letter = table.letters[i] if i < len(table.letters) else ""
-        arr = table.values.iloc[:, i].to_numpy(dtype=object)
-        if i == t_idx:
-            target_col, target_info = _infer_target(table, i, arr, task, overrides.get(i))
-            columns.append(target_col)
-            continue
-        if i in ignored:
-            columns.append(Column(name, "constant", "ignored", "ignored: you asked to ignore it", letter,
-                                  n_missing=int(sum(v is None for v in arr))))
-            _set_ignored_kind(columns[-1], arr, name)
-            continue
-        if _is_output_column(name, target_name, has_prediction):
-            columns.append(Column(name, "text", "ignored", "ignored: SheetDL's own output from an earlier run",
-                                  letter))
-            _set_ignored_kind(columns[-1], arr, name)
-            continue
-        cells = Cells(arr)
-        g = forced_guess(cells, overrides[i]) if i in overrides else feature_guess(cells, name)
-        role: Role = "feature"
-        reason = g.reason
-        notes = list(g.notes)
-        if g.kind not in FEATURE_KINDS:
-            role = "ignored"
-            if i in overrides:
-                reason = f"ignored: you set it as {g.kind}"
-        if g.n_unreadable:
-            notes.append(unreadable_note(table, name, g))
-        columns.append(Column(name, g.kind, role, reason, letter, n_missing=int(g.n_missing),
-                              n_unreadable=int(g.n_unreadable), notes=notes, parse=dict(g.parse)))
 
-    assert target_info is not None  # the target is one of the table's columns (checked above)
-    task_, task_reason, classes = target_info
-    return Schema(columns=columns, target=target_name, task=task_, task_reason=task_reason, classes=classes)
+def _feature_column(table: Table, name: str, letter: str, arr: np.ndarray, forced: Kind | None) -> Column:
+    """A feature column: its kind (guessed, or set by the user), and ignored when nothing can learn
+    from that kind (an id, a constant)."""
+    cells = Cells(arr)
+    g = forced_guess(cells, forced) if forced is not None else feature_guess(cells, name)
+    role: Role = "feature"
+    reason = g.reason
+    notes = list(g.notes)
+    if g.kind not in FEATURE_KINDS:
+        role = "ignored"
+        if forced is not None:
+            reason = f"ignored: you set it as {g.kind}"
+    if g.n_unreadable:
+        notes.append(unreadable_note(table, name, g))
+    return Column(name, g.kind, role, reason, letter, n_missing=int(g.n_missing),
+                  n_unreadable=int(g.n_unreadable), notes=notes, parse=dict(g.parse))
 
 
 def _set_ignored_kind(col: Column, arr: np.ndarray, name: str) -> None:
