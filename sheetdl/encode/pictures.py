@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -176,84 +177,113 @@ def prepare_images(frame: pd.DataFrame, table: Table, schema: Schema, *, trainin
             if spec["mode"] in ("features", "tune") and backbone is None:
                 backbone = backbone_for(spec, col.name)
         values = list(frame[col.name])
-        n = len(values)
-        out: list = [None] * n
         filled = [r for r, v in enumerate(values) if isinstance(v, str) and v.strip()]
-        report = PictureReport(column=col.name, mode=spec["mode"], model_words=words, folder=str(base),
-                               n_blank=n - len(filled), note=note)
-        variant = FEATURES_VARIANT.format(sha=spec.get("weights", "")[:16]) if spec["mode"] == "features" else None
+        reading = _Reading(
+            column=col.name, values=values, base=base, spec=spec, cache=cache, allowed=allowed, backbone=backbone,
+            progress=progress, cancel=cancel, out=[None] * len(values), filled=filled,
+            variant=FEATURES_VARIANT.format(sha=spec.get("weights", "")[:16]) if spec["mode"] == "features" else None,
+            report=PictureReport(column=col.name, mode=spec["mode"], model_words=words, folder=str(base),
+                                 n_blank=len(values) - len(filled), note=note))
+        reading.load(reading.from_feature_cache())
+        reports.append(reading.finish(table, t0))
+        frame[col.name] = pd.Series(reading.out, index=frame.index, dtype=object)
+    return reports
 
-        # features already computed on an earlier run need neither decoding nor the backbone
+
+@dataclass
+class _Reading:
+    """One picture column being read: each filled cell's picture becomes features or pixels in ``out``."""
+
+    column: str
+    values: list  # the cells as written
+    base: Path  # where relative paths start
+    spec: dict  # how the column's pictures are read (Column.parse["image"])
+    variant: str | None  # the feature cache's name for the pretrained network's features; None for pixels
+    cache: ImageCache
+    allowed: Any
+    backbone: ResNet18 | None
+    progress: Any
+    cancel: Any
+    out: list  # per row: features, pixels or None
+    filled: list[int]  # rows whose cell names a picture
+    report: PictureReport
+
+    def step(self, what: str, done_before: int):
+        """A progress callback for loading or featurising a chunk (it also checks for a cancel)."""
+        def step(done: int, total: int) -> None:
+            if self.cancel is not None and self.cancel():
+                raise Cancelled()
+            if self.progress is not None:
+                self.progress(done_before + done, len(self.filled),
+                              f"{what} in '{self.column}': {done_before + done:,} of {len(self.filled):,}")
+        return step
+
+    def from_feature_cache(self) -> list[int]:
+        """Features computed on an earlier run need neither decoding nor the network: fill those in,
+        and return the rows still to read."""
         need = []
-        for r in filled:
+        spec = self.spec
+        for r in self.filled:
             hit = None
-            if variant is not None:
+            if self.variant is not None:
                 try:
-                    path = resolve_path(values[r], base)
-                    if _allowed(path, allowed):
-                        hit = cache.get(path, spec["size"], variant)
+                    path = resolve_path(self.values[r], self.base)
+                    if _allowed(path, self.allowed):
+                        hit = self.cache.get(path, spec["size"], self.variant)
                 except Exception:  # an odd path: load_column reports it properly below
                     hit = None
             if hit is not None and hit.shape == tuple(spec["shape"]):
-                out[r] = hit.astype(spec["dtype"], copy=False)
-                report.n_cached += 1
+                self.out[r] = hit.astype(spec["dtype"], copy=False)
+                self.report.n_cached += 1
             else:
                 need.append(r)
+        return need
 
-        # pretrained features: read and featurise in chunks, so memory holds a chunk of 224-px
-        # pictures at a time, not the whole column; pixels for a CNN are small enough to read at once
-        chunk = FEATURE_CHUNK if variant is not None else max(len(need), 1)
+    def load(self, need: list[int]) -> None:
+        """Read the pictures of ``need`` (and featurise them, for the pretrained network) in chunks, so
+        memory holds a chunk of 224-px pictures at a time, not the whole column; pixels for a CNN are
+        small enough to read at once."""
+        spec, values, base = self.spec, self.values, self.base
+        chunk = FEATURE_CHUNK if self.variant is not None else max(len(need), 1)
         for c0 in range(0, len(need), chunk):
             part = need[c0 : c0 + chunk]
-            done_before = report.n_cached + c0
-
-            def step(done: int, total: int, done_before=done_before, col=col, filled=filled) -> None:
-                if cancel is not None and cancel():
-                    raise Cancelled()
-                if progress is not None:
-                    progress(done_before + done, len(filled),
-                             f"Reading pictures in '{col.name}': {done_before + done:,} of {len(filled):,}")
-
+            done_before = self.report.n_cached + c0
+            reading = self.step("Reading pictures", done_before)
             pixels, ok, problems = load_column([values[r] for r in part], base, spec["size"],
-                                               cache=cache if variant is None else None, allowed=allowed,
-                                               progress=step)
+                                               cache=self.cache if self.variant is None else None,
+                                               allowed=self.allowed, progress=reading)
             for p in problems:
                 p.row = part[p.row]
-            report.problems += problems
+            self.report.problems += problems
             good = [i for i in range(len(part)) if ok[i]]
-            if variant is not None and good:
-                def feat_step(done: int, total: int, done_before=done_before, col=col, filled=filled) -> None:
-                    if cancel is not None and cancel():
-                        raise Cancelled()
-                    if progress is not None:
-                        progress(done_before + done, len(filled), f"Looking at pictures in '{col.name}': "
-                                                                  f"{done_before + done:,} of {len(filled):,}")
-
-                assert backbone is not None  # "features": chosen because the pretrained network loaded
-                feats = featurise(backbone, pixels[good], progress=feat_step)
+            if self.variant is not None and good:
+                assert self.backbone is not None  # "features": chosen because the pretrained network loaded
+                feats = featurise(self.backbone, pixels[good], progress=self.step("Looking at pictures", done_before))
                 for i, f in zip(good, feats):
-                    out[part[i]] = f
+                    self.out[part[i]] = f
                     try:
-                        cache.put(resolve_path(values[part[i]], base), spec["size"], variant, f)
+                        self.cache.put(resolve_path(values[part[i]], base), spec["size"], self.variant, f)
                     except Exception:  # the cache is a convenience
                         pass
             else:
                 for i in good:
-                    out[part[i]] = pixels[i]
+                    self.out[part[i]] = pixels[i]
+
+    def finish(self, table: Table, t0: float) -> PictureReport:
+        """The column's report; no picture read at all is an error (the paths are surely wrong)."""
+        report = self.report
         report.problems.sort(key=lambda p: p.row)
-        report.n_loaded = sum(v is not None for v in out)
+        report.n_loaded = sum(v is not None for v in self.out)
         report.seconds = time.monotonic() - t0
-        if filled and report.n_loaded == 0:
+        if self.filled and report.n_loaded == 0:
             first = report.problems[0] if report.problems else None
             raise DataError(
-                f"None of the {len(filled):,} pictures named in column '{col.name}' could be read"
-                + (f"; for example {_cell(table, col.name, first.row)}: {first.message}" if first else "") + ".",
+                f"None of the {len(self.filled):,} pictures named in column '{self.column}' could be read"
+                + (f"; for example {_cell(table, self.column, first.row)}: {first.message}" if first else "") + ".",
                 hint=f"Paths that don't start with a drive or '/' are looked up from the workbook's folder "
-                     f"({base}). Check that the pictures are there, or write full paths.",
-                sheet=table.sheet, column=col.name)
-        frame[col.name] = pd.Series(out, index=frame.index, dtype=object)
-        reports.append(report)
-    return reports
+                     f"({self.base}). Check that the pictures are there, or write full paths.",
+                sheet=table.sheet, column=self.column)
+        return report
 
 
 def backbone_for(spec: dict, column: str):

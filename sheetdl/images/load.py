@@ -459,13 +459,23 @@ def load_column(
     opened, so a workbook sent to a server can't read the server's files; an empty list allows nothing.
     ``progress(done, total)`` counts distinct files; it may raise (e.g. to cancel), which stops the column.
     """
-    n = len(values)
-    pixels = np.zeros((n, size, size, 3), dtype=np.uint8)
-    ok = np.zeros(n, dtype=bool)
+    jobs, problems = _files_named(values, base_dir, _allowed_roots(allowed))
+    column = _ColumnLoad(len(values), size, jobs, problems, base_dir, progress)
+    column.decode(column.from_cache(cache), cache)
+    problems.sort(key=lambda problem: problem.row)
+    return column.pixels, column.ok, problems
+
+
+#: the rows that name one file: (row, the cell as written, whether its path was relative)
+_Rows = list[tuple[int, str, bool]]
+
+
+def _files_named(values: Sequence[str | None], base_dir: Path | None,
+                 roots: list[Path] | None) -> tuple[dict[Path, _Rows], list[ImageProblem]]:
+    """Each distinct file the cells name, with the rows (and how they wrote it) that name it; and a
+    problem for each cell that names no file this computer may open."""
     problems: list[ImageProblem] = []
-    roots = _allowed_roots(allowed)
-    # each distinct file once, with the rows (and how they wrote it) that name it
-    jobs: dict[Path, list[tuple[int, str, bool]]] = {}
+    jobs: dict[Path, _Rows] = {}
     for row, value in enumerate(values):
         cell = _cell_text(value)
         if cell is None:
@@ -498,75 +508,88 @@ def load_column(
                 )))
                 continue
         jobs.setdefault(path, []).append((row, cell, relative))
+    return jobs, problems
 
-    def finish(path: Path, result: np.ndarray | ImageLoadError) -> None:
-        for row, cell, relative in jobs[path]:
+
+class _ColumnLoad:
+    """A column being loaded: its pixels and problems so far, and the progress told."""
+
+    def __init__(self, n: int, size: int, jobs: dict[Path, _Rows], problems: list[ImageProblem],
+                 base_dir: Path | None, progress: Callable[[int, int], None] | None) -> None:
+        self.pixels = np.zeros((n, size, size, 3), dtype=np.uint8)
+        self.ok = np.zeros(n, dtype=bool)
+        self.size, self.jobs, self.problems, self.base_dir, self.progress = size, jobs, problems, base_dir, progress
+        self.keys: dict[Path, str | None] = {}  # each file's cache key
+        self.total = len(jobs)
+        self.done = 0
+        self.last_report = time.monotonic()
+        if progress is not None:
+            progress(0, self.total)
+
+    def finish(self, path: Path, result: np.ndarray | ImageLoadError) -> None:
+        for row, cell, relative in self.jobs[path]:
             if isinstance(result, ImageLoadError):
                 message = result.message
                 if result.no_file:
-                    message = _explain_missing(path, relative, base_dir)
-                problems.append(ImageProblem(row, cell, result.kind, message))
+                    message = _explain_missing(path, relative, self.base_dir)
+                self.problems.append(ImageProblem(row, cell, result.kind, message))
             else:
-                pixels[row] = result
-                ok[row] = True
+                self.pixels[row] = result
+                self.ok[row] = True
 
-    total = len(jobs)
-    done = 0
-    last_report = time.monotonic()
-    if progress is not None:
-        progress(0, total)
+    def report(self) -> None:
+        if self.progress is not None and (self.done == self.total
+                                          or time.monotonic() - self.last_report >= PROGRESS_EVERY_S):
+            self.last_report = time.monotonic()
+            self.progress(self.done, self.total)
 
-    def report() -> None:
-        nonlocal last_report
-        if progress is not None and (done == total or time.monotonic() - last_report >= PROGRESS_EVERY_S):
-            last_report = time.monotonic()
-            progress(done, total)
+    def from_cache(self, cache: ImageCache | None) -> list[Path]:
+        """The files the cache has, finished here (reading a few hundred kilobytes is quicker than
+        handing it to a thread); returns the others."""
+        to_decode: list[Path] = []
+        for path in self.jobs:
+            cached, self.keys[path] = _cached(path, self.size, cache) if cache is not None else (None, None)
+            if cached is None:
+                to_decode.append(path)
+                continue
+            self.finish(path, cached)
+            self.done += 1
+            self.report()
+        return to_decode
 
-    # cache hits first, here: reading a few hundred kilobytes is quicker than handing it to a thread
-    keys: dict[Path, str | None] = {}
-    to_decode: list[Path] = []
-    for path in jobs:
-        cached, keys[path] = _cached(path, size, cache) if cache is not None else (None, None)
-        if cached is None:
-            to_decode.append(path)
-            continue
-        finish(path, cached)
-        done += 1
-        report()
-
-    def attempt(path: Path) -> np.ndarray | ImageLoadError:
+    def _attempt(self, path: Path, cache: ImageCache | None) -> np.ndarray | ImageLoadError:
         try:
-            return _decode_one(path, size, cache, keys[path])
+            return _decode_one(path, self.size, cache, self.keys[path])
         except ImageLoadError as e:
             return e
 
-    workers = max(1, min(_cpu_count(), MAX_WORKERS, len(to_decode)))
-    if workers == 1:
-        for path in to_decode:
-            finish(path, attempt(path))
-            done += 1
-            report()
-    else:
+    def decode(self, to_decode: list[Path], cache: ImageCache | None) -> None:
+        """Decode the files, on a few threads when there are several."""
+        workers = max(1, min(_cpu_count(), MAX_WORKERS, len(to_decode)))
+        if workers == 1:
+            for path in to_decode:
+                self.finish(path, self._attempt(path, cache))
+                self.done += 1
+                self.report()
+            return
         queue = iter(to_decode)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sheetdl-images") as pool:
             running: dict[Future, Path] = {}
             try:
                 for path in queue:
-                    running[pool.submit(attempt, path)] = path
+                    running[pool.submit(self._attempt, path, cache)] = path
                     if len(running) >= workers * QUEUE_PER_WORKER:
                         break
                 while running:
                     finished, _ = wait(running, return_when=FIRST_COMPLETED)
                     for future in finished:
-                        finish(running.pop(future), future.result())
-                        done += 1
+                        self.finish(running.pop(future), future.result())
+                        self.done += 1
                         next_path = next(queue, None)
                         if next_path is not None:
-                            running[pool.submit(attempt, next_path)] = next_path
-                    report()
+                            running[pool.submit(self._attempt, next_path, cache)] = next_path
+                    self.report()
             except BaseException:
                 for future in running:
                     future.cancel()
                 raise
-    problems.sort(key=lambda problem: problem.row)
-    return pixels, ok, problems

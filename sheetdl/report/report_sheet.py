@@ -114,12 +114,41 @@ class SheetWriter:
 
 
 def report_sheet(results: Results, table, name: str, pred_col: int) -> tuple[list[Edit], int]:
+    """The report's edits, and the row after its last section (where what could not be carried over
+    goes, when a writer learns that later)."""
     s = SheetWriter(name)
     s.edits.append(AddSheet(name))
     regression = results.task == "regression"
     decimals = decimals_for(results.prediction) if regression else 2
-    reg_format = number_format(decimals)
+    _opening(s, results, table, pred_col, decimals)
+    _scores(s, results, number_format(decimals))
+    if not regression and results.confusion is not None and results.schema.classes:
+        _confusion(s, results)
+    if not regression and results.reliability:
+        _reliability(s, results)
+    _columns(s, results)
+    if results.curve:
+        _curve(s, results)
+    for heading, mapping in (("Settings used", results.settings), ("About this run", results.run_info)):
+        if mapping:
+            s.heading(heading)
+            s.table(["Setting" if heading == "Settings used" else "Item", "Value"],
+                    [[k, native(v)] for k, v in mapping.items()], bold_first_col=True)
+            s.gap()
+    _notes(s, results, table)
+    next_row = s.row
+    if results.not_carried_over:
+        lost_section(s, results.not_carried_over)
+    for col, width in ((1, 34), (2, 16), (3, 19), (4, 16), (5, 16)):  # 19: 'Average confidence'
+        s.edits.append(SetColumnWidth(name, col, width))
+    n_classes = len(results.schema.classes or []) if not regression else 0
+    for col in range(6, 2 + n_classes):
+        s.edits.append(SetColumnWidth(name, col, 14))
+    return s.edits, next_row
 
+
+def _opening(s: SheetWriter, results: Results, table, pred_col: int, decimals: int) -> None:
+    """The title, where the data came from, and the summary in plain words."""
     s.title(f"SheetDL report: predicting '{results.target}'")
     where = f"sheet '{table.sheet}'"
     if getattr(table, "source", ""):
@@ -128,115 +157,118 @@ def report_sheet(results: Results, table, name: str, pred_col: int) -> tuple[lis
     s.lines([f"Data from {where}. Task: {reason}" + ("" if reason.endswith(".") else ".")],
             muted=True, italic=True)
     s.gap()
-
     s.heading("In plain words")
     s.lines(summary(results, table, pred_col, decimals))
     s.gap()
 
+
+def _scores(s: SheetWriter, results: Results, reg_format: str) -> None:
+    """The metric table, the model against the naive baseline."""
     keys = [k for k in _METRIC_ORDER if k in results.metrics or k in results.baseline]
     keys += [k for k in results.metrics if k not in keys]
-    if keys:
-        s.heading("How well it did")
-        s.lines(["Measured on rows the model did not train on (each row predicted by a model that had "
-                 "not seen its answer)."], muted=True)
-        rows, fmts = [], []
-        for k in keys:
-            label, better, meaning = METRIC_INFO.get(k, (k, "", ""))
-            rows.append([label, _metric_value(results.metrics.get(k)), _metric_value(results.baseline.get(k)),
-                         better, meaning])
-            fmts.append(_metric_format(k, reg_format))
-        top, last = s.table(["Measure", "Model", "Naive baseline", "Better is", "What it means"], rows,
-                            bold_first_col=True)
-        s.center(top, last, 4)
-        # one number format per row, so format the value cells row by row
-        for i, fmt in enumerate(fmts):
-            if fmt:
-                r = top + 1 + i
-                s.edits.append(FormatRange(name, f"{cell_ref(r, 2)}:{cell_ref(r, 3)}", number_format=fmt))
-        if results.baseline_description:
-            s.lines([f"Naive baseline: {results.baseline_description}."], muted=True)
-        s.gap()
+    if not keys:
+        return
+    s.heading("How well it did")
+    s.lines(["Measured on rows the model did not train on (each row predicted by a model that had "
+             "not seen its answer)."], muted=True)
+    rows, fmts = [], []
+    for k in keys:
+        label, better, meaning = METRIC_INFO.get(k, (k, "", ""))
+        rows.append([label, _metric_value(results.metrics.get(k)), _metric_value(results.baseline.get(k)),
+                     better, meaning])
+        fmts.append(_metric_format(k, reg_format))
+    top, last = s.table(["Measure", "Model", "Naive baseline", "Better is", "What it means"], rows,
+                        bold_first_col=True)
+    s.center(top, last, 4)
+    # one number format per row, so format the value cells row by row
+    for i, fmt in enumerate(fmts):
+        if fmt:
+            r = top + 1 + i
+            s.edits.append(FormatRange(s.name, f"{cell_ref(r, 2)}:{cell_ref(r, 3)}", number_format=fmt))
+    if results.baseline_description:
+        s.lines([f"Naive baseline: {results.baseline_description}."], muted=True)
+    s.gap()
 
-    if not regression and results.confusion is not None and results.schema.classes:
-        classes = [native(c) for c in results.schema.classes]
-        cm = np.asarray(results.confusion)
-        s.heading("Confusion matrix")
-        s.lines(["Rows are the actual values, columns what the model predicted, counted on rows it did "
-                 "not train on. The diagonal is where it was right."], muted=True)
-        header = ["Actual ↓   Predicted →"] + classes
-        body = [[c] + [int(x) for x in cm[i]] for i, c in enumerate(classes)]
-        top, last = s.table(header, body, bold_first_col=True)
-        n = len(classes)
-        s.edits.append(FormatRange(name, f"{cell_ref(top, 2)}:{cell_ref(top, 1 + n)}", horizontal="center", wrap=True))
-        s.edits.append(FormatRange(name, f"{cell_ref(top + 1, 2)}:{cell_ref(last, 1 + n)}", horizontal="center",
-                                   number_format="#,##0"))
-        s.edits.append(ColorScale(name, f"{cell_ref(top + 1, 2)}:{cell_ref(last, 1 + n)}",
-                                  min_color="FFFFFF", max_color="5B9BD5"))
-        s.gap()
 
-    if not regression and results.reliability:
-        s.heading("Is the confidence honest?")
-        s.lines(["Rows the model did not train on, grouped by its Confidence. When confidence means what it "
-                 "says, the two percentages in a row are close."], muted=True)
-        body = [[f"{_pct(b['low'])}–{_pct(b['high'])}", int(b["rows"]), float(b["confidence"]),
-                 float(b["accuracy"])] for b in results.reliability]
-        top, last = s.table(["Confidence", "Rows", "Average confidence", "Actually right"], body,
-                            [None, "#,##0", "0%", "0%"])
-        s.center(top, last, 2)
-        s.gap()
+def _confusion(s: SheetWriter, results: Results) -> None:
+    """Classification: actual against predicted, on held-out rows, shaded by count."""
+    name = s.name
+    classes = [native(c) for c in results.schema.classes or []]
+    cm = np.asarray(results.confusion)
+    s.heading("Confusion matrix")
+    s.lines(["Rows are the actual values, columns what the model predicted, counted on rows it did "
+             "not train on. The diagonal is where it was right."], muted=True)
+    header = ["Actual ↓   Predicted →"] + classes
+    body = [[c] + [int(x) for x in cm[i]] for i, c in enumerate(classes)]
+    top, last = s.table(header, body, bold_first_col=True)
+    n = len(classes)
+    s.edits.append(FormatRange(name, f"{cell_ref(top, 2)}:{cell_ref(top, 1 + n)}", horizontal="center", wrap=True))
+    s.edits.append(FormatRange(name, f"{cell_ref(top + 1, 2)}:{cell_ref(last, 1 + n)}", horizontal="center",
+                               number_format="#,##0"))
+    s.edits.append(ColorScale(name, f"{cell_ref(top + 1, 2)}:{cell_ref(last, 1 + n)}",
+                              min_color="FFFFFF", max_color="5B9BD5"))
+    s.gap()
 
+
+def _reliability(s: SheetWriter, results: Results) -> None:
+    """Classification: is the confidence honest? Held-out rows binned by it."""
+    s.heading("Is the confidence honest?")
+    s.lines(["Rows the model did not train on, grouped by its Confidence. When confidence means what it "
+             "says, the two percentages in a row are close."], muted=True)
+    body = [[f"{_pct(b['low'])}–{_pct(b['high'])}", int(b["rows"]), float(b["confidence"]),
+             float(b["accuracy"])] for b in results.reliability or []]
+    top, last = s.table(["Confidence", "Rows", "Average confidence", "Actually right"], body,
+                        [None, "#,##0", "0%", "0%"])
+    s.center(top, last, 2)
+    s.gap()
+
+
+def _columns(s: SheetWriter, results: Results) -> None:
+    """How each column was used, with its kind and blank cells."""
     s.heading("Columns")
     col_rows = [[c.name, c.kind, c.n_missing, _used(c)] for c in results.schema.columns]
     top, last = s.table(["Column", "Kind", "Blank cells", "How it was used"], col_rows, [None, None, "#,##0", None])
     s.center(top, last, 3)
     s.gap()
 
-    if results.curve:
-        score_name = "R²" if regression else "accuracy"
-        s.heading("Training curve")
-        s.lines(["Loss is the model's error while it learns: lower is better. If the validation loss "
-                 "climbs while the training loss keeps falling, the model is memorising the training rows."],
-                muted=True)
-        body = [[p.epoch, p.train_loss, p.valid_loss, p.valid_score] for p in results.curve]
-        top, last = s.table(["Epoch", "Training loss", "Validation loss", f"Validation {score_name}"], body,
-                            [None, "0.0000", "0.0000", "0.0%" if not regression else "0.000"])
-        s.center(top, last, 1)
-        chart_rows = 16  # a 7.5 cm chart spans about 15 default rows
-        n = len(results.curve)
-        s.edits.append(AddChart(
-            name, "line", "Loss while training",
-            series=[f"{cell_ref(top, 2)}:{cell_ref(last, 2)}", f"{cell_ref(top, 3)}:{cell_ref(last, 3)}"],
-            categories=f"{cell_ref(top + 1, 1)}:{cell_ref(last, 1)}", anchor=cell_ref(top, 7),
-            x_title="Epoch", y_title="Loss", width=16, height=7.5, value_format="0.00",
-            category_label_step=_label_step(n),
-        ))
-        s.row = max(s.row, top + chart_rows)
-        s.gap()
 
-    for heading, mapping in (("Settings used", results.settings), ("About this run", results.run_info)):
-        if mapping:
-            s.heading(heading)
-            s.table(["Setting" if heading == "Settings used" else "Item", "Value"],
-                    [[k, native(v)] for k, v in mapping.items()], bold_first_col=True)
-            s.gap()
+#: rows a 7.5 cm chart spans (about 15 default rows)
+CHART_ROWS = 16
 
+
+def _curve(s: SheetWriter, results: Results) -> None:
+    """The training curve: a table by epoch and a line chart of the losses beside it."""
+    name = s.name
+    regression = results.task == "regression"
+    score_name = "R²" if regression else "accuracy"
+    s.heading("Training curve")
+    s.lines(["Loss is the model's error while it learns: lower is better. If the validation loss "
+             "climbs while the training loss keeps falling, the model is memorising the training rows."],
+            muted=True)
+    body = [[p.epoch, p.train_loss, p.valid_loss, p.valid_score] for p in results.curve]
+    top, last = s.table(["Epoch", "Training loss", "Validation loss", f"Validation {score_name}"], body,
+                        [None, "0.0000", "0.0000", "0.0%" if not regression else "0.000"])
+    s.center(top, last, 1)
+    n = len(results.curve)
+    s.edits.append(AddChart(
+        name, "line", "Loss while training",
+        series=[f"{cell_ref(top, 2)}:{cell_ref(last, 2)}", f"{cell_ref(top, 3)}:{cell_ref(last, 3)}"],
+        categories=f"{cell_ref(top + 1, 1)}:{cell_ref(last, 1)}", anchor=cell_ref(top, 7),
+        x_title="Epoch", y_title="Loss", width=16, height=7.5, value_format="0.00",
+        category_label_step=_label_step(n),
+    ))
+    s.row = max(s.row, top + CHART_ROWS)
+    s.gap()
+
+
+def _notes(s: SheetWriter, results: Results, table) -> None:
+    """The table's notes, then the run's (a note's sub-items are indented)."""
     notes = list(getattr(table, "notes", []) or [])
     notes += [n for n in results.notes if n not in notes]
     if notes:
         s.heading("Notes")
-        s.lines([n if n.startswith(" ") else f"• {n}" for n in notes])  # indented: a note's sub-item
+        s.lines([n if n.startswith(" ") else f"• {n}" for n in notes])
         s.gap()
-
-    next_row = s.row
-    if results.not_carried_over:
-        lost_section(s, results.not_carried_over)
-
-    for col, width in ((1, 34), (2, 16), (3, 19), (4, 16), (5, 16)):  # 19: 'Average confidence'
-        s.edits.append(SetColumnWidth(name, col, width))
-    n_classes = len(results.schema.classes or []) if not regression else 0
-    for col in range(6, 2 + n_classes):
-        s.edits.append(SetColumnWidth(name, col, 14))
-    return s.edits, next_row
 
 
 def lost_section(s: SheetWriter, lost: Sequence[str]) -> None:
