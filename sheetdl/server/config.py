@@ -152,6 +152,11 @@ class ServerConfig:
             tok = f.read_text(encoding="utf-8").strip()
             if len(tok) >= 32:
                 return tok
-        tok = secrets.token_urlsafe(32)
-        private_file(f, tok)
-        return tok
+        return self.new_token()
+
+    def new_token(self) -> str:
+        """Make and keep a fresh token (``sheetdl addin install`` rotates it: the old one stops working
+        once the server restarts)."""
+        self.token = secrets.token_urlsafe(32)
+        private_file(self.token_file, self.token)
+        return self.token
