@@ -26,7 +26,7 @@ from ..errors import Cancelled, DataError, ModelFileError, SheetDLError
 from ..schema import TaskSetting
 from ..settings import FineTune
 from ..sheets import EXCEL_ERRORS, AddPicture, Table, WriteCells, clean_headers, column_letter
-from .config import ServerConfig
+from .config import ServerConfig, private_dir
 from .images import check_image_cells, model_image_columns
 
 # torch and Lightning take seconds to import: the training and the report's layout (which reads the
@@ -330,8 +330,8 @@ def run_job(job: Job, manager: JobManager) -> None:
     if spec.kind == "train":
         results, model = _train(job, table, manager.config)
         path = manager.model_path(spec.workbook_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        model.save(path)
+        private_dir(path.parent)
+        model.save(path, private=True)  # it keeps training rows: the user's only
     else:
         results = _predict(job, table, manager.model_path(spec.workbook_id), manager.config)
     edits = layout(results, table, spec.existing_sheets)

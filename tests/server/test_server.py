@@ -7,6 +7,7 @@ predict later with the saved model), the queue and cancel, and hostile requests 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import ssl
 import time
@@ -109,6 +110,9 @@ def test_train_stream_page_edits_then_predict_with_saved_model(server, client, p
     done = events[-1]
     assert any("blank" in s for s in done["summary"])
     assert (cfg.models_dir / "wb-test-0001.sheetdl").is_file()
+    if os.name == "posix":  # it keeps training rows: the user's only
+        assert (cfg.models_dir / "wb-test-0001.sheetdl").stat().st_mode & 0o777 == 0o600
+        assert cfg.models_dir.stat().st_mode & 0o777 == 0o700
 
     # later: new rows in the same workbook, predicted with the model kept for it
     new = [r[:] for r in rows[:30]]
