@@ -98,6 +98,14 @@ class ServerConfig:
     edits_page_cells: int = 100_000
     #: finished jobs kept in memory for fetching their edits
     keep_jobs: int = 20
+    #: rows held in memory by all jobs not yet finished together (each job's own are capped by max_rows)
+    max_rows_held: int = 2_000_000
+    #: jobs still receiving rows at once, and jobs waiting their turn to run; more are refused (429)
+    max_receiving_jobs: int = 8
+    max_queued_jobs: int = 4
+    #: seconds a job still receiving rows may go without a chunk (or without being started) before it
+    #: expires and its rows are freed
+    receiving_timeout: float = 300.0
     time_budget_limit: float = 24 * 3600.0
     token: str = ""
     #: folders whose pictures an image column may name (each kept as an absolute path); None: what
