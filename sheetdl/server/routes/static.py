@@ -22,6 +22,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ..config import ADDIN_DIR
+from ..guard import OFFICE_HOSTS
 
 router = APIRouter()
 
@@ -33,11 +34,11 @@ FOLDERS = {"taskpane": ADDIN_DIR / "taskpane", "assets": ADDIN_DIR / "assets"}
 #: and '_', not starting with a dot; nothing else reaches the file system
 FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
-#: Office embeds the pane in an iframe on its own sites (Excel on the web) or in a web view (desktop)
+#: Office embeds the pane in an iframe on its own sites (Excel on the web) or in a web view (desktop):
+#: only those sites may frame it (not any page on microsoft.com, live.com or sharepoint.com)
 CSP = ("default-src 'self'; script-src 'self' https://appsforoffice.microsoft.com https://*.microsoft.com; "
        "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; "
-       "base-uri 'none'; frame-ancestors 'self' https://*.office.com https://*.officeapps.live.com "
-       "https://*.office365.com https://*.sharepoint.com https://*.microsoft.com https://*.live.com https://*.cloud.microsoft")
+       "base-uri 'none'; frame-ancestors 'self' " + " ".join(f"https://{h}" for h in OFFICE_HOSTS))
 
 
 #: what a pane page asked for without the token shows (no token, nothing of the pane)
