@@ -113,6 +113,12 @@ class ImageCache:
             stat = real.stat()
         except (OSError, RuntimeError, ValueError):
             return None
+        return self.key_for(real, stat, size, variant)
+
+    @staticmethod
+    def key_for(real, stat: os.stat_result, size: int, variant: str) -> str:
+        """The entry name for the file whose real path is ``real`` and whose ``os.stat`` is ``stat``
+        (the server takes both from the file it opened and checked, see images.open_picture)."""
         identity = b"\0".join([
             CACHE_VERSION.encode(), os.fsencode(real), str(stat.st_mtime_ns).encode(),
             str(stat.st_size).encode(), str(stat.st_ino).encode(), str(size).encode(), variant.encode(),

@@ -130,7 +130,7 @@ class ServerConfig:
             return
         for folder in (self.cert_dir, self.models_dir):  # the picture cache tightens itself as it writes
             if folder.is_dir() and not folder.is_symlink():
-                for root, dirs, files in os.walk(folder):
+                for root, _dirs, files in os.walk(folder):
                     os.chmod(root, 0o700)
                     for name in files:
                         p = os.path.join(root, name)

@@ -20,7 +20,6 @@ import re
 
 from .config import ServerConfig
 
-
 #: the sites Excel on the web frames the task pane from (the same list as the pages' frame-ancestors)
 OFFICE_HOSTS = ("*.officeapps.live.com", "*.office.com", "*.office365.com", "*.microsoft365.com", "*.cloud.microsoft")
 OFFICE_ORIGINS = re.compile(r"https://([a-z0-9-]+\.)*(officeapps\.live\.com|office\.com|office365\.com|"
