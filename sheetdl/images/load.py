@@ -314,7 +314,7 @@ def _open(path: Path, allowed: Sequence[Path] | None = None) -> Image.Image:
             with _OPEN_LOCK, warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 im = Image.open(fp, formats=FORMATS)
-            im._exclusive_fp = True  # type: ignore[attr-defined]  # im.close() closes fp too
+            im._exclusive_fp = True  # im.close() closes fp too, as when Pillow opens the path itself
         except BaseException:
             fp.close()
             raise

@@ -133,12 +133,12 @@ class ServerConfig:
                 for root, _dirs, files in os.walk(folder):
                     os.chmod(root, 0o700)
                     for name in files:
-                        p = os.path.join(root, name)
-                        if not os.path.islink(p):
-                            os.chmod(p, 0o600)
-        for p in self.home.iterdir():
-            if p.is_file() and not p.is_symlink():
-                os.chmod(p, 0o600)
+                        inner = os.path.join(root, name)
+                        if not os.path.islink(inner):
+                            os.chmod(inner, 0o600)
+        for kept in self.home.iterdir():
+            if kept.is_file() and not kept.is_symlink():
+                os.chmod(kept, 0o600)
 
     # ---- places ----------------------------------------------------------------------------
     @property
