@@ -7,7 +7,8 @@
 (function () {
   "use strict";
 
-  var TOKEN = (document.querySelector('meta[name="sheetdl-token"]') || {}).content || "";
+  /** the per-install token: `sheetdl addin install` puts it in the pane's URL (?t=) in the manifest */
+  var TOKEN = new URLSearchParams(location.search).get("t") || "";
   var SETTINGS_ID = "sheetdl.workbookId";
   var SETTINGS_TARGET = "sheetdl.target";
   var SETTINGS_MODEL = "sheetdl.model";

@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import Cancelled, DataError
-from ..images import PRETRAINED_SIZE, SCRATCH_SIZE, ImageCache, load_column, resolve_path
+from ..images import PRETRAINED_SIZE, SCRATCH_SIZE, ImageCache, cached_picture, load_column, resolve_path
 from ..models import ResNet18, featurise, load_backbone
 from ..schema import Column, Schema
 from ..sheets import Table
@@ -124,22 +124,6 @@ def _choose(allow_download: bool, fine_tune: bool = False, fine_tune_note: str =
     return spec, None, f"a small CNN trained from scratch on {SCRATCH_SIZE}×{SCRATCH_SIZE} pictures", note
 
 
-def _allowed(path: Path, allowed) -> bool:
-    if allowed is None:
-        return True
-    try:
-        real = path.resolve()
-    except OSError:
-        return False
-    for folder in allowed:
-        try:
-            real.relative_to(Path(folder).resolve())
-            return True
-        except (ValueError, OSError):
-            continue
-    return False
-
-
 def prepare_images(frame: pd.DataFrame, table: Table, schema: Schema, *, training: bool,
                    folder: Path | None = None, allowed=None, allow_download: bool = True,
                    progress=None, cancel=None, fine_tune: bool = False, fine_tune_note: str = ""
@@ -226,12 +210,7 @@ class _Reading:
         for r in self.filled:
             hit = None
             if self.variant is not None:
-                try:
-                    path = resolve_path(self.values[r], self.base)
-                    if _allowed(path, self.allowed):
-                        hit = self.cache.get(path, spec["size"], self.variant)
-                except Exception:  # an odd path: load_column reports it properly below
-                    hit = None
+                hit = cached_picture(self.values[r], self.base, self.allowed, spec["size"], self.variant, self.cache)
             if hit is not None and hit.shape == tuple(spec["shape"]):
                 self.out[r] = hit.astype(spec["dtype"], copy=False)
                 self.report.n_cached += 1

@@ -92,8 +92,9 @@ class FittedModel:
             columns=["column", "importance", "spread"],
         )
 
-    def save(self, path) -> None:
-        """Write the model file (see store.py); :meth:`load` reads it back."""
+    def save(self, path, *, private: bool = False) -> None:
+        """Write the model file (see store.py); :meth:`load` reads it back. ``private``: readable by
+        the user only (0600), whatever the folder's other files are (the server's models)."""
         members, tensors = [], {}
         for i, m in enumerate(self.members):
             tensors.update({f"m{i}.{name}": t for name, t in m.net.state_dict().items()})
@@ -112,7 +113,7 @@ class FittedModel:
             "blank_free": self.blank_free,
             # likewise: training rows' values, to answer blanks the model never saw (encode.Donors)
             "donors": self.donors.to_json() if self.donors is not None else None,
-        }, tensors)
+        }, tensors, private=private)
 
     @classmethod
     def load(cls, path) -> FittedModel:

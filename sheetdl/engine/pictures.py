@@ -13,7 +13,7 @@ import torch
 from torch.nn import functional as F
 
 from ..encode import PictureReport, backbone_for, class_key
-from ..images import load_column, resolve_path, thumbnail_png
+from ..images import load_column, picture_path, resolve_path, thumbnail_png
 from ..models import gradcam, overlay_png, to_input
 from ..sheets import Table
 from ..training import to_tensors
@@ -76,7 +76,10 @@ def picture_rows(model, frame: pd.DataFrame, table: Table, res: Results, reports
     for j, (i, why) in enumerate(chosen):
         thumb = None
         try:
-            thumb = thumbnail_png(resolve_path(str(paths[j]), folder), PICTURE_PX) if paths[j] is not None else None
+            if paths[j] is not None:  # the same check as the pixels: the allowed folders, at the open
+                where = (picture_path(str(paths[j]), folder, allowed) if allowed is not None
+                         else resolve_path(str(paths[j]), folder))
+                thumb = thumbnail_png(where, PICTURE_PX, allowed=allowed)
         except Exception:  # shown as an empty cell; the row is still listed
             thumb = None
         overlay = None

@@ -83,7 +83,7 @@ def format_version(members: list[dict]) -> int:
     return 3
 
 
-def write_model_file(path, description: dict, tensors: dict[str, torch.Tensor]) -> Path:
+def write_model_file(path, description: dict, tensors: dict[str, torch.Tensor], *, private: bool = False) -> Path:
     """Write ``description`` (JSON-able; its ``members`` hold each member's encoder and net config) and
     ``tensors`` (each member's weights, named 'm{i}.…') to ``path``, replacing it atomically."""
     path = Path(path)
@@ -100,7 +100,10 @@ def write_model_file(path, description: dict, tensors: dict[str, torch.Tensor]) 
                           hint="Choose an output in a folder you can write to (--output).") from None
     try:
         save_file(tensors, tmp, metadata=meta)
-        set_mode(tmp, path)  # a model file shared with colleagues is as readable as the workbook
+        if private:  # it keeps up to 1,000 training rows (donors): the user's only
+            os.chmod(tmp, 0o600)
+        else:
+            set_mode(tmp, path)  # a model file shared with colleagues is as readable as the workbook
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ImageCache", "cache_dir", "CACHE_VERSION", "DEFAULT_MAX_BYTES"]
+__all__ = ["ImageCache", "cache_dir", "images_cache_dir", "CACHE_VERSION", "DEFAULT_MAX_BYTES"]
 
 #: part of every key: bump it when decoding changes (filter, crop, colour handling) so old arrays,
 #: made the old way, are never mistaken for new ones
@@ -49,6 +49,32 @@ def cache_dir() -> Path:
     return (Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache") / "sheetdl"
 
 
+def images_cache_dir() -> Path:
+    """Where decoded pictures are kept: under $SHEETDL_CACHE if set, else under $SHEETDL_HOME (the
+    server's or a test's own folder: nothing of the user's pictures lands in the real home), else the
+    platform's cache folder."""
+    home = os.environ.get("SHEETDL_HOME")
+    if home and not os.environ.get("SHEETDL_CACHE"):
+        return Path(home).expanduser() / "cache" / "images"
+    return cache_dir() / "images"
+
+
+def _private_folder(path: Path) -> None:
+    """Make ``path`` (and missing parents) readable by the user only: decoded pictures are the user's."""
+    if not path.is_dir():
+        if not path.parent.is_dir():
+            _private_folder(path.parent)
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            pass
+    if os.name == "posix" and (path.stat().st_mode & 0o077):
+        try:
+            os.chmod(path, 0o700)
+        except OSError:  # not ours (a shared SHEETDL_CACHE): leave it
+            pass
+
+
 class ImageCache:
     """Arrays made from picture files, on disk as ``.npy`` under ``root``, keyed by the file's identity.
 
@@ -59,7 +85,7 @@ class ImageCache:
     """
 
     def __init__(self, root: Path | None = None, *, max_bytes: int | None = DEFAULT_MAX_BYTES) -> None:
-        self.root = Path(root).expanduser() if root is not None else cache_dir() / "images"
+        self.root = Path(root).expanduser() if root is not None else images_cache_dir()
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
         self._written = 0  # bytes stored since the last trim
@@ -87,6 +113,12 @@ class ImageCache:
             stat = real.stat()
         except (OSError, RuntimeError, ValueError):
             return None
+        return self.key_for(real, stat, size, variant)
+
+    @staticmethod
+    def key_for(real, stat: os.stat_result, size: int, variant: str) -> str:
+        """The entry name for the file whose real path is ``real`` and whose ``os.stat`` is ``stat``
+        (the server takes both from the file it opened and checked, see images.open_picture)."""
         identity = b"\0".join([
             CACHE_VERSION.encode(), os.fsencode(real), str(stat.st_mtime_ns).encode(),
             str(stat.st_size).encode(), str(stat.st_ino).encode(), str(size).encode(), variant.encode(),
@@ -118,7 +150,8 @@ class ImageCache:
         entry = self._entry(key)
         temp: str | None = None
         try:
-            entry.parent.mkdir(parents=True, exist_ok=True)
+            _private_folder(self.root)  # folders 0700; mkstemp makes the files 0600
+            _private_folder(entry.parent)
             handle, temp = tempfile.mkstemp(dir=entry.parent, prefix=key[:8], suffix=".tmp")
             with os.fdopen(handle, "wb") as file:
                 np.save(file, np.ascontiguousarray(array), allow_pickle=False)

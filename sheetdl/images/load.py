@@ -12,6 +12,7 @@ import errno
 import io
 import os
 import re
+import stat
 import threading
 import time
 import warnings
@@ -19,7 +20,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import IO, TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlsplit
 
 import numpy as np
@@ -38,10 +39,18 @@ __all__ = [
     "ImageProblem",
     "ImageLoadError",
     "resolve_path",
+    "PICTURE_EXTENSIONS",
+    "picture_path",
+    "may_read_picture",
+    "open_picture",
+    "cached_picture",
     "load_image",
     "load_column",
     "thumbnail_png",
 ]
+
+#: what a picture file is called (the schema's IMAGE_EXTENSIONS, which a test keeps equal)
+PICTURE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 #: pixels a side the pretrained backbone sees
 PRETRAINED_SIZE = 224
@@ -165,6 +174,107 @@ def resolve_path(cell: str, base_dir: Path | None) -> Path:
     return _resolve(cell, base_dir)[0]
 
 
+# -- which files may be read ----------------------------------------------------------------------
+
+
+def _roots(allowed: Sequence[Path]) -> list[str]:
+    out = []
+    for folder in allowed:
+        try:
+            out.append(os.path.normcase(os.path.realpath(Path(folder).expanduser())))
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def _inside(real: str, roots: Sequence[str]) -> bool:
+    real = os.path.normcase(real)
+    return any(real.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+
+
+def _not_allowed(shown, allowed: Sequence[Path], why: str = "") -> ImageLoadError:
+    where = ", ".join(str(f) for f in allowed) or "none are set"
+    return ImageLoadError("not allowed", why or (
+        f"{shown} is outside the folders SheetDL may read pictures from ({where}). Move the picture into "
+        "one of them and write its path relative to the workbook."))
+
+
+def picture_path(cell: str, base_dir: Path | None, allowed: Sequence[Path] | None) -> Path:
+    """The one decision on which file a picture cell may make SheetDL read.
+
+    The cell is resolved as :func:`resolve_path` reads it (quotes, ``file:`` addresses with any ``?`` or
+    ``#`` part dropped, ``~``, backslashes, ``..``), then links are followed; with ``allowed`` (None: no
+    limit, the command line), the real file must lie inside one of those folders (an empty list allows
+    nothing). Either way it must be called like a picture (:data:`PICTURE_EXTENSIONS`) once resolved, so
+    ``file:///x/private.dat?.png`` or a link named ``x.png`` to another kind of file is refused. Returns
+    the resolved path; raises :class:`ImageLoadError` ("missing" for a path this computer can't use,
+    "not an image", "not allowed"). The check is repeated on the opened file by :func:`open_picture`, so
+    a link swapped after this answer can't lead elsewhere.
+    """
+    try:
+        path, _, foreign = _resolve(cell, base_dir)
+        if foreign:
+            raise ValueError("a Windows path")
+        real = os.path.realpath(path)
+    except (OSError, ValueError, RuntimeError) as e:
+        raise ImageLoadError("missing",
+                             f"{_clean(str(cell))!r} is not a file path this computer can use ({e}).") from None
+    if not real.casefold().endswith(PICTURE_EXTENSIONS):
+        raise ImageLoadError("not an image", f"{_clean(str(cell))} does not name a picture file "
+                             f"({', '.join(e.lstrip('.') for e in PICTURE_EXTENSIONS)}).")
+    if allowed is not None and not _inside(real, _roots(allowed)):
+        raise _not_allowed(real, allowed)
+    return path
+
+
+def may_read_picture(cell: str, base_dir: Path | None, allowed: Sequence[Path] | None) -> bool:
+    """Whether :func:`picture_path` lets ``cell`` be read."""
+    try:
+        picture_path(cell, base_dir, allowed)
+    except ImageLoadError:
+        return False
+    return True
+
+
+def _opened_real_path(fd: int, path: Path) -> str | None:
+    """The real path of the file open as ``fd``: where the system says (Linux), else the resolved path
+    when it is that very file (same device and inode), else None."""
+    proc = f"/proc/self/fd/{fd}"
+    try:
+        return os.readlink(proc)
+    except OSError:
+        pass
+    try:
+        real = os.path.realpath(path)
+        st, now = os.fstat(fd), os.stat(real)
+    except (OSError, ValueError):
+        return None
+    return real if (st.st_dev, st.st_ino) == (now.st_dev, now.st_ino) else None
+
+
+def open_picture(path: Path, allowed: Sequence[Path] | None = None) -> IO[bytes]:
+    """Open ``path`` for reading, then check the file actually opened: a regular file, called like a
+    picture and (with ``allowed``) inside those folders by its real path, so a link swapped between a
+    check and the open can't make SheetDL read anything else. Raises OSError as ``open`` does, and
+    :class:`ImageLoadError` for a file it may not read."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            if stat.S_ISDIR(os.fstat(fd).st_mode):
+                raise IsADirectoryError(errno.EISDIR, "a folder", str(path))
+            raise ImageLoadError("not an image", f"{path} is not a picture file.")
+        if allowed is not None:
+            real = _opened_real_path(fd, path)
+            if real is None or not _inside(real, _roots(allowed)):
+                raise _not_allowed(path, allowed)
+            if not real.casefold().endswith(PICTURE_EXTENSIONS):
+                raise ImageLoadError("not an image", f"{path} leads to a file that is not a picture.")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 # -- one picture ----------------------------------------------------------------------------------
 
 
@@ -190,16 +300,26 @@ def _unreadable(path: Path, error: BaseException) -> ImageLoadError:
     )
 
 
-def _open(path: Path) -> Image.Image:
-    """Open the file lazily (header only), refusing what isn't a picture or is too large to decode."""
+def _open(path: Path, allowed: Sequence[Path] | None = None) -> Image.Image:
+    """Open the file lazily (header only), refusing what isn't a picture or is too large to decode;
+    with ``allowed``, the opened file must be inside those folders (:func:`open_picture`). The image
+    owns the file: closing it closes the file."""
     if "\0" in str(path):
         raise ImageLoadError(
             "missing", f"{str(path)!r} can't be a file name: it holds an invisible NUL character. Retype the path."
         )
     try:
-        with _OPEN_LOCK, warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(path, formats=FORMATS)
+        fp = open_picture(path, allowed)
+        try:
+            with _OPEN_LOCK, warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                im = Image.open(fp, formats=FORMATS)
+            im._exclusive_fp = True  # im.close() closes fp too, as when Pillow opens the path itself
+        except BaseException:
+            fp.close()
+            raise
+    except ImageLoadError:
+        raise
     except FileNotFoundError:
         error = ImageLoadError(
             "missing", f"no picture at {path}. Check the path in the cell (spelling and extension)."
@@ -319,14 +439,14 @@ def _decode(im: Image.Image, path: Path, draft_px: int) -> Image.Image:
         raise _unreadable(path, e) from None
 
 
-def load_image(path: Path, size: int) -> np.ndarray:
+def load_image(path: Path, size: int, *, allowed: Sequence[Path] | None = None) -> np.ndarray:
     """The picture at ``path`` as a (size, size, 3) uint8 RGB array, upright and centre-cropped.
 
     Raises :class:`ImageLoadError` ("missing", "not an image", "unreadable", "too large") for a file that
     can't be used; its message names the file and says what to do.
     """
     path = Path(path)
-    im = _open(path)
+    im = _open(path, allowed)
     try:
         picture = _decode(im, path, size)
         try:
@@ -337,13 +457,13 @@ def load_image(path: Path, size: int) -> np.ndarray:
         im.close()
 
 
-def thumbnail_png(path: Path, max_px: int = 96) -> bytes:
+def thumbnail_png(path: Path, max_px: int = 96, *, allowed: Sequence[Path] | None = None) -> bytes:
     """A small PNG of the picture (longer side ``max_px``, upright, transparency on white) for the workbook.
 
     Raises :class:`ImageLoadError` like :func:`load_image`.
     """
     path = Path(path)
-    im = _open(path)
+    im = _open(path, allowed)
     try:
         picture = _decode(im, path, max_px)
         try:
@@ -377,12 +497,14 @@ def _cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-def _cached(path: Path, size: int, cache: ImageCache) -> tuple[np.ndarray | None, str | None]:
+def _cached(path: Path, size: int, cache: ImageCache,
+            allowed: Sequence[Path] | None = None) -> tuple[np.ndarray | None, str | None]:
     """(the cached pixels or None, the key to store under or None). The key is taken before any
     decoding: a file changed meanwhile is then stored under its old identity, which no later lookup
-    asks for, rather than its old contents under its new identity."""
+    asks for, rather than its old contents under its new identity. With ``allowed``, the key is that
+    of the file opened and checked by :func:`open_picture`, so no cached copy of another file answers."""
     try:
-        key = cache.key(path, size, "pixels")
+        key = cache.key(path, size, "pixels") if allowed is None else _checked_key(path, size, "pixels", cache, allowed)
         if key is None:
             return None, None
         cached = cache.load(key)
@@ -393,10 +515,34 @@ def _cached(path: Path, size: int, cache: ImageCache) -> tuple[np.ndarray | None
     return None, key
 
 
-def _decode_one(path: Path, size: int, cache: ImageCache | None, key: str | None) -> np.ndarray:
+def _checked_key(path: Path, size: int, variant: str, cache: ImageCache, allowed: Sequence[Path]) -> str | None:
+    """The cache key of the file ``path`` leads to, taken from the opened and checked file; None when
+    it may not be read (the decoding then says why)."""
+    try:
+        with open_picture(path, allowed) as fp:
+            real = _opened_real_path(fp.fileno(), path)
+            return None if real is None else cache.key_for(Path(real), os.fstat(fp.fileno()), size, variant)
+    except (OSError, ValueError, ImageLoadError):
+        return None
+
+
+def cached_picture(cell: str, base_dir: Path | None, allowed: Sequence[Path] | None, size: int, variant: str,
+                   cache: ImageCache) -> np.ndarray | None:
+    """What ``cache`` keeps under ``variant`` for the picture ``cell`` names, if it may be read
+    (:func:`picture_path`, checked again on the opened file); None otherwise."""
+    try:
+        path = picture_path(cell, base_dir, allowed) if allowed is not None else resolve_path(cell, base_dir)
+        key = cache.key(path, size, variant) if allowed is None else _checked_key(path, size, variant, cache, allowed)
+        return None if key is None else cache.load(key)
+    except Exception:  # noqa: BLE001 - the cache is best effort; reading the picture says what is wrong
+        return None
+
+
+def _decode_one(path: Path, size: int, cache: ImageCache | None, key: str | None,
+                allowed: Sequence[Path] | None = None) -> np.ndarray:
     """Decode one file and keep it in the cache; any failure becomes an ImageLoadError."""
     try:
-        pixels = load_image(path, size)
+        pixels = load_image(path, size, allowed=allowed)
         if cache is not None and key is not None:
             try:
                 cache.store(key, pixels)
@@ -430,18 +576,6 @@ def _explain_missing(path: Path, relative: bool, base_dir: Path | None) -> str:
     )
 
 
-def _allowed_roots(allowed: Sequence[Path] | None) -> list[Path] | None:
-    if allowed is None:
-        return None
-    roots = []
-    for folder in allowed:
-        try:
-            roots.append(Path(folder).expanduser().resolve())
-        except (OSError, RuntimeError):
-            continue
-    return roots
-
-
 def load_column(
     values: Sequence[str | None],
     base_dir: Path | None,
@@ -459,8 +593,8 @@ def load_column(
     opened, so a workbook sent to a server can't read the server's files; an empty list allows nothing.
     ``progress(done, total)`` counts distinct files; it may raise (e.g. to cancel), which stops the column.
     """
-    jobs, problems = _files_named(values, base_dir, _allowed_roots(allowed))
-    column = _ColumnLoad(len(values), size, jobs, problems, base_dir, progress)
+    jobs, problems = _files_named(values, base_dir, allowed)
+    column = _ColumnLoad(len(values), size, jobs, problems, base_dir, progress, allowed)
     column.decode(column.from_cache(cache), cache)
     problems.sort(key=lambda problem: problem.row)
     return column.pixels, column.ok, problems
@@ -471,7 +605,7 @@ _Rows = list[tuple[int, str, bool]]
 
 
 def _files_named(values: Sequence[str | None], base_dir: Path | None,
-                 roots: list[Path] | None) -> tuple[dict[Path, _Rows], list[ImageProblem]]:
+                 allowed: Sequence[Path] | None) -> tuple[dict[Path, _Rows], list[ImageProblem]]:
     """Each distinct file the cells name, with the rows (and how they wrote it) that name it; and a
     problem for each cell that names no file this computer may open."""
     problems: list[ImageProblem] = []
@@ -494,18 +628,11 @@ def _files_named(values: Sequence[str | None], base_dir: Path | None,
                 "pictures in a folder beside the workbook and write paths relative to it, like photos/cat.jpg."
             )))
             continue
-        if roots is not None:
+        if allowed is not None:  # the one decision (picture_path); opening checks the opened file again
             try:
-                path = path.resolve()
-                inside = any(path.is_relative_to(root) for root in roots)
-            except (OSError, RuntimeError, ValueError):  # a symlink loop (or a NUL): not provably inside
-                inside = False
-            if not inside:
-                where = ", ".join(str(root) for root in roots) or "none are set"
-                problems.append(ImageProblem(row, cell, "not allowed", (
-                    f"{path} is outside the folders SheetDL may read pictures from ({where}). Move the "
-                    "picture into one of them and write its path relative to the workbook."
-                )))
+                path = picture_path(cell, base_dir, allowed)
+            except ImageLoadError as e:
+                problems.append(ImageProblem(row, cell, e.kind, e.message))
                 continue
         jobs.setdefault(path, []).append((row, cell, relative))
     return jobs, problems
@@ -515,10 +642,12 @@ class _ColumnLoad:
     """A column being loaded: its pixels and problems so far, and the progress told."""
 
     def __init__(self, n: int, size: int, jobs: dict[Path, _Rows], problems: list[ImageProblem],
-                 base_dir: Path | None, progress: Callable[[int, int], None] | None) -> None:
+                 base_dir: Path | None, progress: Callable[[int, int], None] | None,
+                 allowed: Sequence[Path] | None = None) -> None:
         self.pixels = np.zeros((n, size, size, 3), dtype=np.uint8)
         self.ok = np.zeros(n, dtype=bool)
         self.size, self.jobs, self.problems, self.base_dir, self.progress = size, jobs, problems, base_dir, progress
+        self.allowed = allowed  # checked again on each file as it is opened
         self.keys: dict[Path, str | None] = {}  # each file's cache key
         self.total = len(jobs)
         self.done = 0
@@ -548,7 +677,7 @@ class _ColumnLoad:
         handing it to a thread); returns the others."""
         to_decode: list[Path] = []
         for path in self.jobs:
-            cached, self.keys[path] = _cached(path, self.size, cache) if cache is not None else (None, None)
+            cached, self.keys[path] = _cached(path, self.size, cache, self.allowed) if cache is not None else (None, None)
             if cached is None:
                 to_decode.append(path)
                 continue
@@ -559,7 +688,7 @@ class _ColumnLoad:
 
     def _attempt(self, path: Path, cache: ImageCache | None) -> np.ndarray | ImageLoadError:
         try:
-            return _decode_one(path, self.size, cache, self.keys[path])
+            return _decode_one(path, self.size, cache, self.keys[path], self.allowed)
         except ImageLoadError as e:
             return e
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import SheetDLError
-from .config import ADDIN_DIR, DEFAULT_PORT, ServerConfig
+from .config import ADDIN_DIR, DEFAULT_PORT, ServerConfig, private_file
 
 __all__ = ["render_manifest", "install", "uninstall", "status", "Host"]
 
@@ -44,14 +44,23 @@ WEB_STEPS = [
 ]
 
 
-def render_manifest(port: int) -> str:
-    """The add-in manifest pointing at https://localhost:PORT."""
+def render_manifest(port: int, token: str = "") -> str:
+    """The add-in manifest pointing at https://localhost:PORT; with ``token``, the task pane's URLs
+    carry it (``taskpane.html?t=TOKEN``): the one way the token reaches the pane. The support and
+    learn-more links (which a user may open in a browser) never do."""
     source = ADDIN_DIR / "manifest.xml"
     if not source.is_file():
         raise SheetDLError("This copy of SheetDL was installed without the Excel add-in's files.",
                            hint="Reinstall SheetDL (pip install --force-reinstall sheetdl); its package carries "
                                 "them in sheetdl/addin_files.")
     text = source.read_text(encoding="utf-8")
+    if token:
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", token):
+            raise SheetDLError("The SheetDL token is damaged.", hint="Delete the file 'token' in SheetDL's folder "
+                               "and run `sheetdl addin install` again.")
+        # the pane's own page (SourceLocation, Taskpane.Url); not the links a user opens in a browser
+        text = re.sub(r'(<(?:SourceLocation|bt:Url id="Taskpane\.Url") DefaultValue="[^"?]*/taskpane\.html)"',
+                      rf'\1?t={token}"', text)
     return text.replace(f"https://localhost:{DEFAULT_PORT}", f"https://localhost:{port}")
 
 
@@ -144,7 +153,8 @@ def install(config: ServerConfig, *, yes: bool = False, host: Host | None = None
     kind = _kind(host.platform)
     certs = ensure_certificates(config.cert_dir)
     manifest = config.home / "manifest.xml"
-    plan = [f"write the add-in manifest for https://localhost:{config.port} to {manifest}"]
+    plan = [f"write the add-in manifest for https://localhost:{config.port} to {manifest}, with a new key that "
+            "only the task pane gets (an earlier install's manifest stops working)"]
     if kind == "windows":
         plan += [f"trust SheetDL's own certificate authority (valid only for localhost) for your Windows user: "
                  f"certutil -user -addstore Root \"{certs.ca_cert}\"",
@@ -159,8 +169,9 @@ def install(config: ServerConfig, *, yes: bool = False, host: Host | None = None
                  "(this system has no desktop Excel)"]
     _consent(host, plan, yes)
 
-    manifest.parent.mkdir(parents=True, exist_ok=True)
-    manifest.write_text(render_manifest(config.port), encoding="utf-8")
+    # a fresh token each install (rotation); the manifest carries it: readable by the user only
+    config.new_token()
+    private_file(manifest, render_manifest(config.port, config.token))
     done = {"port": config.port, "manifest": str(manifest), "platform": kind, "ca": str(certs.ca_cert),
             "ca_trusted": False, "registered": None}
     if kind == "windows":
@@ -173,9 +184,9 @@ def install(config: ServerConfig, *, yes: bool = False, host: Host | None = None
                                          os.path.expanduser(MAC_KEYCHAIN), str(certs.ca_cert)], "trust the certificate")
         host.mac_wef.mkdir(parents=True, exist_ok=True)
         target = host.mac_wef / "sheetdl-manifest.xml"
-        shutil.copyfile(manifest, target)
+        private_file(target, manifest.read_text(encoding="utf-8"))
         done["registered"] = str(target)
-    _record_path(config).write_text(json.dumps(done, indent=2), encoding="utf-8")
+    private_file(_record_path(config), json.dumps(done, indent=2))
 
     host.say("")
     if kind == "other":
@@ -183,8 +194,9 @@ def install(config: ServerConfig, *, yes: bool = False, host: Host | None = None
             host.say(line)
         host.say("")
     else:
-        host.say("Installed. Start the server with `sheetdl serve`, then restart Excel: the SheetDL tab is on the "
-                 "ribbon.")
+        host.say("Installed. Start (or restart) the server with `sheetdl serve`, then restart Excel: the SheetDL tab "
+                 "is on the ribbon. This install made a new key, so a manifest from an earlier install no longer "
+                 "opens the pane.")
         host.say("")
     host.say("Excel on the web:")
     for i, step in enumerate(WEB_STEPS, 1):

@@ -39,7 +39,8 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
 
     @app.exception_handler(SheetDLError)
     async def _user_error(request: Request, e: SheetDLError):
-        return JSONResponse(e.to_dict(), status_code=404 if isinstance(e, ModelFileError) else 400)
+        status = getattr(e, "status_code", None) or (404 if isinstance(e, ModelFileError) else 400)
+        return JSONResponse(e.to_dict(), status_code=status)
 
     # Starlette's HTTPException, which FastAPI's derives from: routing's 404 and 405 and FastAPI's "body
     # can't be parsed" 400 are raised as Starlette's, and they too get SheetDL's shape and words

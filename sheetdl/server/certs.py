@@ -94,7 +94,7 @@ def _make_ca(f: CertFiles) -> None:
         .sign(key, hashes.SHA256())
     )
     private_file(f.ca_key, _pem_key(key))
-    f.ca_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    private_file(f.ca_cert, cert.public_bytes(serialization.Encoding.PEM).decode("ascii"))
 
 
 def _make_leaf(f: CertFiles, ca, ca_key) -> None:
@@ -121,4 +121,5 @@ def _make_leaf(f: CertFiles, ca, ca_key) -> None:
         .sign(ca_key, hashes.SHA256())
     )
     private_file(f.key, _pem_key(key))
-    f.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM))
+    private_file(f.cert, (cert.public_bytes(serialization.Encoding.PEM)
+                          + ca.public_bytes(serialization.Encoding.PEM)).decode("ascii"))

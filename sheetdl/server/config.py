@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["ServerConfig", "DEFAULT_PORT", "sheetdl_home", "ADDIN_DIR", "addin_dir"]
+__all__ = ["ServerConfig", "DEFAULT_PORT", "sheetdl_home", "ADDIN_DIR", "addin_dir", "private_dir", "private_file"]
 
 DEFAULT_PORT = 47811
 #: the add-in's web files (manifest, task pane, icons) inside an installed package: a wheel carries
@@ -53,9 +53,30 @@ def sheetdl_home() -> Path:
     return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "sheetdl"
 
 
+def private_dir(path: Path) -> Path:
+    """``path`` as a folder only the user can enter (0700 on POSIX), made if missing, tightened if it
+    was made looser (an earlier SheetDL made 0755 folders). Folders above it that SheetDL makes are
+    private too; ones that already exist are left as they are."""
+    path = Path(path)
+    if not path.is_dir():
+        if not path.parent.is_dir():
+            private_dir(path.parent)
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            pass
+    if os.name == "posix":
+        os.chmod(path, 0o700)
+    return path
+
+
 def private_file(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    """Write ``text`` to ``path``, readable and writable by the user only (0600 on POSIX, also when the
+    file was there before with looser permissions), in a private folder."""
+    private_dir(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    if os.name == "posix":
+        os.fchmod(fd, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
 
@@ -77,6 +98,14 @@ class ServerConfig:
     edits_page_cells: int = 100_000
     #: finished jobs kept in memory for fetching their edits
     keep_jobs: int = 20
+    #: rows held in memory by all jobs not yet finished together (each job's own are capped by max_rows)
+    max_rows_held: int = 2_000_000
+    #: jobs still receiving rows at once, and jobs waiting their turn to run; more are refused (429)
+    max_receiving_jobs: int = 8
+    max_queued_jobs: int = 4
+    #: seconds a job still receiving rows may go without a chunk (or without being started) before it
+    #: expires and its rows are freed
+    receiving_timeout: float = 300.0
     time_budget_limit: float = 24 * 3600.0
     token: str = ""
     #: folders whose pictures an image column may name (each kept as an absolute path); None: what
@@ -86,11 +115,30 @@ class ServerConfig:
 
     def __post_init__(self) -> None:
         self.home = Path(self.home)
+        self.make_private()
         if not self.token:
             self.token = self.load_token()
         if self.allowed_image_folders is None:
             self.allowed_image_folders = self.remembered().get("allowed_image_folders", [])
         self.allowed_image_folders = [Path(os.path.abspath(Path(f).expanduser())) for f in self.allowed_image_folders]
+
+    def make_private(self) -> None:
+        """SheetDL's folder and what it holds (token, keys, models, cache) are the user's only: folders
+        0700, files 0600, including ones an earlier SheetDL left readable by others."""
+        private_dir(self.home)
+        if os.name != "posix":
+            return
+        for folder in (self.cert_dir, self.models_dir):  # the picture cache tightens itself as it writes
+            if folder.is_dir() and not folder.is_symlink():
+                for root, _dirs, files in os.walk(folder):
+                    os.chmod(root, 0o700)
+                    for name in files:
+                        inner = os.path.join(root, name)
+                        if not os.path.islink(inner):
+                            os.chmod(inner, 0o600)
+        for kept in self.home.iterdir():
+            if kept.is_file() and not kept.is_symlink():
+                os.chmod(kept, 0o600)
 
     # ---- places ----------------------------------------------------------------------------
     @property
@@ -152,6 +200,11 @@ class ServerConfig:
             tok = f.read_text(encoding="utf-8").strip()
             if len(tok) >= 32:
                 return tok
-        tok = secrets.token_urlsafe(32)
-        private_file(f, tok)
-        return tok
+        return self.new_token()
+
+    def new_token(self) -> str:
+        """Make and keep a fresh token (``sheetdl addin install`` rotates it: the old one stops working
+        once the server restarts)."""
+        self.token = secrets.token_urlsafe(32)
+        private_file(self.token_file, self.token)
+        return self.token

@@ -4,14 +4,26 @@
   127.0.0.1 still sends its own name as Host, so it is refused (DNS rebinding).
 - Origin, when the browser sends one, must be the server's own https://localhost:PORT: the task
   pane is served from there, so any other page's requests are refused before they reach a route.
+- Exactly one Host header and at most one Origin: a second one (which one a check reads and which one
+  a later layer reads may differ) is refused.
+- Only HTTP: a websocket (or any other kind of connection) is refused; the server's own start-up
+  and shut-down (lifespan) pass.
+- Chrome's private-network preflight is answered yes only for our own origin and the Office sites
+  that frame the pane (:data:`OFFICE_ORIGINS`); the header on anything but a preflight is refused.
 - A body larger than the cap is refused with 413 without being read any further.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 from .config import ServerConfig
+
+#: the sites Excel on the web frames the task pane from (the same list as the pages' frame-ancestors)
+OFFICE_HOSTS = ("*.officeapps.live.com", "*.office.com", "*.office365.com", "*.microsoft365.com", "*.cloud.microsoft")
+OFFICE_ORIGINS = re.compile(r"https://([a-z0-9-]+\.)*(officeapps\.live\.com|office\.com|office365\.com|"
+                            r"microsoft365\.com|cloud\.microsoft)")
 
 
 def _error(status: int, message: str, hint: str) -> tuple[int, bytes]:
@@ -25,12 +37,24 @@ class Guard:
         self.config = config
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
+        if scope["type"] == "lifespan":
             return await self.app(scope, receive, send)
-        headers = {}
+        if scope["type"] == "websocket":  # nothing of ours speaks it: refused before it is accepted
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        if scope["type"] != "http":
+            return None
+        headers: dict[str, str] = {}
+        counts: dict[str, int] = {}
         for k, v in scope.get("headers", []):
-            headers.setdefault(k.decode("latin-1").lower(), v.decode("latin-1"))
-        refusal = self._check(headers, scope.get("path", ""))
+            name = k.decode("latin-1").lower()
+            counts[name] = counts.get(name, 0) + 1
+            headers.setdefault(name, v.decode("latin-1"))
+        if counts.get("host", 0) != 1 or counts.get("origin", 0) > 1:
+            refusal = _error(400, "A request must name one Host and at most one Origin.",
+                             "Open the add-in from Excel.")
+        else:
+            refusal = self._check(headers, scope.get("path", ""), scope["method"])
         if refusal is None and scope["method"] == "OPTIONS" and not scope.get("path", "").startswith("/api/"):
             return await self._private_network_preflight(headers, send)
         if refusal is None and scope["method"] not in ("GET", "HEAD", "OPTIONS"):
@@ -47,7 +71,7 @@ class Guard:
             return
         return await self.app(scope, receive, send)
 
-    def _check(self, headers: dict, path: str):
+    def _check(self, headers: dict, path: str, method: str = "GET"):
         cfg = self.config
         if headers.get("host", "").lower() not in cfg.allowed_hosts:
             return _error(421, "This SheetDL server only answers requests addressed to localhost.",
@@ -56,10 +80,14 @@ class Guard:
         origin = headers.get("origin")
         # Excel on the web frames the pane and loads the ribbon icons from its own site: pages and
         # images may be fetched cross-site (no one else can read them); the API may not.
-        if origin is not None and origin.lower() not in cfg.allowed_origins and (api or headers.get(
-                "access-control-request-private-network") is None):
-            return _error(403, "Requests from other web pages are refused.",
-                          "Only SheetDL's own task pane can use this server.")
+        if origin is not None and origin.lower() not in cfg.allowed_origins:
+            # the one request another site may make: Excel on the web's private-network preflight for
+            # a page (Chrome asks before a public site frames localhost); never a GET, never the API
+            preflight = (method == "OPTIONS" and not api and OFFICE_ORIGINS.fullmatch(origin.lower()) is not None
+                         and headers.get("access-control-request-private-network") is not None)
+            if not preflight:
+                return _error(403, "Requests from other web pages are refused.",
+                              "Only SheetDL's own task pane can use this server.")
         # a browser says where a request comes from even when it leaves Origin out
         if api and headers.get("sec-fetch-site") == "cross-site":
             return _error(403, "Requests from other web pages are refused.",

@@ -8,7 +8,8 @@ real location, after following links and ``..``, lies inside a folder given to
 read as a path exactly as the picture loader reads it (``resolve_path``: quotes, ``file://``, ``~``,
 backslashes). A cell that can be no file's name (a NUL, which makes ``os.path`` raise ValueError; a
 name longer than file systems allow; text that is not valid Unicode) is refused too. A refusal names
-the cells, before any training starts; the picture loader checks the same folders again as it reads.
+the cells, before any training starts; the picture loader makes the same decision (one function,
+``images.picture_path``) and checks the file it opened again, so a link swapped meanwhile can't lead out.
 
 Which columns are picture columns follows the schema's rule (most filled cells end in a picture
 extension); for a prediction, the picture columns of the saved model count as well.
@@ -17,7 +18,6 @@ extension); for a prediction, the picture columns of the saved model count as we
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
@@ -90,10 +90,6 @@ def model_image_columns(path: Path) -> set[str]:
         return set()
 
 
-def _norm(p: str) -> str:
-    return os.path.normcase(os.path.realpath(p))
-
-
 def unusable_path(text: str) -> str | None:
     """Why ``text`` can be no file's name on any computer (in words for a message), or None.
 
@@ -111,23 +107,15 @@ def unusable_path(text: str) -> str | None:
 
 
 def outside_folders(text: str, folders: Sequence[Path]) -> bool:
-    """True when the picture ``text`` names is not inside one of ``folders`` (links and ``..``
-    followed), or is not a picture file once links are followed, or can't be a file's name at all."""
-    from ..images import resolve_path
+    """True when the picture ``text`` names may not be read: the picture loader's own decision
+    (``images.picture_path``: links, ``..``, ``~``, ``file:`` addresses and backslashes resolved, a
+    picture extension after any ``?``/``#``, inside one of ``folders``), so the two never disagree;
+    relative paths start in the first folder. The loader checks the opened file again."""
+    from ..images import may_read_picture
 
     if not folders or unusable_path(text):
         return True
-    try:
-        real = _norm(str(resolve_path(text, Path(folders[0]))))
-    except (OSError, ValueError, RuntimeError):  # no path this computer can use is inside a folder
-        return True
-    if not _is_picture_name(real):  # a link named x.png that leads to something else
-        return True
-    for folder in folders:
-        root = _norm(str(folder))
-        if real.startswith(root.rstrip(os.sep) + os.sep):
-            return False
-    return True
+    return not may_read_picture(text, Path(folders[0]), list(folders))
 
 
 def check_image_cells(*, sheet: str, columns: Sequence[str], letters: Sequence[str], header_row: int,

@@ -26,13 +26,19 @@ from ..errors import Cancelled, DataError, ModelFileError, SheetDLError
 from ..schema import TaskSetting
 from ..settings import FineTune
 from ..sheets import EXCEL_ERRORS, AddPicture, Table, WriteCells, clean_headers, column_letter
-from .config import ServerConfig
+from .config import ServerConfig, private_dir
 from .images import check_image_cells, model_image_columns
 
 # torch and Lightning take seconds to import: the training and the report's layout (which reads the
 # engine's Results) are imported when a job runs, so the server starts at once.
 
-__all__ = ["JobSpec", "Job", "JobManager", "build_table", "WORKBOOK_ID"]
+__all__ = ["JobSpec", "Job", "JobManager", "build_table", "WORKBOOK_ID", "ServerBusy"]
+
+
+class ServerBusy(SheetDLError):
+    """Too many jobs or rows at once; the server answers 429 (Too Many Requests)."""
+
+    status_code = 429
 
 log = logging.getLogger("sheetdl.server")
 
@@ -109,6 +115,8 @@ class Job:
         self.spec = spec
         self.state = "receiving"
         self.created = time.time()
+        #: when the last chunk arrived (or the job was made): a job left receiving expires after a while
+        self.touched = time.monotonic()
         self.chunks: dict[int, list[list]] = {}
         self.received = 0
         self.events: list[dict] = []
@@ -126,6 +134,9 @@ class Job:
         if len(rows) > config.max_rows_per_chunk:
             raise DataError(f"A chunk may hold at most {config.max_rows_per_chunk:,} rows; this one has {len(rows):,}.",
                             hint="Send the rows in smaller chunks.")
+        if start != self.received:  # chunks in order, each after the last: none overlap, none is left out
+            raise DataError(f"Rows should arrive in order: the next chunk starts at row {self.received:,}, "
+                            f"not {start:,}.", hint="Send the chunks one after another, from row 0.")
         if start < 0 or start + len(rows) > self.spec.n_rows:
             raise DataError(f"Rows {start:,}–{start + len(rows):,} are outside the {self.spec.n_rows:,} rows "
                             "announced for this job.", hint="Send row numbers from 0 to the row count.")
@@ -133,11 +144,22 @@ class Job:
             raise DataError("A row has more cells than the header has columns.",
                             hint="Send exactly one cell per column.")
         with self._lock:
-            if start in self.chunks:
-                self.received -= len(self.chunks[start])
+            if self.state != "receiving" or start != self.received:  # cancelled, or a chunk raced this one
+                raise DataError("This job is no longer taking these rows.", hint="Start a new job.")
             self.chunks[start] = rows
             self.received += len(rows)
+            self.touched = time.monotonic()
         return self.received
+
+    def free_rows(self) -> None:
+        """Let go of the rows (cancelled, expired, or run): they are never needed again."""
+        with self._lock:
+            self.chunks.clear()
+
+    @property
+    def rows_held(self) -> int:
+        """Rows this job may still hold: all it announced until it has finished."""
+        return 0 if self.finished else self.spec.n_rows
 
     def rows(self) -> list[list]:
         out: list[list] = []
@@ -200,11 +222,39 @@ class JobManager:
         if spec.kind == "predict" and not self.model_path(spec.workbook_id).is_file():
             raise ModelFileError("This workbook has no trained SheetDL model yet.",
                                  hint="Train a model first (SheetDL tab → Train); then Predict fills new rows.")
+        cfg = self.config
         with self._lock:
+            self._expire_idle()
             self._forget_old()
+            live = [j for j in self.jobs.values() if not j.finished]
+            if sum(j.state == "receiving" for j in live) >= cfg.max_receiving_jobs:
+                raise ServerBusy(f"SheetDL is already receiving {cfg.max_receiving_jobs} tables.",
+                                 hint="Wait for one to start or finish (or cancel one), then try again.")
+            held = sum(j.rows_held for j in live)
+            if held + spec.n_rows > cfg.max_rows_held:
+                raise ServerBusy(f"SheetDL already holds {held:,} rows for other jobs; {spec.n_rows:,} more would "
+                                 f"pass the {cfg.max_rows_held:,} it keeps in memory at once.",
+                                 hint="Wait for a training to finish (or cancel one), then try again.")
             job = Job(spec, secrets.token_hex(8))
             self.jobs[job.id] = job
         return job
+
+    def add_rows(self, job: Job, start: int, rows: list[list]) -> int:
+        with self._lock:
+            self._expire_idle()
+        return job.add_rows(start, rows, self.config)
+
+    def _expire_idle(self) -> None:
+        """Jobs left receiving rows longer than the timeout expire and free their rows (lock held)."""
+        now = time.monotonic()
+        for j in self.jobs.values():
+            if j.state == "receiving" and now - j.touched > self.config.receiving_timeout:
+                j.state = "cancelled"
+                j.free_rows()
+                j.error = {"error": "Expired", "message": "This job waited too long for its rows or its start, "
+                           "so SheetDL let go of them.", "hint": "Run it again from the task pane.",
+                           "sheet": None, "column": None, "cells": []}
+                j.emit("cancelled", error=j.error, message=j.error["message"])
 
     def get(self, job_id: str) -> Job:
         job = self.jobs.get(job_id)
@@ -235,12 +285,21 @@ class JobManager:
 
     # ---- running ---------------------------------------------------------------------------
     def start(self, job: Job) -> int | None:
+        with self._lock:
+            self._expire_idle()
+        if job.state == "cancelled":
+            raise DataError("This job was cancelled (or waited too long) and its rows were let go.",
+                            hint="Run it again from the task pane.")
+        if job.state != "receiving":
+            return self.position(job)
         rows = job.rows()  # every chunk arrived (raises in plain words if not)
-        if job.state == "receiving":
-            self.check_pictures(job, rows)
+        self.check_pictures(job, rows)
         with self._lock:
             if job.state != "receiving":
                 return self.position(job)
+            if len(self.queue) >= self.config.max_queued_jobs:
+                raise ServerBusy(f"{len(self.queue)} SheetDL jobs are already waiting their turn.",
+                                 hint="Wait for one to finish (or cancel one), then start this one again.")
             job.state = "queued"
             self.queue.append(job)
             self._notify_positions()
@@ -265,10 +324,12 @@ class JobManager:
             if job in self.queue:
                 self.queue.remove(job)
                 job.state = "cancelled"
+                job.free_rows()
                 job.emit("cancelled", message="Stopped at your request; nothing was written.")
                 self._notify_positions()
             elif job.state == "receiving":
                 job.state = "cancelled"
+                job.free_rows()
                 job.emit("cancelled", message="Stopped at your request; nothing was written.")
 
     def shutdown(self) -> None:
@@ -289,6 +350,7 @@ class JobManager:
             with self._lock:
                 while not self.queue and not self._stop:
                     self._lock.wait(timeout=1.0)
+                    self._expire_idle()
                 if self._stop:
                     return
                 job = self.queue.popleft()
@@ -314,7 +376,7 @@ class JobManager:
                 job.state = "failed"
                 job.emit("failed", error=job.error, message=job.error["message"])
             finally:
-                job.chunks.clear()  # the data is not kept once the job ran
+                job.free_rows()  # the data is not kept once the job ran
                 with self._lock:
                     self.running = None
                     self._notify_positions()
@@ -330,8 +392,8 @@ def run_job(job: Job, manager: JobManager) -> None:
     if spec.kind == "train":
         results, model = _train(job, table, manager.config)
         path = manager.model_path(spec.workbook_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        model.save(path)
+        private_dir(path.parent)
+        model.save(path, private=True)  # it keeps training rows: the user's only
     else:
         results = _predict(job, table, manager.model_path(spec.workbook_id), manager.config)
     edits = layout(results, table, spec.existing_sheets)

@@ -69,9 +69,9 @@ def decodes(monkeypatch):
     calls: list[Path] = []
     real = load_module.load_image
 
-    def counting(path, size):
+    def counting(path, size, **kw):
         calls.append(Path(path))
-        return real(path, size)
+        return real(path, size, **kw)
 
     monkeypatch.setattr(load_module, "load_image", counting)
     return calls
@@ -277,7 +277,7 @@ def test_odd_cells_are_problems_not_crashes(tmp_path):
     values = ["a\0b.png", "x" * 5000 + ".png", "photos\\" + "y" * 300 + ".jpg", 12345]
     _, ok, problems = load_column(values, tmp_path, SIZE, allowed=[tmp_path])
     assert not ok.any() and [p.row for p in problems] == [0, 1, 2, 3]
-    assert all(p.kind in ("missing", "not allowed") for p in problems)
+    assert all(p.kind in ("missing", "not allowed", "not an image") for p in problems)  # 12345: no picture name
     _, ok, problems = load_column(values, tmp_path, SIZE)
     assert not ok.any() and [p.kind for p in problems] == ["missing"] * 4
     assert "NUL" in problems[0].message and "too long" in problems[1].message

@@ -43,6 +43,24 @@ def home(tmp_path, monkeypatch):
     return tmp_path / "home"
 
 
+def test_install_puts_a_new_token_in_the_installed_manifest_only(home, capsys):
+    """The token reaches the pane through the manifest's task pane URL (in the user's own profile);
+    installing again rotates it."""
+    assert main(["addin", "install", "--yes", "--port", "47999"]) == 0
+    token = (home / "token").read_text().strip()
+    text = (home / "manifest.xml").read_text()
+    assert f'<SourceLocation DefaultValue="https://localhost:47999/taskpane/taskpane.html?t={token}"/>' in text
+    assert f'id="Taskpane.Url" DefaultValue="https://localhost:47999/taskpane/taskpane.html?t={token}"/>' in text
+    assert text.count(token) == 2  # not in the support or learn-more links a user opens in a browser
+    if os.name == "posix":
+        assert (home / "manifest.xml").stat().st_mode & 0o777 == 0o600
+    assert main(["addin", "install", "--yes", "--port", "47999"]) == 0
+    rotated = (home / "token").read_text().strip()
+    assert rotated != token and len(rotated) >= 32
+    assert rotated in (home / "manifest.xml").read_text() and token not in (home / "manifest.xml").read_text()
+    assert ServerConfig(home=home).token == rotated
+
+
 def test_linux_install_prints_exact_steps_and_writes_the_manifest(home, capsys):
     assert main(["addin", "install", "--yes", "--port", "47999"]) == 0
     out = capsys.readouterr().out
@@ -143,8 +161,8 @@ from starlette.testclient import TestClient
 from sheetdl.server.app import create_app
 config = ServerConfig(home=home, port=47811)
 with TestClient(create_app(config), base_url="https://localhost:47811") as client:
-    page = client.get("/taskpane/taskpane.html")
-    assert page.status_code == 200 and config.token in page.text, page.status_code
+    page = client.get("/taskpane/taskpane.html", params={"t": config.token})
+    assert page.status_code == 200 and 'id="view-train"' in page.text and config.token not in page.text
     assert client.get("/taskpane/taskpane.js").status_code == 200
     icon = client.get("/assets/icon-80.png")
     assert icon.status_code == 200 and icon.content[:4] == b"\\x89PNG"

@@ -7,6 +7,7 @@ predict later with the saved model), the queue and cancel, and hostile requests 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import ssl
 import time
@@ -109,6 +110,9 @@ def test_train_stream_page_edits_then_predict_with_saved_model(server, client, p
     done = events[-1]
     assert any("blank" in s for s in done["summary"])
     assert (cfg.models_dir / "wb-test-0001.sheetdl").is_file()
+    if os.name == "posix":  # it keeps training rows: the user's only
+        assert (cfg.models_dir / "wb-test-0001.sheetdl").stat().st_mode & 0o777 == 0o600
+        assert cfg.models_dir.stat().st_mode & 0o777 == 0o700
 
     # later: new rows in the same workbook, predicted with the model kept for it
     new = [r[:] for r in rows[:30]]
@@ -174,13 +178,21 @@ def test_schema_preview(client, penguins_rows):
     assert {c["name"]: c["kind"] for c in body["columns"]}["bill_length_mm"] == "number"
 
 
-def test_task_pane_is_served_with_the_token(server, client):
+def test_task_pane_is_served_only_with_the_token_in_its_url_and_never_contains_it(server, client):
     cfg, _ = server
-    r = client.get("/taskpane/taskpane.html")
-    assert r.status_code == 200
-    assert cfg.token in r.text and "{{SHEETDL_TOKEN}}" not in r.text
+    r = client.get("/taskpane/taskpane.html", params={"t": cfg.token})
+    assert r.status_code == 200 and 'id="view-train"' in r.text
+    assert cfg.token not in r.text and "{{" not in r.text  # the pane reads it from its own URL
     assert "frame-ancestors" in r.headers["content-security-policy"]
     assert client.get("/taskpane/taskpane.js").headers["content-type"].startswith("text/javascript")
+    # any other process (or user) on this machine asking for the page gets neither the pane nor the token
+    with httpx.Client(base_url=cfg.origin, verify=str(cfg.cert_dir / "sheetdl-ca.pem")) as bare:
+        for params in ({}, {"t": ""}, {"t": "x" * 43}, {"t": cfg.token[:-1]}):
+            r = bare.get("/taskpane/taskpane.html", params=params)
+            assert r.status_code == 403 and cfg.token not in r.text, params
+            assert "Open SheetDL from Excel" in r.text and 'id="view-train"' not in r.text
+        r = bare.get("/", follow_redirects=True)
+        assert cfg.token not in r.text and "Open SheetDL from Excel" in r.text
 
 
 # ---- hostile requests ------------------------------------------------------------------------
@@ -215,7 +227,7 @@ def test_other_origins_and_hosts_are_refused(server, client):
 def test_excel_on_the_web_may_frame_the_pane_but_not_call_the_api(server, client):
     cfg, _ = server
     web = "https://excel.cloud.microsoft"
-    req = client.build_request("GET", "/taskpane/taskpane.html",
+    req = client.build_request("GET", "/taskpane/taskpane.html", params={"t": cfg.token},
                                headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Dest": "iframe"})
     del req.headers["Origin"]  # a navigation carries none
     r = client.send(req)
@@ -226,7 +238,7 @@ def test_excel_on_the_web_may_frame_the_pane_but_not_call_the_api(server, client
     assert r.status_code == 204 and r.headers["access-control-allow-private-network"] == "true"
     r = client.options("/api/jobs", headers={"Origin": web, "Access-Control-Request-Private-Network": "true"})
     assert r.status_code == 403
-    r = client.get("/taskpane/taskpane.html", headers={"Origin": web})
+    r = client.get("/taskpane/taskpane.html", params={"t": cfg.token}, headers={"Origin": web})
     assert r.status_code == 403 and cfg.token not in r.text
 
 

@@ -100,7 +100,7 @@ def _page(browser, cfg, sheets, settings=None, tuning=None, excel_api=None):
             r.abort()
 
     page.route("**/*", route)
-    page.goto(f"{cfg.origin}/taskpane/taskpane.html")
+    page.goto(f"{cfg.origin}/taskpane/taskpane.html?t={cfg.token}")  # as the installed manifest opens it
     return page
 
 

@@ -30,7 +30,7 @@ def create_job(body: CreateJob, manager: JobManager = Depends(get_manager)) -> d
 @router.post("/api/jobs/{job_id}/rows")
 def add_rows(job_id: str, body: RowsChunk, manager: JobManager = Depends(get_manager)) -> dict:
     job = manager.get(job_id)
-    received = job.add_rows(body.start, body.rows, manager.config)
+    received = manager.add_rows(job, body.start, body.rows)
     return {"job_id": job.id, "rows_received": received, "rows_expected": job.spec.n_rows}
 
 

@@ -1,5 +1,10 @@
 """The task pane's files, served from the add-in's folder (``addin/`` in a source checkout, the
-package's ``addin_files/`` once installed) with the token placed into the page.
+package's ``addin_files/`` once installed).
+
+The token never goes into a page. ``sheetdl addin install`` writes it into the task pane's URL in the
+manifest it installs (``taskpane.html?t=TOKEN``, in the user's own profile); a pane page is served only
+to a request that carries it, and the pane reads it from its own URL. A page asked for without it (a
+browser tab, another program) gets a short page saying how to open SheetDL from Excel instead.
 
 Only files directly under the two folders, with web-file extensions, are served; a path that leaves
 them (``..``, absolute, encoded) or that no file of ours could have (a NUL, which makes ``os.path``
@@ -8,7 +13,7 @@ raise ValueError; a name too long for the file system; bytes that aren't UTF-8) 
 
 from __future__ import annotations
 
-import html
+import hmac
 import mimetypes
 import re
 from pathlib import Path
@@ -17,6 +22,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ..config import ADDIN_DIR
+from ..guard import OFFICE_HOSTS
 
 router = APIRouter()
 
@@ -28,11 +34,31 @@ FOLDERS = {"taskpane": ADDIN_DIR / "taskpane", "assets": ADDIN_DIR / "assets"}
 #: and '_', not starting with a dot; nothing else reaches the file system
 FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
-#: Office embeds the pane in an iframe on its own sites (Excel on the web) or in a web view (desktop)
+#: Office embeds the pane in an iframe on its own sites (Excel on the web) or in a web view (desktop):
+#: only those sites may frame it (not any page on microsoft.com, live.com or sharepoint.com)
 CSP = ("default-src 'self'; script-src 'self' https://appsforoffice.microsoft.com https://*.microsoft.com; "
        "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; "
-       "base-uri 'none'; frame-ancestors 'self' https://*.office.com https://*.officeapps.live.com "
-       "https://*.office365.com https://*.sharepoint.com https://*.microsoft.com https://*.live.com https://*.cloud.microsoft")
+       "base-uri 'none'; frame-ancestors 'self' " + " ".join(f"https://{h}" for h in OFFICE_HOSTS))
+
+
+#: what a pane page asked for without the token shows (no token, nothing of the pane)
+OPEN_FROM_EXCEL = b"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>SheetDL</title></head>
+<body style="font-family: sans-serif; max-width: 36em; margin: 2em auto">
+<h1>Open SheetDL from Excel</h1>
+<p>This page is SheetDL's task pane. It opens only from Excel: on the Home tab, choose
+<b>SheetDL</b> on the ribbon (or Home &rarr; Add-ins &rarr; SheetDL).</p>
+<p>If Excel shows this page instead, the add-in was installed with an older key: run
+<code>sheetdl addin install</code> again, then restart Excel (in Excel on the web, upload the new manifest).</p>
+</body></html>
+"""
+
+
+def carries_token(request: Request) -> bool:
+    """Whether the request's URL carries this install's token (``?t=``), compared in constant time."""
+    given = request.query_params.get("t", "")
+    expected = request.app.state.config.token
+    return bool(given) and hmac.compare_digest(given.encode(), expected.encode())
 
 
 def _not_found() -> Response:
@@ -72,10 +98,10 @@ def static_file(folder: str, name: str, request: Request) -> Response:
     suffix = path.suffix.lower()
     headers = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
     if suffix == ".html":
-        token = html.escape(request.app.state.config.token, quote=True)
-        body = body.replace(b"{{SHEETDL_TOKEN}}", token.encode())
         headers["Content-Security-Policy"] = CSP
         headers["Cache-Control"] = "no-store"
+        if not carries_token(request):
+            return Response(OPEN_FROM_EXCEL, status_code=403, media_type=SERVED[suffix], headers=headers)
     else:
         headers["Cache-Control"] = "no-cache"
     return Response(body, media_type=SERVED[suffix] or mimetypes.guess_type(path.name)[0], headers=headers)
