@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 import traceback
+from importlib.resources import files
 from pathlib import Path
 
 from ..errors import Cancelled, SettingsError, SheetDLError, WorkbookError
@@ -269,12 +270,12 @@ def cmd_explain(args, ui: Console) -> int:
 
 
 def find_sample(name: str = "Penguins.xlsx") -> Path:
-    package = Path(__file__).resolve().parents[1]  # sheetdl/
-    for folder in (package.parent / "sample_workbooks", package / "sample_workbooks"):
-        if (folder / name).is_file():
-            return folder / name
-    raise SheetDLError(f"The sample workbook '{name}' is not installed with this copy of SheetDL.",
-                       hint="Run the demo from a clone of the SheetDL repository (pip install -e .).")
+    """A sample workbook the package carries (package data in ``sheetdl/data/samples/``)."""
+    path = Path(str(files("sheetdl").joinpath("data", "samples", name)))
+    if path.is_file():
+        return path
+    raise SheetDLError(f"The sample workbook '{name}' is missing from this copy of SheetDL.",
+                       hint=f"Reinstall SheetDL (pip install --force-reinstall sheetdl); it belongs in {path}.")
 
 
 def cmd_demo(args, ui: Console) -> int:

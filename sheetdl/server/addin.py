@@ -50,7 +50,7 @@ def render_manifest(port: int) -> str:
     if not source.is_file():
         raise SheetDLError("This copy of SheetDL was installed without the Excel add-in's files.",
                            hint="Reinstall SheetDL (pip install --force-reinstall sheetdl); its package carries "
-                                "them in sheetdl/addin_files.")
+                                "them in sheetdl/data/addin.")
     text = source.read_text(encoding="utf-8")
     return text.replace(f"https://localhost:{DEFAULT_PORT}", f"https://localhost:{port}")
 

@@ -10,11 +10,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from builders import ROOT
+from builders import ADDIN, ROOT
 
 from sheetdl.server.addin import render_manifest
 
-MANIFEST = ROOT / "addin" / "manifest.xml"
+MANIFEST = ADDIN / "manifest.xml"
 SCHEMAS = ROOT / "addin" / "schemas"
 NS = {"o": "http://schemas.microsoft.com/office/appforoffice/1.1",
       "ov": "http://schemas.microsoft.com/office/taskpaneappversionoverrides",
@@ -55,7 +55,7 @@ def test_every_reference_resolves_and_icons_exist_at_their_sizes(root):
                                         root.find("o:HighResolutionIconUrl", NS).get("DefaultValue")]:
         name = url.split("/assets/")[1]
         n = int(name.split("-")[1].split(".")[0])
-        assert _png_size(ROOT / "addin" / "assets" / name) == (n, n)
+        assert _png_size(ADDIN / "assets" / name) == (n, n)
 
 
 def test_ribbon_tab_with_four_buttons_in_the_shared_runtime(root):
@@ -80,7 +80,7 @@ def test_ribbon_tab_with_four_buttons_in_the_shared_runtime(root):
     sets = {s.get("Name"): s.get("MinVersion") for s in root.iterfind("o:Requirements/o:Sets/o:Set", NS)}
     assert sets["SharedRuntime"] == "1.1"
 
-    script = (ROOT / "addin" / "taskpane" / "taskpane.js").read_text()
+    script = (ADDIN / "taskpane" / "taskpane.js").read_text()
     for b, label in zip(buttons, labels):
         action = b.find("ov:Action", NS)
         assert action.get(XSI_TYPE) == "ExecuteFunction"

@@ -1,5 +1,5 @@
-"""The task pane's files, served from the add-in's folder (``addin/`` in a source checkout, the
-package's ``addin_files/`` once installed) with the token placed into the page.
+"""The task pane's files, served from the add-in's folder (package data in ``sheetdl/data/addin/``)
+with the token placed into the page.
 
 Only files directly under the two folders, with web-file extensions, are served; a path that leaves
 them (``..``, absolute, encoded) or that no file of ours could have (a NUL, which makes ``os.path``
