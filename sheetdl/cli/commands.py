@@ -273,7 +273,7 @@ def cmd_explain(args, ui: Console) -> int:
 
 def find_sample(name: str = "Penguins.xlsx") -> Path:
     """A sample workbook the package carries (package data in ``sheetdl/data/samples/``)."""
-    path = Path(str(files("sheetdl").joinpath("data", "samples", name)))
+    path = Path(str(files("sheetdl") / "data" / "samples" / name))
     if path.is_file():
         return path
     raise SheetDLError(f"The sample workbook '{name}' is missing from this copy of SheetDL.",

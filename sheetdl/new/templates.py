@@ -79,7 +79,7 @@ IMAGE_TIPS: list[str] = [
 # --- templates -----------------------------------------------------------------------------------
 def templates_folder() -> Path:
     """The folder holding the template workbooks: package data in ``sheetdl/data/templates/``."""
-    folder = Path(str(files("sheetdl").joinpath("data", "templates")))
+    folder = Path(str(files("sheetdl") / "data" / "templates"))
     if all((folder / f"{name}.xlsx").is_file() for name in TEMPLATES):
         return folder
     raise SheetDLError("The template workbooks are missing from this copy of SheetDL.",

@@ -25,7 +25,7 @@ SETTINGS_FILE = "server.json"
 def addin_dir() -> Path:
     """The add-in's web files (manifest, task pane, icons): package data in ``sheetdl/data/addin/``,
     the same in a checkout, an editable install and an installed wheel."""
-    return Path(str(files("sheetdl").joinpath("data", "addin")))
+    return Path(str(files("sheetdl") / "data" / "addin"))
 
 
 ADDIN_DIR = addin_dir()
