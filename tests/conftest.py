@@ -3,9 +3,9 @@
 import shutil
 
 import pytest
-from builders import ROOT
+from builders import PENGUINS
 
-SAMPLE = ROOT / "sample_workbooks" / "Penguins.xlsx"
+SAMPLE = PENGUINS
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from builders import CSV_EVERY_SHEET, ROOT, load_script, soffice_convert
+from builders import CSV_EVERY_SHEET, PENGUINS, ROOT, load_script, soffice_convert
 
 from sheetdl.cli import main
 from sheetdl.settings import SETTING_KEYS, read_settings_sheet
@@ -62,13 +62,13 @@ def test_penguins_build_is_byte_stable(penguins, tmp_path):
 
 def test_shipped_penguins_is_up_to_date(penguins):
     """Same cells as a fresh build (bytes may differ with another xlsxwriter version)."""
-    shipped = ROOT / "sample_workbooks" / "Penguins.xlsx"
+    shipped = PENGUINS
     assert shipped.exists(), "run python sample_workbooks/build_samples.py"
     fresh, kept = openpyxl.load_workbook(penguins), openpyxl.load_workbook(shipped)
     assert kept.sheetnames == fresh.sheetnames
     for name in fresh.sheetnames:
         assert list(kept[name].values) == list(fresh[name].values), (
-            f"sheet {name} of sample_workbooks/Penguins.xlsx is stale: "
+            f"sheet {name} of sheetdl/data/samples/Penguins.xlsx is stale: "
             "run python sample_workbooks/build_samples.py")
 
 
@@ -109,15 +109,20 @@ SAMPLES = {
 }
 
 
+def sample_path(name: str) -> Path:
+    """Penguins, the demo's workbook, is package data; the other samples stay in sample_workbooks/."""
+    return PENGUINS if name == "Penguins.xlsx" else SAMPLE_DIR / name
+
+
 def test_every_sample_is_listed():
     found = sorted(p.relative_to(SAMPLE_DIR).as_posix() for p in SAMPLE_DIR.rglob("*.xlsx"))
-    assert found == sorted([*SAMPLES, DIGITS])
+    assert sorted([*found, "Penguins.xlsx"]) == sorted([*SAMPLES, DIGITS])
 
 
 @pytest.mark.parametrize("name", list(SAMPLES))
 def test_sample_layout(name):
     sheet, target, n_rows, n_blank, task = SAMPLES[name]
-    path = SAMPLE_DIR / name
+    path = sample_path(name)
     wb = openpyxl.load_workbook(path, read_only=False)
     assert wb.sheetnames == ["About", sheet, "SheetDL"]
     about = " ".join(str(v) for row in wb["About"].values for v in row if v)
@@ -156,7 +161,7 @@ def test_shipped_sample_is_up_to_date(name, tmp_path):
 def test_sample_trains_end_to_end(name, tmp_path):
     sheet, target, n_rows, n_blank, _task = SAMPLES[name]
     copy = tmp_path / name
-    shutil.copyfile(SAMPLE_DIR / name, copy)
+    shutil.copyfile(sample_path(name), copy)
     assert main(["train", str(copy), "--time-budget", "20", "--quiet", "--no-reasons"]) == 0
     out = tmp_path / f"{copy.stem} (SheetDL).xlsx"
     assert out.is_file() and out.with_suffix(".sheetdl").is_file()
@@ -175,7 +180,7 @@ def test_sample_trains_end_to_end(name, tmp_path):
 def test_samples_open_in_libreoffice(tmp_path):
     """LibreOffice converts each sample: the first page to PDF (all of it would be hundreds of
     pages) and every sheet to CSV, the data sheet with all its rows."""
-    files = [SAMPLE_DIR / n for n in SAMPLES]
+    files = [sample_path(n) for n in SAMPLES]
     soffice_convert(files, tmp_path, 'pdf:calc_pdf_Export:{"PageRange":{"type":"string","value":"1"}}')
     soffice_convert(files, tmp_path, CSV_EVERY_SHEET)
     for f in files:

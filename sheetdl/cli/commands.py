@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 import traceback
+from importlib.resources import files
 from pathlib import Path
 
 from ..errors import Cancelled, SettingsError, SheetDLError, WorkbookError
@@ -69,6 +70,8 @@ def _parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="run the whole loop on the bundled penguins workbook")
     d.add_argument("--folder", default="sheetdl-demo", help="where to put the demo's copy and results")
+    d.add_argument("--time-budget", metavar="SECONDS",
+                   help="longest training time (default: the workbook's own, 30 seconds)")
     d.add_argument("--quiet", action="store_true", help="print only the result")
 
     n = sub.add_parser("new", help="list the template workbooks, copy one to fill in, or make one from a "
@@ -269,12 +272,12 @@ def cmd_explain(args, ui: Console) -> int:
 
 
 def find_sample(name: str = "Penguins.xlsx") -> Path:
-    package = Path(__file__).resolve().parents[1]  # sheetdl/
-    for folder in (package.parent / "sample_workbooks", package / "sample_workbooks"):
-        if (folder / name).is_file():
-            return folder / name
-    raise SheetDLError(f"The sample workbook '{name}' is not installed with this copy of SheetDL.",
-                       hint="Run the demo from a clone of the SheetDL repository (pip install -e .).")
+    """A sample workbook the package carries (package data in ``sheetdl/data/samples/``)."""
+    path = Path(str(files("sheetdl") / "data" / "samples" / name))
+    if path.is_file():
+        return path
+    raise SheetDLError(f"The sample workbook '{name}' is missing from this copy of SheetDL.",
+                       hint=f"Reinstall SheetDL (pip install --force-reinstall sheetdl); it belongs in {path}.")
 
 
 def cmd_demo(args, ui: Console) -> int:
@@ -286,7 +289,8 @@ def cmd_demo(args, ui: Console) -> int:
     for old in (folder / f"{copy.stem} (SheetDL).xlsx", folder / f"{copy.stem} (SheetDL).sheetdl"):
         old.unlink(missing_ok=True)  # the demo folder is ours: start it fresh each time
     ui.say(f"Demo: predicting the species of the penguins whose 'Species' cell is blank in {copy}")
-    ns = argparse.Namespace(workbook=str(copy), target=None, sheet=None, ignore=None, time_budget=None,
+    ns = argparse.Namespace(workbook=str(copy), target=None, sheet=None, ignore=None,
+                            time_budget=getattr(args, "time_budget", None),
                             task=None, device=None, seed=None, review_threshold=None, fine_tune=None,
                             no_reasons=False,
                             output=None, overwrite=False, quiet=args.quiet, in_place=False)

@@ -677,7 +677,8 @@ class _ColumnLoad:
         handing it to a thread); returns the others."""
         to_decode: list[Path] = []
         for path in self.jobs:
-            cached, self.keys[path] = _cached(path, self.size, cache, self.allowed) if cache is not None else (None, None)
+            cached, self.keys[path] = (_cached(path, self.size, cache, self.allowed) if cache is not None
+                                       else (None, None))
             if cached is None:
                 to_decode.append(path)
                 continue

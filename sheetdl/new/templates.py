@@ -14,6 +14,7 @@ heights, and writing a new file without replacing one.
 from __future__ import annotations
 
 import re
+from importlib.resources import files
 from pathlib import Path
 
 from ..errors import OutputError, SheetDLError
@@ -77,14 +78,12 @@ IMAGE_TIPS: list[str] = [
 
 # --- templates -----------------------------------------------------------------------------------
 def templates_folder() -> Path:
-    """The folder holding the template workbooks (``templates/`` beside the package in a clone)."""
-    package = Path(__file__).resolve().parents[1]  # sheetdl/
-    for folder in (package.parent / "templates", package / "templates"):
-        if all((folder / f"{name}.xlsx").is_file() for name in TEMPLATES):
-            return folder
-    raise SheetDLError("The template workbooks are not installed with this copy of SheetDL.",
-                       hint="Use SheetDL from a clone of the SheetDL repository (pip install -e .), "
-                            "where they are in the 'templates' folder.")
+    """The folder holding the template workbooks: package data in ``sheetdl/data/templates/``."""
+    folder = Path(str(files("sheetdl") / "data" / "templates"))
+    if all((folder / f"{name}.xlsx").is_file() for name in TEMPLATES):
+        return folder
+    raise SheetDLError("The template workbooks are missing from this copy of SheetDL.",
+                       hint=f"Reinstall SheetDL (pip install --force-reinstall sheetdl); they belong in {folder}.")
 
 
 def list_templates() -> list[tuple[str, str]]:

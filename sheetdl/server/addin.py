@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import SheetDLError
+from ..version import __version__
 from .config import ADDIN_DIR, DEFAULT_PORT, ServerConfig, private_file
 
-__all__ = ["render_manifest", "install", "uninstall", "status", "Host"]
+__all__ = ["render_manifest", "manifest_version", "install", "uninstall", "status", "Host"]
 
 ADDIN_ID = "16ee6671-4a5a-4b45-a081-ce07381e16c2"
 WEF_KEY = r"Software\Microsoft\Office\16.0\WEF\Developer"
@@ -44,16 +45,27 @@ WEB_STEPS = [
 ]
 
 
+def manifest_version(version: str = __version__) -> str:
+    """SheetDL's version as a manifest's <Version>: four numbers of at most five digits ('0.1.0' →
+    '0.1.0.0'). A pre-release or local tag ('1.2.0rc1', '0.3.dev2+g1a2b') keeps its release numbers."""
+    release = re.match(r"\d+(?:\.\d+)*", version.strip())
+    parts = [int(p) for p in release.group(0).split(".")] if release else []
+    parts = (parts + [0, 0, 0, 0])[:4]
+    return ".".join(str(min(p, 99999)) for p in parts)
+
+
 def render_manifest(port: int, token: str = "") -> str:
-    """The add-in manifest pointing at https://localhost:PORT; with ``token``, the task pane's URLs
+    """The add-in manifest pointing at https://localhost:PORT, with this SheetDL's version (Excel keeps
+    a cached copy of an add-in until its manifest's version changes); with ``token``, the task pane's URLs
     carry it (``taskpane.html?t=TOKEN``): the one way the token reaches the pane. The support and
     learn-more links (which a user may open in a browser) never do."""
     source = ADDIN_DIR / "manifest.xml"
     if not source.is_file():
         raise SheetDLError("This copy of SheetDL was installed without the Excel add-in's files.",
                            hint="Reinstall SheetDL (pip install --force-reinstall sheetdl); its package carries "
-                                "them in sheetdl/addin_files.")
+                                "them in sheetdl/data/addin.")
     text = source.read_text(encoding="utf-8")
+    text = re.sub(r"<Version>[^<]*</Version>", f"<Version>{manifest_version()}</Version>", text, count=1)
     if token:
         if not re.fullmatch(r"[A-Za-z0-9_-]+", token):
             raise SheetDLError("The SheetDL token is damaged.", hint="Delete the file 'token' in SheetDL's folder "

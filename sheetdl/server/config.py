@@ -12,30 +12,20 @@ import os
 import secrets
 import sys
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 
 __all__ = ["ServerConfig", "DEFAULT_PORT", "sheetdl_home", "ADDIN_DIR", "addin_dir", "private_dir", "private_file"]
 
 DEFAULT_PORT = 47811
-#: the add-in's web files (manifest, task pane, icons) inside an installed package: a wheel carries
-#: a copy of addin/ there (setup.py's build step)
-PACKAGED_ADDIN_DIR = Path(__file__).resolve().parents[1] / "addin_files"
-#: ... and in a source checkout or an editable install, the addin/ folder itself
-SOURCE_ADDIN_DIR = Path(__file__).resolve().parents[2] / "addin"
 #: what the server remembers between runs (``sheetdl serve --allow-images``)
 SETTINGS_FILE = "server.json"
 
 
 def addin_dir() -> Path:
-    """Where the add-in's files are: the installed copy, else the source checkout's addin/ folder.
-
-    When neither has them the packaged path is returned, and whoever needs a file says plainly that
-    this copy of SheetDL lacks the add-in's files.
-    """
-    for folder in (PACKAGED_ADDIN_DIR, SOURCE_ADDIN_DIR):
-        if (folder / "manifest.xml").is_file() and (folder / "taskpane").is_dir():
-            return folder
-    return PACKAGED_ADDIN_DIR
+    """The add-in's web files (manifest, task pane, icons): package data in ``sheetdl/data/addin/``,
+    the same in a checkout, an editable install and an installed wheel."""
+    return Path(str(files("sheetdl") / "data" / "addin"))
 
 
 ADDIN_DIR = addin_dir()

@@ -5,7 +5,7 @@ import sys
 
 import openpyxl
 import pytest
-from builders import ROOT, sha
+from builders import PENGUINS, sha
 
 from sheetdl.cli import main
 
@@ -17,7 +17,7 @@ def trained(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("train")
     src = folder / "Penguins.xlsx"
-    shutil.copyfile(ROOT / "sample_workbooks" / "Penguins.xlsx", src)
+    shutil.copyfile(PENGUINS, src)
     before = sha(src)
     code = main(["train", str(src), "--time-budget", "60", "--quiet"])
     return src, before, code

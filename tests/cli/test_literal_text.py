@@ -370,7 +370,7 @@ def test_training_on_formula_like_headers_and_values_writes_text(tmp_path):
 def test_the_task_pane_never_parses_html():
     import re
 
-    pane = ROOT / "addin" / "taskpane"
+    pane = ROOT / "sheetdl" / "data" / "addin" / "taskpane"
     for path in sorted(pane.glob("*.js")):
         code = path.read_text(encoding="utf-8")
         found = re.findall(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|createContextualFragment"

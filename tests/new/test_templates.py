@@ -1,20 +1,20 @@
 import sys
 
 import pytest
-from builders import CSV_EVERY_SHEET, ROOT, load_script, soffice_convert
+from builders import CSV_EVERY_SHEET, DATA, ROOT, load_script, soffice_convert
 
 from sheetdl.cli import main
 from sheetdl.new import TEMPLATES, copy_template, find_template, templates_folder
 from sheetdl.settings import SETTING_KEYS, read_settings_sheet
 
-TEMPLATE_DIR = ROOT / "templates"
+TEMPLATE_DIR = DATA / "templates"
 openpyxl = pytest.importorskip("openpyxl")
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     pytest.importorskip("xlsxwriter")
-    builder = load_script("build_templates", TEMPLATE_DIR / "build_templates.py")
+    builder = load_script("build_templates", ROOT / "templates" / "build_templates.py")
     return builder.build_all(tmp_path_factory.mktemp("templates"))
 
 

@@ -4,7 +4,6 @@ OS commands go through a recording runner and the Windows registry is an in-memo
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
@@ -69,6 +68,7 @@ def test_linux_install_prints_exact_steps_and_writes_the_manifest(home, capsys):
     assert manifest.is_file() and ca.is_file()
     text = manifest.read_text()
     assert '"https://localhost:47999/taskpane/taskpane.html"' in text and "47811" not in text
+    assert f"<Version>{addin.manifest_version()}</Version>" in text  # this SheetDL's, so Excel reloads it
     assert f'certutil -d sql:$HOME/.pki/nssdb -A -t "C,," -n "SheetDL local CA" -i "{ca}"' in out
     assert "Upload My Add-in" in out and f"Browse to the manifest: {manifest}" in out
     assert json.loads((home / "addin.json").read_text())["port"] == 47999
@@ -139,71 +139,4 @@ def test_a_failed_trust_command_is_reported(tmp_path):
     assert addin.install(cfg, yes=True, host=host)["ca_trusted"] is False
     assert any("Could not trust the certificate" in s for s in said)
 
-
-# ---- packaging: the add-in's files travel inside the wheel ----------------------------------
-from builders import ROOT
-
-SHIPPED = ["manifest.xml", "taskpane/taskpane.html", "taskpane/taskpane.js", "taskpane/taskpane.css",
-           "assets/icon-16.png", "assets/icon-32.png", "assets/icon-64.png", "assets/icon-80.png",
-           "assets/icon-128.png"]
-
-SERVE_FROM_INSTALLED_COPY = """
-import sys
-from pathlib import Path
-site, home = Path(sys.argv[1]), Path(sys.argv[2])
-import sheetdl
-assert Path(sheetdl.__file__).resolve().is_relative_to(site.resolve()), sheetdl.__file__
-from sheetdl.server.config import ADDIN_DIR, ServerConfig
-assert ADDIN_DIR == (site / "sheetdl" / "addin_files").resolve(), ADDIN_DIR
-from sheetdl.server.addin import render_manifest
-assert "https://localhost:50123/taskpane/taskpane.html" in render_manifest(50123)
-from starlette.testclient import TestClient
-from sheetdl.server.app import create_app
-config = ServerConfig(home=home, port=47811)
-with TestClient(create_app(config), base_url="https://localhost:47811") as client:
-    page = client.get("/taskpane/taskpane.html", params={"t": config.token})
-    assert page.status_code == 200 and 'id="view-train"' in page.text and config.token not in page.text
-    assert client.get("/taskpane/taskpane.js").status_code == 200
-    icon = client.get("/assets/icon-80.png")
-    assert icon.status_code == 200 and icon.content[:4] == b"\\x89PNG"
-print("served from", ADDIN_DIR)
-"""
-
-
-def test_a_wheel_carries_the_addin_files_and_serves_them_once_installed(tmp_path):
-    """`pip install .` (not editable) must still serve the task pane: the wheel carries addin/'s
-    manifest, pane and icons as sheetdl/addin_files/, and an installed copy finds and serves them."""
-    import shutil
-    import subprocess
-    import sys
-    import zipfile
-
-    src = tmp_path / "src"  # a copy, so the build leaves nothing in the working tree
-    src.mkdir()
-    for name in ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md"):
-        shutil.copy2(ROOT / name, src / name)
-    skip = shutil.ignore_patterns("__pycache__", "*.pyc")
-    shutil.copytree(ROOT / "sheetdl", src / "sheetdl", ignore=skip)
-    shutil.copytree(ROOT / "addin", src / "addin", ignore=skip)
-    dist = tmp_path / "dist"
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run(pip + ["wheel", ".", "--no-deps", "--no-build-isolation", "-w", str(dist)], cwd=src,
-                   check=True, timeout=300)
-    (wheel,) = dist.glob("sheetdl-*.whl")
-    with zipfile.ZipFile(wheel) as z:
-        names = set(z.namelist())
-        for rel in SHIPPED:
-            assert z.read(f"sheetdl/addin_files/{rel}") == (ROOT / "addin" / rel).read_bytes(), rel
-        assert "sheetdl/server/app.py" in names
-        # only what the server serves: no tests, schemas or scripts
-        assert not any(n.startswith("sheetdl/addin_files/") and n.split("/", 2)[2] not in SHIPPED for n in names)
-
-    site = tmp_path / "site"
-    subprocess.run(pip + ["install", "--no-deps", "--no-index", "--target", str(site), str(wheel)], check=True,
-                   timeout=300)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["PYTHONPATH"] = str(site)
-    out = subprocess.run([sys.executable, "-c", SERVE_FROM_INSTALLED_COPY, str(site), str(tmp_path / "home")],
-                         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert "addin_files" in out.stdout
+# the wheel's add-in files, served from an installed copy: tests/test_package_install.py

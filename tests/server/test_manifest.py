@@ -6,15 +6,22 @@ sources and the one addition)."""
 from __future__ import annotations
 
 import struct
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from builders import ROOT
 
-from sheetdl.server.addin import render_manifest
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    tomllib = pytest.importorskip("tomli")
+from builders import ADDIN, ROOT
 
-MANIFEST = ROOT / "addin" / "manifest.xml"
+from sheetdl.server.addin import manifest_version, render_manifest
+from sheetdl.version import __version__
+
+MANIFEST = ADDIN / "manifest.xml"
 SCHEMAS = ROOT / "addin" / "schemas"
 NS = {"o": "http://schemas.microsoft.com/office/appforoffice/1.1",
       "ov": "http://schemas.microsoft.com/office/taskpaneappversionoverrides",
@@ -55,7 +62,7 @@ def test_every_reference_resolves_and_icons_exist_at_their_sizes(root):
                                         root.find("o:HighResolutionIconUrl", NS).get("DefaultValue")]:
         name = url.split("/assets/")[1]
         n = int(name.split("-")[1].split(".")[0])
-        assert _png_size(ROOT / "addin" / "assets" / name) == (n, n)
+        assert _png_size(ADDIN / "assets" / name) == (n, n)
 
 
 def test_ribbon_tab_with_four_buttons_in_the_shared_runtime(root):
@@ -80,7 +87,7 @@ def test_ribbon_tab_with_four_buttons_in_the_shared_runtime(root):
     sets = {s.get("Name"): s.get("MinVersion") for s in root.iterfind("o:Requirements/o:Sets/o:Set", NS)}
     assert sets["SharedRuntime"] == "1.1"
 
-    script = (ROOT / "addin" / "taskpane" / "taskpane.js").read_text()
+    script = (ADDIN / "taskpane" / "taskpane.js").read_text()
     for b, label in zip(buttons, labels):
         action = b.find("ov:Action", NS)
         assert action.get(XSI_TYPE) == "ExecuteFunction"
@@ -89,14 +96,41 @@ def test_ribbon_tab_with_four_buttons_in_the_shared_runtime(root):
         assert f'Office.actions.associate("{name}", showAt("{label.lower()}"))' in script
 
 
+def _project_page() -> str:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["urls"]["Homepage"]
+
+
 def test_only_https_localhost_and_the_port_is_rewritten():
+    """The pane's pages and icons come from the local server; the support and learn-more links go to
+    the project's public page, which answers when the server is not running."""
     text = MANIFEST.read_text()
+    public = []
     for token in text.split('"'):
         if token.startswith("http") and "schemas.microsoft.com" not in token and "w3.org" not in token:
-            assert token.startswith("https://localhost:47811"), token
+            if not token.startswith("https://localhost:47811"):
+                public.append(token)
+                assert token.startswith(_project_page()), token
+    assert len(public) == 2  # SupportUrl, GetStarted's LearnMoreUrl
+    root = ET.fromstring(text.encode())
+    assert root.find("o:SupportUrl", NS).get("DefaultValue").startswith(_project_page())
+    # the pane's own origin needs no AppDomain (it would only repeat SourceLocation's)
+    assert root.find("o:AppDomains", NS) is None
     other = render_manifest(50123)
     assert "47811" not in other and other.count("https://localhost:50123") == text.count("https://localhost:47811")
     ET.fromstring(other.encode())
+
+
+def test_the_installed_manifest_carries_the_package_version():
+    """One version, the package's: the source manifest holds a placeholder, and the copy `sheetdl addin
+    install` writes says this SheetDL's version, so Excel replaces a cached older add-in."""
+    assert ET.parse(MANIFEST).getroot().find("o:Version", NS).text == "0.0.0.0"
+    rendered = ET.fromstring(render_manifest(47811).encode())
+    assert rendered.find("o:Version", NS).text == manifest_version(__version__)
+    assert manifest_version("0.1.0") == "0.1.0.0"
+    assert manifest_version("2.10") == "2.10.0.0"
+    assert manifest_version("1.2.3rc1") == "1.2.3.0"
+    assert manifest_version("0.3.0.dev2+g1a2b") == "0.3.0.0"
+    assert manifest_version("1.2.3.4.5") == "1.2.3.4"
 
 
 def _manifest_schema():
@@ -127,7 +161,7 @@ def test_the_schema_check_catches_mistakes():
     assert "<Id>" in text and "<Version>" in text and "<Permissions>ReadWriteDocument" in text
     for broken in (
         text.replace("<Id>16ee6671-4a5a-4b45-a081-ce07381e16c2</Id>", "<Id>sheetdl</Id>"),  # not a GUID
-        text.replace("<Version>0.1.1.0</Version>", "<Version>0.1-beta</Version>"),
+        text.replace("<Version>0.0.0.0</Version>", "<Version>0.1-beta</Version>"),
         text.replace("<Permissions>ReadWriteDocument", "<Permissions>Everything"),
         text.replace("  <Requirements>", "  <Hostz/>\n  <Requirements>", 1),  # an element the root has no place for
         text.replace('<Label resid="Tab.Label"/>', ""),  # a custom tab needs its label

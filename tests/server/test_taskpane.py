@@ -397,7 +397,7 @@ def test_user_text_shows_as_written_and_never_becomes_html_or_a_formula(server, 
     assert page.evaluate("window.__pwned") is None
 
     # text that starts like a formula reaches Excel with the apostrophe that makes it text
-    from sheetdl.edits import AddSheet, WriteCells
+    from sheetdl.sheets import AddSheet, WriteCells
 
     edits = [WriteCells("Tiny", 1, 4, [["=Predicted", "-Why"], ["=1+1", "-x pushed it down"],
                                        ["@foo", "+SUM(A1)"], ["-1", "plain [b]"]], bold_first_row=True),

@@ -1,5 +1,4 @@
-"""The task pane's files, served from the add-in's folder (``addin/`` in a source checkout, the
-package's ``addin_files/`` once installed).
+"""The task pane's files, served from the add-in's folder (package data in ``sheetdl/data/addin/``).
 
 The token never goes into a page. ``sheetdl addin install`` writes it into the task pane's URL in the
 manifest it installs (``taskpane.html?t=TOKEN``, in the user's own profile); a pane page is served only
