@@ -4,6 +4,7 @@ OS commands go through a recording runner and the Windows registry is an in-memo
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -67,7 +68,7 @@ def test_linux_install_prints_exact_steps_and_writes_the_manifest(home, capsys):
     ca = home / "certs" / "sheetdl-ca.pem"
     assert manifest.is_file() and ca.is_file()
     text = manifest.read_text()
-    assert '"https://localhost:47999/taskpane/taskpane.html"' in text and "47811" not in text
+    assert '"https://localhost:47999/taskpane/taskpane.html?t=' in text and "47811" not in text
     assert f"<Version>{addin.manifest_version()}</Version>" in text  # this SheetDL's, so Excel reloads it
     assert f'certutil -d sql:$HOME/.pki/nssdb -A -t "C,," -n "SheetDL local CA" -i "{ca}"' in out
     assert "Upload My Add-in" in out and f"Browse to the manifest: {manifest}" in out
