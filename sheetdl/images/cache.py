@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..private import private_dir
+
 __all__ = ["ImageCache", "cache_dir", "images_cache_dir", "CACHE_VERSION", "DEFAULT_MAX_BYTES"]
 
 #: part of every key: bump it when decoding changes (filter, crop, colour handling) so old arrays,
@@ -57,22 +59,6 @@ def images_cache_dir() -> Path:
     if home and not os.environ.get("SHEETDL_CACHE"):
         return Path(home).expanduser() / "cache" / "images"
     return cache_dir() / "images"
-
-
-def _private_folder(path: Path) -> None:
-    """Make ``path`` (and missing parents) readable by the user only: decoded pictures are the user's."""
-    if not path.is_dir():
-        if not path.parent.is_dir():
-            _private_folder(path.parent)
-        try:
-            path.mkdir(mode=0o700)
-        except FileExistsError:
-            pass
-    if os.name == "posix" and (path.stat().st_mode & 0o077):
-        try:
-            os.chmod(path, 0o700)
-        except OSError:  # not ours (a shared SHEETDL_CACHE): leave it
-            pass
 
 
 class ImageCache:
@@ -150,8 +136,8 @@ class ImageCache:
         entry = self._entry(key)
         temp: str | None = None
         try:
-            _private_folder(self.root)  # folders 0700; mkstemp makes the files 0600
-            _private_folder(entry.parent)
+            private_dir(self.root, foreign_ok=True)  # folders 0700; mkstemp makes the files 0600
+            private_dir(entry.parent, foreign_ok=True)
             handle, temp = tempfile.mkstemp(dir=entry.parent, prefix=key[:8], suffix=".tmp")
             with os.fdopen(handle, "wb") as file:
                 np.save(file, np.ascontiguousarray(array), allow_pickle=False)

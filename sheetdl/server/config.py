@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
+from ..private import private_dir, private_file
+
 __all__ = ["ServerConfig", "DEFAULT_PORT", "sheetdl_home", "ADDIN_DIR", "addin_dir", "private_dir", "private_file"]
 
 DEFAULT_PORT = 47811
@@ -41,34 +43,6 @@ def sheetdl_home() -> Path:
     if sys.platform == "darwin":
         return Path.home() / "Library" / "Application Support" / "SheetDL"
     return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "sheetdl"
-
-
-def private_dir(path: Path) -> Path:
-    """``path`` as a folder only the user can enter (0700 on POSIX), made if missing, tightened if it
-    was made looser (an earlier SheetDL made 0755 folders). Folders above it that SheetDL makes are
-    private too; ones that already exist are left as they are."""
-    path = Path(path)
-    if not path.is_dir():
-        if not path.parent.is_dir():
-            private_dir(path.parent)
-        try:
-            path.mkdir(mode=0o700)
-        except FileExistsError:
-            pass
-    if os.name == "posix":
-        os.chmod(path, 0o700)
-    return path
-
-
-def private_file(path: Path, text: str) -> None:
-    """Write ``text`` to ``path``, readable and writable by the user only (0600 on POSIX, also when the
-    file was there before with looser permissions), in a private folder."""
-    private_dir(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    if os.name == "posix":
-        os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
 
 
 @dataclass(kw_only=True)
