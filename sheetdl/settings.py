@@ -29,6 +29,8 @@ __all__ = [
     "SETTING_KEYS",
     "SETTINGS_SHEET",
     "read_settings_sheet",
+    "settings_from_rows",
+    "find_settings_sheet",
     "parse_duration",
 ]
 
@@ -462,7 +464,8 @@ def _file_name(path: Any) -> str:
     return "the workbook"
 
 
-def _find_settings_sheet(names: list[str]) -> str | None:
+def find_settings_sheet(names: list[str]) -> str | None:
+    """The name of the workbook's SheetDL settings sheet among ``names``, or None."""
     for name in names:
         if _norm_key(name) in ("sheetdl", "sheetdlsettings"):
             return name
@@ -484,17 +487,18 @@ def read_settings_sheet(path: Any) -> tuple[dict[str, Any], list[str]]:
             return {}, []
     book = _open_workbook(path)
     try:
-        sheet_name = _find_settings_sheet(list(book.sheet_names))
+        sheet_name = find_settings_sheet(list(book.sheet_names))
         if sheet_name is None:
             return {}, []
         rows = book.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
     finally:
         book.close()
-    return _parse_rows(rows, sheet_name)
+    return settings_from_rows(rows, sheet_name)
 
 
-def _parse_rows(rows: list[list[Any]], sheet_name: str) -> tuple[dict[str, Any], list[str]]:
-    """Settings from a grid of cells (row 0 = sheet row 1), see :func:`read_settings_sheet`."""
+def settings_from_rows(rows: list[list[Any]], sheet_name: str) -> tuple[dict[str, Any], list[str]]:
+    """Settings from a grid of cells (row 0 = sheet row 1, column 0 = A), see :func:`read_settings_sheet`;
+    the live Excel reader (sheetdl.desktop) hands it the sheet's cells as Excel holds them."""
     notes: list[str] = []
     raw: dict[str, Any] = {}
     sources: dict[str, Source] = {}

@@ -36,6 +36,7 @@ STAGES = [
     "new",  # new workbooks: templates, a folder of pictures
     "run",  # the use case the CLI, the server and the API share
     "api",  # sheetdl.fit / sheetdl.load
+    "desktop",  # desktop Excel through xlwings: live backend, ribbon add-in, background jobs
     "server",  # the add-in's local server
     "cli",  # the sheetdl command
     "__main__", "__init__",  # python -m sheetdl; the package's own surface

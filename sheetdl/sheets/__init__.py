@@ -19,11 +19,13 @@ from .edits import (
     edit_from_dict,
     loads,
     png_size,
+    value_from_json,
+    value_to_json,
 )
 from .files import STALE_TEMP_SECONDS, excel_lock_file, pid_alive, remove_stale_temp_files, set_mode
 from .inventory import describe_lost, package_inventory
 from .openpyxl_writer import apply_edits
-from .read import EXCEL_ERRORS, SUPPORTED, Workbook, check_file, open_workbook, sheet_details
+from .read import EXCEL_ERRORS, SUPPORTED, ExcelTable, Workbook, check_file, open_workbook, raw_sheet, sheet_details
 from .table import (
     OUTPUT_SHEET_PREFIX,
     SETTINGS_SHEET,
@@ -33,12 +35,18 @@ from .table import (
     column_letter,
     find_header_row,
     read_table,
+    table_from_book,
 )
 from .write import conversion_note, existing_sheet_names, objects_right_col, write_workbook
 
 __all__ = [
     "Table",
     "read_table",
+    "table_from_book",
+    "ExcelTable",
+    "raw_sheet",
+    "value_to_json",
+    "value_from_json",
     "clean_headers",
     "column_letter",
     "column_index",

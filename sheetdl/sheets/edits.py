@@ -45,6 +45,8 @@ __all__ = [
     "edit_from_dict",
     "dumps",
     "loads",
+    "value_to_json",
+    "value_from_json",
 ]
 
 
@@ -356,3 +358,13 @@ def _from_json(v: Any) -> Any:
                 return _dt.time.fromisoformat(s)
         return {k: _from_json(x) for k, x in v.items()}
     return v
+
+
+def value_to_json(v: Any) -> Any:
+    """A cell value (or list of them) as JSON can hold it, exactly as edits carry values (dates as
+    {"$date": …}, NaN as null); :func:`value_from_json` turns it back."""
+    return _to_json(v)
+
+
+def value_from_json(v: Any) -> Any:
+    return _from_json(v)

@@ -26,6 +26,7 @@ __all__ = [
     "SUPPORTED",
     "ExcelTable",
     "RawSheet",
+    "raw_sheet",
     "SheetDetails",
     "Workbook",
     "clean_cells",
@@ -275,7 +276,7 @@ def _open_calamine(path: Path, ext: str, head: bytes) -> Workbook:
             ) from None
         if start is None:
             start = (0, 0)
-        raw = _raw_sheet(name, rows, int(start[0]) + 1, int(start[1]) + 1)
+        raw = raw_sheet(name, rows, int(start[0]) + 1, int(start[1]) + 1)
         try:
             raw.merged = [(int(a[0]) + 1, int(a[1]) + 1, int(b[0]) + 1, int(b[1]) + 1)
                           for a, b in (sh.merged_cell_ranges or ())]
@@ -288,7 +289,9 @@ def _open_calamine(path: Path, ext: str, head: bytes) -> Workbook:
     return book
 
 
-def _raw_sheet(name: str, rows: list[list], row0: int, col0: int) -> RawSheet:
+def raw_sheet(name: str, rows: list[list], row0: int, col0: int) -> RawSheet:
+    """A sheet's cells as read (row lists, top-left at sheet row ``row0``, column ``col0``) → a cleaned
+    RawSheet; the file reader and the live Excel reader (sheetdl.desktop) both build theirs here."""
     height = len(rows)
     width = max((len(r) for r in rows), default=0)
     grid = np.empty((height, width), dtype=object)
@@ -623,7 +626,7 @@ def _open_csv(path: Path) -> Workbook:
         except csv.Error as exc:
             raise WorkbookError(f"'{path.name}' could not be read as CSV: {exc}.",
                                 hint="Open it in Excel and save it as an Excel Workbook (.xlsx).") from None
-        raw = _raw_sheet(name, rows, 1, 1)
+        raw = raw_sheet(name, rows, 1, 1)
         raw.cells = _csv_numbers(raw.cells, decimal_comma_allowed=delim != ",")
         return raw
 

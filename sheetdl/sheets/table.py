@@ -22,7 +22,7 @@ import pandas as pd
 from ..errors import WorkbookError, cell_list
 from .read import not_blank, open_workbook, sheet_details
 
-__all__ = ["Table", "read_table"]
+__all__ = ["Table", "read_table", "table_from_book"]
 
 
 @dataclass
@@ -110,7 +110,13 @@ def read_table(path, *, sheet: str | None = None) -> Table:
     ``sheet`` names the sheet (or an Excel Table) to read; without it, the sheet holding the most data
     is used, skipping SheetDL's own sheets.
     """
-    wb = open_workbook(path)
+    return table_from_book(open_workbook(path), sheet=sheet, source=str(path))
+
+
+def table_from_book(wb, *, sheet: str | None = None, source: str = "") -> Table:
+    """The data table of an opened workbook: a file's (:func:`read_table`) or one open in Excel, which
+    the live reader (sheetdl.desktop) wraps in the same :class:`~.read.Workbook` interface, so both
+    find the sheet, the header and the region by the same rules."""
     notes: list[str] = []
     name, table_ref = _choose_sheet(wb, sheet, notes)
     raw = wb.sheet(name)
@@ -131,7 +137,7 @@ def read_table(path, *, sheet: str | None = None) -> Table:
         table = _from_excel_table(raw, table_ref, notes)
     else:
         table = _from_range(raw, notes)
-    table.source = str(path)
+    table.source = source
     table.sheet_max_col = max(raw.max_col, table.last_col)
     if getattr(wb, "is_package", False):
         _check_details(table, sheet_details(wb.path, name),
