@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import sys
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
-from ..private import private_dir, private_file
+from ..private import private_dir, private_file, sheetdl_home
 
 __all__ = ["ServerConfig", "DEFAULT_PORT", "sheetdl_home", "ADDIN_DIR", "addin_dir", "private_dir", "private_file"]
 
@@ -31,18 +30,6 @@ def addin_dir() -> Path:
 
 
 ADDIN_DIR = addin_dir()
-
-
-def sheetdl_home() -> Path:
-    """The user's SheetDL config folder (created on demand)."""
-    env = os.environ.get("SHEETDL_HOME")
-    if env:
-        return Path(env).expanduser()
-    if sys.platform == "win32":
-        return Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming") / "SheetDL"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "SheetDL"
-    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "sheetdl"
 
 
 @dataclass(kw_only=True)
