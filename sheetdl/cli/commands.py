@@ -99,6 +99,9 @@ def _in_place(p: argparse.ArgumentParser) -> None:
     p.add_argument("--in-place", action="store_true",
                    help="write the results into the workbook itself, after saving a backup copy "
                         "'NAME (before SheetDL).xlsx' beside it")
+    p.add_argument("--live", action="store_true",
+                   help="the workbook is open in desktop Excel (Windows, macOS): read it as it is open and write the "
+                        "results into it there (needs xlwings: pip install \"sheetdl[desktop]\")")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -194,11 +197,69 @@ def _warn_if_open(source: Path, ui: Console) -> str | None:
     return note
 
 
+def _live_book(source: Path, args):
+    """The open workbook --live writes into, or a plain error saying why there is none."""
+    from ..desktop import find_open_book, xlwings_module
+
+    if getattr(args, "in_place", False) or args.output:
+        raise SettingsError("--live writes into the workbook open in Excel, so it can't be used with "
+                            f"{'--in-place' if getattr(args, 'in_place', False) else '--output'}.",
+                            hint="Leave out one of them.")
+    book = find_open_book(source, xlwings_module())
+    if book is None:
+        raise WorkbookError(f"'{source.name}' is not open in Excel (or Excel is not running), so --live has nothing "
+                            "to write into.", hint="Open it in Excel and run again, or leave out --live to get the "
+                                                   "results in a copy.")
+    return book
+
+
+def _write_live(book, table, results, ui: Console) -> None:
+    """Lay the results out beside the open workbook's table and write them there; Excel's undo and saving
+    stay the user's (SheetDL does not save the workbook)."""
+    from ..desktop import apply_live_edits, live_sheet_names
+    from ..report import layout
+
+    ui.status("Writing the results into the workbook open in Excel…")
+    skipped = apply_live_edits(book, layout(results, table, live_sheet_names(book)))
+    if skipped:
+        ui.warn("Not applied in desktop Excel (xlwings has no call for them): " + "; ".join(skipped) + ".")
+    ui.line(f"The results are in '{book.name}' in Excel; it is not saved: save it there when you want to keep them.")
+
+
+def _cmd_train_live(args, ui: Console, source: Path) -> int:
+    from ..desktop import live_settings, read_live_table
+    from ..run import train_workbook
+    from ..settings import Settings
+
+    book = _live_book(source, args)
+    sheet_kw, setting_notes = live_settings(book)
+    flags = dict(target=args.target, sheet=args.sheet, ignore=tuple(args.ignore) if args.ignore else None,
+                 time_budget=args.time_budget, task=args.task, device=args.device, seed=args.seed,
+                 review_threshold=args.review_threshold, fine_tune=args.fine_tune)
+    sources = {k: f"given with --{k.replace('_', '-')}" for k, v in flags.items() if v is not None}
+    settings = Settings(**sheet_kw).merged(**flags, sources=sources)
+    table = read_live_table(book, sheet=settings.sheet)
+    if not settings.target:
+        raise SettingsError(f"SheetDL needs to know which column to predict in '{source.name}'.",
+                            hint=f"Add --target with one of: {', '.join(table.columns)}.", sheet=table.sheet)
+    model, results = train_workbook(table, settings, reasons=not args.no_reasons, progress=ui.progress,
+                                    on_schema=lambda schema: ui.show_plan(source, table, schema, settings))
+    ui.stop_progress()
+    results.notes = setting_notes + results.notes
+    _write_live(book, table, results, ui)
+    model_path = default_output(source).with_suffix(".sheetdl")
+    model.save(model_path)
+    ui.line(f"Model:   {model_path}")
+    return 0
+
+
 def cmd_train(args, ui: Console) -> int:
     from ..run import train_workbook
     from ..sheets import read_table
 
     source = Path(args.workbook)
+    if getattr(args, "live", False):
+        return _cmd_train_live(args, ui, source)
     _check_input(source)
     settings, setting_notes = _settings_for(source, args)
     output = output_for(source, args)
@@ -232,6 +293,19 @@ def cmd_predict(args, ui: Console) -> int:
     from ..sheets import read_table
 
     source = Path(args.workbook)
+    if getattr(args, "live", False):
+        from ..desktop import read_live_table
+
+        book = _live_book(source, args)
+        model = load_model(args.model)
+        table = read_live_table(book, sheet=args.sheet)
+        name = Path(args.model).name
+        results = predict_workbook(
+            model, table, reasons=not args.no_reasons, review_threshold=_review_threshold(args.review_threshold),
+            origin={"Model file": name},
+            origin_note=f"Predictions come from the model in '{name}'; its scores were measured when it was trained.")
+        _write_live(book, table, results, ui)
+        return 0
     _check_input(source)
     model = load_model(args.model)
     output = output_for(source, args)
@@ -293,7 +367,7 @@ def cmd_demo(args, ui: Console) -> int:
                             time_budget=getattr(args, "time_budget", None),
                             task=None, device=None, seed=None, review_threshold=None, fine_tune=None,
                             no_reasons=False,
-                            output=None, overwrite=False, quiet=args.quiet, in_place=False)
+                            output=None, overwrite=False, quiet=args.quiet, in_place=False, live=False)
     return cmd_train(ns, ui)
 
 

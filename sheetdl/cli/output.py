@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -120,7 +121,9 @@ def in_place_check(source: Path, args) -> None:
         raise OutputError(
             f"'{source.name}' is open in Excel (its lock file '{lock.name}' is beside it), so SheetDL won't "
             "write into it.",
-            hint="Save and close it in Excel, then run again (or leave out --in-place to get a copy).")
+            hint="Save and close it in Excel, then run again (or leave out --in-place to get a copy)."
+                 + (" To write into it while it is open in Excel, use --live instead of --in-place."
+                    if sys.platform in ("win32", "darwin") else ""))
 
 
 def backup_copy(source: Path) -> Path:

@@ -189,7 +189,8 @@ def _startup_folder() -> Path:
     """Excel's own startup folder (XLSTART), as Excel reports it (what ``xlwings addin install`` uses)."""
     from .excel import xlwings_module
 
-    xw = xlwings_module()
+    xw = xlwings_module(hint="Install the SheetDL tab on the Windows or Mac computer where you use Excel. The "
+                             "Excel add-in for the web and Microsoft 365 works everywhere: sheetdl addin install.")
     try:
         apps = list(xw.apps)
         if apps:

@@ -26,11 +26,11 @@ def excel_supported() -> bool:
     return sys.platform in ("win32", "darwin")
 
 
-def xlwings_module():
-    """``import xlwings``, or an error that says what to install."""
+def xlwings_module(hint: str = NO_EXCEL_HINT):
+    """``import xlwings``, or an error that says what to install (``hint``: what else the user can do)."""
     if not excel_supported():
         raise SheetDLError("Desktop Excel can't be reached on this computer: xlwings talks to Excel for "
-                           f"Windows or macOS only, and this is {sys.platform}.", hint=NO_EXCEL_HINT)
+                           f"Windows or macOS only, and this is {sys.platform}.", hint=hint)
     try:
         import xlwings
     except ImportError:

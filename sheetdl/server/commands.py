@@ -6,6 +6,7 @@ import argparse
 import errno
 import os
 import socket
+import sys
 from pathlib import Path
 
 from ..errors import SheetDLError
@@ -27,6 +28,9 @@ def add_parsers(sub) -> None:
     a.add_argument("action", choices=["install", "uninstall", "status"])
     a.add_argument("--port", type=int, default=None, help=f"the port `sheetdl serve` uses (default {DEFAULT_PORT})")
     a.add_argument("--yes", action="store_true", help="don't ask before changing anything")
+    a.add_argument("--desktop", action="store_true",
+                   help="the SheetDL tab for desktop Excel (Windows, macOS) through xlwings, instead of the "
+                        "Office.js add-in: no server, works on the open workbook")
 
 
 def _check_port(port: int) -> None:
@@ -91,6 +95,8 @@ def picture_folders(config: ServerConfig, allow: list[str] | None, forget: bool)
 
 
 def cmd_addin(args: argparse.Namespace, ui) -> int:
+    if getattr(args, "desktop", False):
+        return _desktop_addin(args, ui)
     from . import addin
 
     config = ServerConfig(port=args.port or _installed_port() or DEFAULT_PORT)
@@ -114,3 +120,31 @@ def _installed_port() -> int | None:
         return int(json.loads((sheetdl_home() / "addin.json").read_text(encoding="utf-8"))["port"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def _desktop_addin(args: argparse.Namespace, ui) -> int:
+    """``sheetdl addin install|uninstall|status --desktop``: the xlwings add-ins in Excel's startup folder."""
+    from ..desktop import BUTTONS, UNBLOCK_STEPS, install_desktop, uninstall_desktop
+
+    if args.action == "status":
+        from ..desktop import desktop_home
+
+        modules = desktop_home() / "python"
+        found = [b.module for b in BUTTONS if (modules / f"{b.module}.py").is_file()]
+        print(f"SheetDL tab for desktop Excel: {'installed' if found else 'not installed'}"
+              + (f" ({', '.join(found)})" if found else ""))
+        return 0
+    if args.action == "install" and not args.yes:
+        ui.say("This puts four small add-ins (SheetDL.xlam and the Predict, Explain and Templates buttons) into "
+               "Excel's startup folder, set to run this Python, and writes the modules they call into SheetDL's "
+               "folder.")
+        if input("Go ahead? [y/N] ").strip().lower() not in ("y", "yes"):
+            ui.say("Nothing was changed.")
+            return 0
+    lines = install_desktop() if args.action == "install" else uninstall_desktop()
+    for line in lines:
+        ui.say(line)
+    if args.action == "install" and sys.platform == "win32":
+        for line in UNBLOCK_STEPS:
+            ui.say(line)
+    return 0
