@@ -7,7 +7,7 @@ import sys
 
 import pytest
 from standin import Book
-from test_jobs import small_book
+from test_desktop_jobs import small_book
 
 import sheetdl.desktop as desktop
 from sheetdl.cli import main
