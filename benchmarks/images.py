@@ -5,6 +5,10 @@
     python benchmarks/images.py sheet --pretrained-speed
                                                   # the same with the ResNet-18 path, using weights with the
                                                   # right shapes but random values: speed only, not accuracy
+    python benchmarks/images.py pretrained        # EfficientNet-Lite0 frozen vs fine-tuned vs CNN from scratch,
+                                                  # 20 / 50 / all labelled pictures per label, on the digits
+                                                  # and on two sets of real photos scikit-image ships
+    python benchmarks/images.py pretrained --sets faces --per-label 20 --methods frozen,scratch
     python benchmarks/images.py all
     python benchmarks/images.py sheet --fine-tune  # the ResNet-18 path fine-tuning its last block (random
                                                   # weights again: speed only); on a GPU, what auto does
@@ -172,9 +176,122 @@ def _random_weights(cache: Path) -> None:
               str(folder / "resnet18-f37072fd.safetensors"), metadata={"sha256": "0" * 64})
 
 
+# --------------------------------------------------------------- pretrained vs fine-tuned vs scratch
+
+#: share of each label's pictures held out to score every method and size on (the same rows for all)
+TEST_SHARE = 0.3
+#: what each method sets: (picture network, fine-tune)
+METHODS = {"frozen": ("efficientnet-lite0", "no"), "tuned": ("efficientnet-lite0", "yes"),
+           "scratch": ("scratch", "no")}
+
+
+def _picture_set(name: str, folder: Path):
+    """(frame with 'Image' paths relative to ``folder`` and 'Label', what it is) for a labelled set of
+    pictures that comes inside an installed package: no download."""
+    import pandas as pd
+    from PIL import Image
+
+    if name == "digits":  # the digits sample: scikit-learn's 8×8 handwritten digits, 10 labels
+        from sheetdl.sheets import read_table
+
+        table = read_table(DIGITS)
+        frame = table.values[["Image", "Label"]].copy()
+        frame = frame[frame["Label"].notna()].reset_index(drop=True)
+        frame["Image"] = [str((DIGITS.parent / p).resolve()) for p in frame["Image"]]
+        frame["Label"] = frame["Label"].astype(int).astype(str)
+        return frame, "handwritten digits (8×8 px, 10 labels; sample_workbooks/Digits)"
+    from skimage import data
+
+    rows = []
+    (folder / name).mkdir(parents=True, exist_ok=True)
+    if name == "faces":  # scikit-image's LFW subset: 100 face crops, 100 non-face crops of real photos
+        pics = data.lfw_subset()
+        for i, px in enumerate(pics):
+            path = f"{name}/{i:03d}.png"
+            Image.fromarray(np.clip(px * 255 + 0.5, 0, 255).astype(np.uint8)).save(folder / path)
+            rows.append((path, "face" if i < 100 else "not a face"))
+        return (pd.DataFrame(rows, columns=["Image", "Label"]),
+                "faces or not (25×25 px crops of real photos, 2 labels; scikit-image lfw_subset)")
+    if name == "textures":  # scikit-image's brick, grass and gravel photos cut into 64×64 patches
+        for label in ("brick", "grass", "gravel"):
+            photo = getattr(data, label)()
+            for r in range(0, photo.shape[0] - 63, 64):
+                for c in range(0, photo.shape[1] - 63, 64):
+                    path = f"{name}/{label}_{r:03d}_{c:03d}.png"
+                    Image.fromarray(photo[r:r + 64, c:c + 64]).save(folder / path)
+                    rows.append((path, label))
+        return (pd.DataFrame(rows, columns=["Image", "Label"]),
+                "textures (64×64 px patches of real photos, 3 labels; scikit-image)")
+    raise SystemExit(f"unknown picture set {name!r}")
+
+
+def pretrained(sets: list[str], sizes: list[str], methods: list[str], budget: float | None, seed: int) -> None:
+    """For each set: the same held-out pictures (TEST_SHARE of each label) scored after training on
+    20, 50 or all the other labelled pictures of each label, with EfficientNet-Lite0's features
+    (frozen), with its last block fine-tuned, and with the small CNN from scratch. Through the public
+    API, as a user trains; a fresh picture cache per set (the first method featurises, later ones read
+    the cache)."""
+    import sheetdl
+
+    kw = {} if budget is None else {"time_budget": budget}
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in sets:
+            folder = Path(tmp) / name
+            os.environ["SHEETDL_CACHE"] = str(folder / "cache")
+            os.environ["SHEETDL_OFFLINE"] = "1"  # nothing here may need the network
+            frame, what = _picture_set(name, folder)
+            rng = np.random.default_rng(seed)
+            order = rng.permutation(len(frame))
+            test, pool = [], {}
+            for label in sorted(frame["Label"].unique()):
+                rows = [i for i in order if frame["Label"].iat[i] == label]
+                cut = int(round(len(rows) * TEST_SHARE))
+                test += rows[:cut]
+                pool[label] = rows[cut:]
+            test_frame = frame.iloc[test].reset_index(drop=True)
+            truth = test_frame["Label"].to_numpy()
+            most = max(len(v) for v in pool.values())
+            print(f"\n{name}: {what}; {len(frame):,} pictures, {len(test):,} held out "
+                  f"({TEST_SHARE:.0%} of each label), up to {most} per label to train on", flush=True)
+            for size in sizes:
+                n = most if size == "all" else int(size)
+                if size != "all" and n >= most:
+                    continue  # 'all' covers it
+                train = [i for rows in pool.values() for i in rows[:n]]
+                train_frame = frame.iloc[train].reset_index(drop=True)
+                for method in methods:
+                    network, tune = METHODS[method]
+                    t0 = time.perf_counter()
+                    model = sheetdl.fit(train_frame, target="Label", image_folder=folder, picture_network=network,
+                                        fine_tune=tune, **kw)
+                    seconds = time.perf_counter() - t0
+                    pred = model.predict(test_frame, image_folder=folder).astype(str).to_numpy()
+                    acc = float((pred == truth).mean())
+                    folds = int(model.info.get("Cross-fitting folds") or len(model.members))
+                    mode = (model.schema.column("Image").parse.get("image") or {}).get("mode", "?")
+                    done = "" if (method != "tuned" or mode == "tune") else " (not fine-tuned: over the budget)"
+                    results.append((name, size, method, acc, seconds, folds, mode))
+                    print(f"  {size:>3} per label ({len(train):>5} pictures)  {method:<8} accuracy {acc:.3f}   "
+                          f"train {seconds:6.1f} s = {folds} folds × {seconds / folds:5.1f} s{done}", flush=True)
+    print("\n| set | per label | " + " | ".join(methods) + " |")
+    print("| --- | ---: | " + " | ".join("---:" for _ in methods) + " |")
+    keys = dict.fromkeys((r[0], r[1]) for r in results)
+    for set_name, size in keys:
+        cells = []
+        for method in methods:
+            hit = [r for r in results if r[:3] == (set_name, size, method)]
+            cells.append(f"{hit[0][3]:.3f} ({hit[0][4] / hit[0][5]:.0f} s/fold)" if hit else "")
+        print(f"| {set_name} | {size} | " + " | ".join(cells) + " |")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("part", choices=["digits", "sheet", "all"])
+    p.add_argument("part", choices=["digits", "sheet", "pretrained", "all"])
+    p.add_argument("--sets", default="digits,faces,textures", help="pretrained: picture sets")
+    p.add_argument("--per-label", default="20,50,all", help="pretrained: training pictures per label")
+    p.add_argument("--methods", default="frozen,tuned,scratch", help="pretrained: frozen, tuned, scratch")
+    p.add_argument("--seed", type=int, default=0, help="pretrained: which pictures are held out")
     p.add_argument("--time-budget", type=float, default=None, help="default: SheetDL's default")
     p.add_argument("--n", type=int, default=1000, help="pictures in the speed sheet")
     p.add_argument("--pretrained-speed", action="store_true")
@@ -186,6 +303,9 @@ def main() -> None:
         digits(args.time_budget, args.backbone)
     if args.part in ("sheet", "all"):
         sheet(args.n, args.time_budget, args.pretrained_speed, args.fine_tune)
+    if args.part in ("pretrained", "all"):
+        pretrained(args.sets.split(","), args.per_label.split(","), args.methods.split(","), args.time_budget,
+                   args.seed)
 
 
 if __name__ == "__main__":

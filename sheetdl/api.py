@@ -9,7 +9,7 @@ import pandas as pd
 from .engine import FittedModel, load_model
 from .run import train_workbook
 from .schema import TaskSetting
-from .settings import Device, FineTune, Settings
+from .settings import Device, FineTune, PictureNetworkChoice, Settings
 from .sheets import Table
 from .training import ProgressFn
 
@@ -28,6 +28,7 @@ def fit(
     progress: ProgressFn | None = None,
     image_folder=None,
     fine_tune: FineTune = "auto",
+    picture_network: PictureNetworkChoice = "auto",
 ) -> FittedModel:
     """Train on the rows whose ``target`` is filled; returns a model that predicts the others.
 
@@ -35,9 +36,12 @@ def fit(
     :func:`sheetdl.run.train_workbook` for the full report. Relative picture paths in image columns
     start at ``image_folder`` (default: the current folder). ``fine_tune`` ("auto", "yes", "no"):
     adapt the pretrained picture network's last block to the pictures (auto: when a GPU trains).
+    ``picture_network`` ("auto", "efficientnet-lite0", "resnet18", "scratch"): which pretrained network
+    reads pictures (auto: EfficientNet-Lite0, installed with SheetDL).
     """
     settings = Settings(target=target, ignore=tuple(ignore), task=task, time_budget=time_budget,
-                        device=device, seed=seed, fine_tune=fine_tune)
+                        device=device, seed=seed, fine_tune=fine_tune,
+                        picture_network=picture_network)
     table = data if isinstance(data, Table) else Table.from_dataframe(data)
     model, _ = train_workbook(table, settings, progress=progress, image_folder=image_folder, reasons=False,
                               ignore=ignore)

@@ -42,7 +42,8 @@ def train_workbook(table: Table, settings: Settings, *, on_schema: Callable[[Sch
         on_schema(schema)
     opts = FitOptions(time_budget=settings.time_budget, device=settings.device, seed=settings.seed,
                       progress=progress, cancel=cancel, image_folder=image_folder,
-                      allowed_image_folders=allowed_image_folders, fine_tune=settings.fine_tune)
+                      allowed_image_folders=allowed_image_folders, fine_tune=settings.fine_tune,
+                      picture_network=settings.picture_network)
     model, results = train_table(table, schema, opts, reasons=reasons)
     results.settings = settings.describe(task=schema.task, sheet=table.sheet, device=results.device)
     results.review_threshold = settings.review_threshold

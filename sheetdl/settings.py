@@ -25,6 +25,8 @@ __all__ = [
     "Settings",
     "Device",
     "FineTune",
+    "PictureNetworkChoice",
+    "PICTURE_NETWORK_NAMES",
     "Source",
     "SETTING_KEYS",
     "SETTINGS_SHEET",
@@ -37,6 +39,7 @@ __all__ = [
 Task = Literal["auto", "classification", "regression"]
 Device = Literal["auto", "cpu", "cuda"]
 FineTune = Literal["auto", "yes", "no"]
+PictureNetworkChoice = Literal["auto", "efficientnet-lite0", "resnet18", "scratch"]
 
 #: Name of the sheet that holds the settings (matched ignoring case and spaces).
 SETTINGS_SHEET = "SheetDL"
@@ -88,6 +91,11 @@ _SPECS: tuple[_Spec, ...] = (
           "pictures, slower); auto does it when a GPU trains.",
           ("fine tune pictures", "fine-tune pictures", "fine tune", "finetune", "fine tuning",
            "fine-tuning", "tune pictures", "fine tune images", "finetune pictures")),
+    _Spec("picture_network", "Picture network",
+          "auto, EfficientNet-Lite0, ResNet-18 or from scratch: the pretrained network that reads "
+          "pictures; auto uses EfficientNet-Lite0, which comes with SheetDL.",
+          ("picture network", "image network", "network for pictures", "picture model", "image model",
+           "backbone", "picture backbone", "pretrained network")),
 )
 _BY_FIELD = {s.field: s for s in _SPECS}
 
@@ -131,6 +139,21 @@ _FINE_TUNE_WORDS = {
     "yes": "yes", "y": "yes", "true": "yes", "on": "yes", "1": "yes", "always": "yes",
     "no": "no", "n": "no", "false": "no", "off": "no", "0": "no", "never": "no",
 }
+
+_PICTURE_NETWORK_WORDS = {
+    "auto": "auto", "automatic": "auto", "": "auto",
+    "efficientnet-lite0": "efficientnet-lite0", "efficientnet lite0": "efficientnet-lite0",
+    "efficientnet-lite 0": "efficientnet-lite0", "efficientnet lite 0": "efficientnet-lite0",
+    "efficientnet-lite": "efficientnet-lite0", "efficientnet lite": "efficientnet-lite0",
+    "efficientnet": "efficientnet-lite0", "efficient net": "efficientnet-lite0",
+    "resnet-18": "resnet18", "resnet18": "resnet18", "resnet 18": "resnet18", "resnet": "resnet18",
+    "res net": "resnet18",
+    "from scratch": "scratch", "scratch": "scratch", "none": "scratch", "small cnn": "scratch",
+    "cnn": "scratch", "no pretrained network": "scratch",
+}
+#: the 'Picture network' setting's values as the SheetDL sheet and the report show them
+PICTURE_NETWORK_NAMES = {"auto": "auto", "efficientnet-lite0": "EfficientNet-Lite0", "resnet18": "ResNet-18",
+                         "scratch": "from scratch"}
 
 _UNITS = {
     "s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0,
@@ -229,6 +252,8 @@ class Settings:
     review_threshold: float | None = None
     #: fine-tune the pretrained picture network: auto (on a GPU), yes or no
     fine_tune: FineTune = "auto"
+    #: which pretrained network reads pictures: auto, efficientnet-lite0, resnet18 or scratch
+    picture_network: PictureNetworkChoice = "auto"
     #: field name → where its value came from (a :class:`Source` or a phrase such as
     #: "given with --time-budget"); only used to say where a bad value is.
     sources: Mapping[str, Source | str] = field(default_factory=dict, compare=False, repr=False)
@@ -246,6 +271,8 @@ class Settings:
         self._set("seed", self._seed())
         self._set("review_threshold", self._threshold())
         self._set("fine_tune", self._fine_tune())
+        self._set("picture_network", self._word("picture_network", self.picture_network, _PICTURE_NETWORK_WORDS,
+                                                "auto, EfficientNet-Lite0, ResNet-18 or from scratch"))
 
     # -- checks, one per field ------------------------------------------------------------------
 
@@ -387,6 +414,7 @@ class Settings:
             "Seed": str(self.seed),
             "Review threshold": f"{self.review_threshold:.0%}" if self.review_threshold else "none",
             "Fine-tune pictures": self.fine_tune,
+            "Picture network": PICTURE_NETWORK_NAMES[self.picture_network],
         }
 
 

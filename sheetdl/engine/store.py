@@ -43,7 +43,10 @@ FORMAT = "sheetdl-model"
 #: 6: the additive path beside the MLP (net config gains 'additive'; weights 'additive.weight/bias').
 #: 7: numbers' soft clip recorded in their encoders ('clip_', 10 robust sds; 3 when absent), so a
 #:    SheetDL that would clip them at 3 refuses the model instead of predicting with other inputs.
-FORMAT_VERSION = 7
+#: 8: picture columns read by a pretrained network other than ResNet-18 (image encoders gain
+#:    'network_', image inputs 'network'; a fine-tuned EfficientNet-Lite0 tail's weights). Written only
+#:    by models that use it: an older SheetDL would read such pictures with the wrong network.
+FORMAT_VERSION = 8
 
 #: tensor names of fine-tuned pretrained blocks (picture columns) of member i ('m{i}.'), saved as float16
 _TUNED_BLOCK = re.compile(r"^m\d+\.images\.\d+\.block\.")
@@ -72,6 +75,8 @@ def _number_clips(encoder: dict) -> set:
 def format_version(members: list[dict]) -> int:
     """The oldest format that can hold the members (their encoder and net JSON), so older SheetDL
     versions read what they can."""
+    if any(enc.get("network_") for m in members for enc in m["encoder"]["encoders"].values()):
+        return 8
     if any(c != SOFT_CLIP_BEFORE for m in members for c in _number_clips(m["encoder"])):
         return 7
     if any(m["net"].get("additive") for m in members):

@@ -13,8 +13,17 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..encode import Donors, PictureReport, TargetEncoder, never_blank, prepare_images, unseen_blank_notes
+from ..encode import (
+    Donors,
+    PictureReport,
+    TargetEncoder,
+    never_blank,
+    pick_network,
+    prepare_images,
+    unseen_blank_notes,
+)
 from ..encode import image_folder as folder_of
+from ..models import network_of
 from ..schema import Schema, typed_frame
 from ..sheets import Table
 from ..training import (
@@ -128,11 +137,15 @@ def _prepare_pictures(frame: pd.DataFrame, table: Table, schema: Schema, opts: F
         filled |= frame[name].map(lambda v: isinstance(v, str) and bool(v.strip())).to_numpy(bool)
     labelled = frame[schema.target].notna().to_numpy(bool)
     device = choose_device(opts.device)[1]
+    pick = pick_network(opts.picture_network, allow_download=opts.allow_download)
     tune, tune_note = fine_tune_plan(opts.fine_tune, int((filled & labelled).sum()), int(filled.sum()), device,
-                                     opts.time_budget)
+                                     opts.time_budget, pick.network)
+    if pick.network is None and (opts.fine_tune == "yes" or opts.fine_tune == "auto" and device.type == "cuda"):
+        tune_note = "Fine-tuning adapts a pretrained network, so it was not done either."
     return prepare_images(frame, table, schema, training=True, folder=opts.image_folder,
                           allowed=opts.allowed_image_folders, allow_download=opts.allow_download,
-                          progress=progress, cancel=opts.cancel, fine_tune=tune, fine_tune_note=tune_note)
+                          progress=progress, cancel=opts.cancel, fine_tune=tune, fine_tune_note=tune_note,
+                          pick=pick)
 
 
 def _answers(model: FittedModel, run: _Run) -> tuple[np.ndarray, np.ndarray]:
@@ -310,8 +323,9 @@ def network_words(net) -> str:
         extra += ", plus an additive model of the columns"
     images = c.get("image_inputs") or []
     if images:
-        how = {"features": "a pretrained ResNet-18's features",
-               "tune": "a pretrained ResNet-18 whose last block was fine-tuned"}.get(
+        name = network_of(images[0]).name
+        how = {"features": f"a pretrained {name}'s features",
+               "tune": f"a pretrained {name} whose last block was fine-tuned"}.get(
             images[0]["mode"], "a small CNN trained from scratch")
         extra += f"; pictures through {how}"
     return f"{kind} ({c['depth']} layers × {c['hidden']}){extra}"

@@ -17,6 +17,17 @@ from .image import (
     to_input,
     tune_macs,
 )
+from .networks import (
+    EFFICIENTNET,
+    NETWORKS,
+    RESNET18,
+    PictureNetwork,
+    feature_cost,
+    input_scaling,
+    load_network,
+    network_of,
+    tune_cost,
+)
 from .tabular import IMAGE_EMBEDDING, N_BINS, NUMBER_EMBEDDING, TEXT_DIM, TabularNet, embedding_dim
 
 __all__ = [
@@ -37,4 +48,13 @@ __all__ = [
     "backbone_macs",
     "cnn_macs",
     "tune_macs",
+    "EFFICIENTNET",
+    "RESNET18",
+    "NETWORKS",
+    "PictureNetwork",
+    "load_network",
+    "network_of",
+    "input_scaling",
+    "feature_cost",
+    "tune_cost",
 ]

@@ -213,13 +213,14 @@ def to_input(pixels: torch.Tensor | np.ndarray) -> torch.Tensor:
     return ((x - mean) / std).contiguous(memory_format=torch.channels_last)
 
 
-def featurise(backbone: ResNet18 | SmallCNN, pixels: np.ndarray, *, batch: int = 64,
+def featurise(backbone: nn.Module, pixels: np.ndarray, *, batch: int = 64,
               progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """The backbone's features for every picture, (n, out_dim) float32, computed in batches so a large
     column never holds all its scaled pictures in memory at once. ``progress(done, total)`` after
     each batch."""
     n = len(pixels)
     device = _device_of(backbone)
+    scale: Callable[[torch.Tensor], torch.Tensor] = getattr(backbone, "to_input", to_input)  # Lite: to [-1, 1]
     out = np.zeros((n, getattr(backbone, "out_dim", 512)), dtype=np.float32)
     was_training = backbone.training
     backbone.eval()
@@ -227,7 +228,7 @@ def featurise(backbone: ResNet18 | SmallCNN, pixels: np.ndarray, *, batch: int =
         with torch.inference_mode():
             for start in range(0, n, batch):
                 chunk = torch.from_numpy(np.ascontiguousarray(pixels[start:start + batch])).to(device)
-                feats = backbone.features(to_input(chunk))
+                feats = backbone.features(scale(chunk))  # type: ignore[operator]  # ResNet18, SmallCNN or EfficientNetLite0
                 out[start:start + len(chunk)] = feats.float().cpu().numpy()
                 if progress is not None:
                     progress(min(start + batch, n), n)

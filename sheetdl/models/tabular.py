@@ -43,7 +43,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .image import SmallCNN, to_input
+from .image import SmallCNN
+from .networks import input_scaling, network_of
 from .tuning import crop_and_flip, freeze_batchnorm_stats, frozen_start, pretrained_block_state, tuned_block
 
 __all__ = ["TabularNet", "PeriodicEmbeddings", "PiecewiseLinearEmbeddings", "ImageBranch", "embedding_dim",
@@ -189,8 +190,9 @@ class ImageBranch(nn.Module):
 
     ``mode`` "features": the input is a frozen backbone's feature vector (B, dim) → LayerNorm →
     linear → ReLU. ``mode`` "pixels": the input is uint8 pixels (B, size, size, 3) → SmallCNN →
-    linear → ReLU. ``mode`` "tune": uint8 pixels → the pretrained ResNet-18's frozen start (shared,
-    not saved) → its last residual block, trained (``block``) → average → LayerNorm → linear → ReLU;
+    linear → ReLU. ``mode`` "tune": uint8 pixels → the pretrained network's frozen start (shared,
+    not saved; ResNet-18 or EfficientNet-Lite0, as the spec's ``network`` says) → its last block,
+    trained (``block``) → average → LayerNorm → linear → ReLU;
     while training, pictures are randomly cropped and mirrored. ``maps``/``from_maps`` split the
     picture path after the last convolution, for Grad-CAM.
     """
@@ -210,17 +212,21 @@ class ImageBranch(nn.Module):
         elif self.mode == "tune":
             self.cnn = None
             self.weights = spec.get("weights", "")
-            self.block = tuned_block()
-            self.norm = nn.LayerNorm(512)
-            self.project = nn.Linear(512, IMAGE_EMBEDDING)
+            self.network = network_of(spec).key
+            self.block = tuned_block(self.network)
+            width = network_of(spec).out_dim
+            self.norm = nn.LayerNorm(width)
+            self.project = nn.Linear(width, IMAGE_EMBEDDING)
         else:
             self.cnn = SmallCNN()
             self.norm = None
             self.project = nn.Linear(self.cnn.out_dim, IMAGE_EMBEDDING)
             self.shift = max(1, round(spec["size"] * SHIFT_SHARE))
+        #: uint8 pictures → the scaled input of this branch's network
+        self.to_input = input_scaling(spec)
 
     def maps(self, pixels: torch.Tensor) -> torch.Tensor:
-        x = to_input(pixels)
+        x = self.to_input(pixels)
         if self.block is not None:
             if self.training:
                 x = crop_and_flip(x)
@@ -235,7 +241,7 @@ class ImageBranch(nn.Module):
         if self.block is None:
             assert self.cnn is not None  # "pixels": the branch's own CNN
             return self.cnn.maps(x)
-        start = frozen_start(self.weights)
+        start = frozen_start(self.weights, self.network)
         if next(start.parameters()).device != x.device:
             start.to(x.device)
         return self.block(start(x))
@@ -250,7 +256,7 @@ class ImageBranch(nn.Module):
         """Fine-tuning starts from the pretrained last block (a new branch's block is random;
         a loaded model's block gets its saved values instead)."""
         if self.block is not None:
-            self.block.load_state_dict(pretrained_block_state(self.weights))
+            self.block.load_state_dict(pretrained_block_state(self.weights, self.network))
 
     def tuned_parameters(self) -> list[nn.Parameter]:
         """Pretrained weights being adapted: they learn at a tenth of the rate of the rest."""

@@ -1,8 +1,11 @@
-"""Fine-tuning the pretrained ResNet-18 on a sheet's pictures: its last residual block trains, the rest
-stays frozen and shared.
+"""Fine-tuning a pretrained picture network on a sheet's pictures: its last block trains, the rest stays
+frozen and shared. For ResNet-18 the last residual block; for EfficientNet-Lite0 the last inverted
+residual block and the head convolution (``efficientnet.Tail``). ``network`` is the name
+``models.networks`` gives it ("resnet18" when not said: models saved before there was a choice).
 
 - :class:`FrozenStart` — the network up to that block, in eval mode, without gradients; one instance
-  per set of weights (:func:`frozen_start`), never saved with a model (the weights' sha256 names it).
+  per network and set of weights (:func:`frozen_start`), never saved with a model (the weights'
+  sha256 names it).
 - :func:`tuned_block` / :func:`pretrained_block_state` — the trainable block and where it starts.
 - :func:`crop_and_flip` — the augmentation: random square crops and mirror images, batched.
 
@@ -17,29 +20,36 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .efficientnet import TUNED_BLOCKS, EfficientNetLite0, Tail
 from .image import BasicBlock, ResNet18, load_backbone
+from .networks import EFFICIENTNET, RESNET18, load_network, pretrained_efficientnet
 
 __all__ = ["FrozenStart", "frozen_start", "tuned_block", "pretrained_block_state", "freeze_batchnorm_stats",
            "crop_and_flip"]
 
 
 class FrozenStart(nn.Module):
-    """The pretrained ResNet-18 up to its last residual block: stem, layers 1–3 and the first block
-    of layer 4, always in eval mode and without gradients. Fine-tuning trains only what follows.
+    """A pretrained network up to the block fine-tuning trains (ResNet-18: stem, layers 1–3 and the
+    first block of layer 4; EfficientNet-Lite0: all but its last block, batch norms folded), always
+    in eval mode and without gradients. Fine-tuning trains only what follows.
 
-    One instance per set of weights is shared by every model that needs it (``frozen_start``) and
-    is never part of a saved model: the weights come from SheetDL's cache, checked by their sha256,
-    as they do for frozen features.
+    One instance per network and set of weights is shared by every model that needs it
+    (``frozen_start``) and is never part of a saved model: the weights come from SheetDL's cache or
+    the installed weights package, checked by their sha256, as they do for frozen features.
     """
 
-    def __init__(self, backbone: ResNet18) -> None:
+    def __init__(self, backbone: nn.Module, last_block_state: dict[str, torch.Tensor]) -> None:
         super().__init__()
-        b = backbone
-        self.stem = nn.Sequential(b.conv1, b.bn1, b.relu, b.maxpool)
-        self.body = nn.Sequential(b.layer1, b.layer2, b.layer3, b.layer4[0])
         self.weights_sha256 = getattr(backbone, "weights_sha256", "")
         #: where fine-tuning starts (not a submodule: it is trained in copies, never here)
-        self.last_block_state = {k: v.detach().clone() for k, v in b.layer4[1].state_dict().items()}
+        self.last_block_state = {k: v.detach().clone() for k, v in last_block_state.items()}
+        if isinstance(backbone, ResNet18):
+            b = backbone
+            self.stem: nn.Module | None = nn.Sequential(b.conv1, b.bn1, b.relu, b.maxpool)
+            self.body: nn.Module = nn.Sequential(b.layer1, b.layer2, b.layer3, b.layer4[0])
+        else:
+            self.stem = None
+            self.body = backbone  # EfficientNet-Lite0: its own start()
         self.eval()
         for p in self.parameters():
             p.requires_grad_(False)
@@ -49,45 +59,63 @@ class FrozenStart(nn.Module):
 
     @torch.no_grad()
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, 3, H, W) scaled input → (B, 512, H/32, W/32), the last block's input."""
+        """(B, 3, H, W) scaled input → the tuned block's input (B, C, h, w)."""
+        if self.stem is None:
+            assert isinstance(self.body, EfficientNetLite0)
+            return self.body.start(x, TUNED_BLOCKS)
         return self.body(self.stem(x))
 
 
-_FROZEN: dict[str, FrozenStart] = {}
+_FROZEN: dict[tuple[str, str], FrozenStart] = {}
 _FROZEN_LOCK = threading.Lock()
 
 
-def frozen_start(weights_sha256: str) -> FrozenStart:
-    """The shared frozen start of the pretrained ResNet-18 whose weights have this sha256.
+def frozen_start(weights_sha256: str, network: str = RESNET18) -> FrozenStart:
+    """The shared frozen start of the pretrained ``network`` whose weights have this sha256.
 
     Raises RuntimeError (the caller has already told the user in words: see
     ``encode.backbone_for``) if those weights are not on this computer.
     """
     with _FROZEN_LOCK:
-        found = _FROZEN.get(weights_sha256)
+        found = _FROZEN.get((network, weights_sha256))
         if found is not None:
             return found
-        backbone, words = load_backbone()
-        if backbone is None:
-            raise RuntimeError(f"pretrained ResNet-18 weights are needed: {words}")
-        if weights_sha256 and backbone.weights_sha256 != weights_sha256:
-            raise RuntimeError("the pretrained ResNet-18 weights on this computer differ from the model's")
-        start = FrozenStart(backbone).to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-        _FROZEN[weights_sha256] = start
+        if network == EFFICIENTNET:
+            full = pretrained_efficientnet()
+            fused, _ = load_network(EFFICIENTNET)
+            if fused is None:
+                raise RuntimeError("pretrained EfficientNet-Lite0 weights are needed")
+            backbone, state = fused, full.tail_state(TUNED_BLOCKS)
+        else:
+            resnet, words = load_backbone()
+            if resnet is None:
+                raise RuntimeError(f"pretrained ResNet-18 weights are needed: {words}")
+            backbone, state = resnet, resnet.layer4[1].state_dict()
+        if weights_sha256 and getattr(backbone, "weights_sha256", "") != weights_sha256:
+            raise RuntimeError(f"the pretrained {network} weights on this computer differ from the model's")
+        start = FrozenStart(backbone, state).to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        _FROZEN[(network, weights_sha256)] = start
         return start
 
 
-def tuned_block() -> nn.Module:
-    """A block shaped like the pretrained ResNet-18's last residual block (layer4[1]): fine-tuning
-    trains it, starting from the pretrained values (``pretrained_block_state``); a saved model
-    carries its own values. Its batch norms keep their running statistics (``freeze_batchnorm_stats``):
-    batches of a few dozen pictures estimate them badly, while the weights and norms' scales learn."""
-    return BasicBlock(512, 512).to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+def tuned_block(network: str = RESNET18) -> nn.Module:
+    """A block shaped like the pretrained network's last one (ResNet-18: layer4[1], 512 channels out;
+    EfficientNet-Lite0: its last block and head convolution, 1,280): fine-tuning trains it, starting
+    from the pretrained values (``pretrained_block_state``); a saved model carries its own values.
+    Its ``out_dim`` is its channels out. Its batch norms keep their running statistics
+    (``freeze_batchnorm_stats``): batches of a few dozen pictures estimate them badly, while the
+    weights and norms' scales learn."""
+    if network == EFFICIENTNET:
+        block: nn.Module = Tail(TUNED_BLOCKS)
+    else:
+        block = BasicBlock(512, 512)
+        block.out_dim = 512  # type: ignore[assignment]  # as Tail's, for the branch's sizes
+    return block.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
 
-def pretrained_block_state(weights_sha256: str) -> dict[str, torch.Tensor]:
-    """The pretrained values of the last residual block, where fine-tuning starts."""
-    start = frozen_start(weights_sha256)
+def pretrained_block_state(weights_sha256: str, network: str = RESNET18) -> dict[str, torch.Tensor]:
+    """The pretrained values of the tuned block, where fine-tuning starts."""
+    start = frozen_start(weights_sha256, network)
     return {k: v.clone() for k, v in start.last_block_state.items()}
 
 

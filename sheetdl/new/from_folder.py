@@ -48,7 +48,7 @@ DATA_TABLE = "DataTable"
 #: Settings written on a new picture workbook's SheetDL sheet (the others stay blank: defaults).
 IMAGE_SETTINGS = {"Target column": LABEL_COLUMN, "Data sheet": DATA_SHEET, "Time budget (seconds)": 60,
                   "Task": "classification", "Device": "auto", "Seed": 0, "Review threshold": "70%",
-                  "Fine-tune pictures": "auto"}
+                  "Fine-tune pictures": "auto", "Picture network": "auto"}
 #: Folders that archivers, NAS boxes and the recycle bin create: never a label.
 SYSTEM_FOLDERS = frozenset({"__macosx", "$recycle.bin", "system volume information", "@eadir"})
 #: A folder of pictures as the user's system writes it, for examples in messages.

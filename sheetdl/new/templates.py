@@ -176,6 +176,7 @@ def row_height(text: str, width: int = TEXT_WIDTH, extra: float = 0) -> float:
 
 #: the fine-tuning setting's dropdown
 FINE_TUNE_CHOICES = ("auto", "yes", "no")
+PICTURE_NETWORK_CHOICES = ("auto", "EfficientNet-Lite0", "ResNet-18", "from scratch")
 #: the review threshold's dropdown (any other share is accepted too)
 REVIEW_CHOICES = ("50%", "60%", "70%", "80%", "90%")
 
@@ -210,6 +211,10 @@ def settings_validation(key: str, headers: str, data_sheet: str) -> dict | None:
     if key == "Fine-tune pictures":
         return {"validate": "list", "source": list(FINE_TUNE_CHOICES),
                 "error_title": "Fine-tune pictures", "error_message": "Pick auto, yes or no."}
+    if key == "Picture network":
+        return {"validate": "list", "source": list(PICTURE_NETWORK_CHOICES),
+                "error_title": "Picture network",
+                "error_message": "Pick auto, EfficientNet-Lite0, ResNet-18 or from scratch."}
     if key == "Seed":
         return {"validate": "integer", "criteria": "between", "minimum": 0, "maximum": 2**32 - 1,
                 "error_title": "Seed", "error_message": "The seed is a whole number, such as 0."}

@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..errors import Cancelled, DataError, ModelFileError, SheetDLError
 from ..schema import TaskSetting
-from ..settings import FineTune
+from ..settings import FineTune, PictureNetworkChoice
 from ..sheets import EXCEL_ERRORS, AddPicture, Table, WriteCells, clean_headers, column_letter
 from .config import ServerConfig, private_dir
 from .images import check_image_cells, model_image_columns
@@ -67,6 +67,7 @@ class JobSpec:
     review_threshold: float | None = None
     task: TaskSetting = "auto"
     fine_tune: FineTune = "auto"
+    picture_network: PictureNetworkChoice = "auto"
     seed: int = 0
     reasons: bool = True
 
@@ -428,7 +429,8 @@ def _train(job: Job, table, config: ServerConfig):
     spec = job.spec
     settings = Settings(target=spec.target, sheet=spec.sheet, ignore=tuple(spec.ignore),
                         time_budget=spec.time_budget, task=spec.task, seed=spec.seed,
-                        review_threshold=spec.review_threshold, fine_tune=spec.fine_tune)
+                        review_threshold=spec.review_threshold, fine_tune=spec.fine_tune,
+                        picture_network=spec.picture_network)
     if not settings.target:
         raise DataError("Pick the column to predict.", hint="Choose it under 'Predict this column'.")
     t0 = time.monotonic()

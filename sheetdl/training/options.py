@@ -104,3 +104,6 @@ class FitOptions:
     #: adapt the pretrained picture network's last block to these pictures: "auto" (when training on
     #: a GPU and it fits the time budget), "yes" (when it fits the time budget) or "no"
     fine_tune: str = "auto"
+    #: which pretrained network reads pictures: "auto" (EfficientNet-Lite0, else ResNet-18, else a
+    #: small CNN from scratch), "efficientnet-lite0", "resnet18" or "scratch"
+    picture_network: str = "auto"

@@ -14,7 +14,7 @@ import torch
 
 from ..encode import PICTURE_NOTE
 from ..images import PRETRAINED_SIZE
-from ..models import cnn_macs, tune_macs
+from ..models import RESNET18, cnn_macs, tune_cost
 from ..schema import Schema
 from .options import INNER_VALID_SHARE, TRAINING_SHARE
 
@@ -47,7 +47,7 @@ def _picture_step_macs(spec: dict) -> tuple[float, int]:
     if spec.get("mode") == "pixels":
         return 3 * cnn_macs(spec["size"]), CNN_EPOCHS
     if spec.get("mode") == "tune":
-        frozen, tuned = tune_macs(spec["size"])
+        frozen, tuned = tune_cost(spec)
         return frozen + 3 * tuned, TUNE_EPOCHS
     return 0.0, 0
 
@@ -75,19 +75,22 @@ def picture_folds(k: int, n: int, schema: Schema, time_budget: float, device: to
 
 
 def fine_tune_plan(setting: str, n_pictures: int, n_in_memory: int, device: torch.device,
-                   time_budget: float) -> tuple[bool, str]:
+                   time_budget: float, network: str | None = RESNET18) -> tuple[bool, str]:
     """(fine-tune the pretrained picture network?, a note for the report when the answer is not
-    what the setting asked for). "auto" fine-tunes on a GPU; "yes" on any device; either only when
+    what the setting asked for). ``network``: the pretrained network picked (None: none could be
+    loaded). "auto" fine-tunes on a GPU; "yes" on any device; either only when
     two folds of it (``n_pictures``: labelled rows with a picture) fit the time budget and the
     pictures (``n_in_memory``: every row's) fit in memory."""
-    if setting == "no" or (setting == "auto" and device.type != "cuda") or n_pictures == 0:
+    if (setting == "no" or (setting == "auto" and device.type != "cuda") or n_pictures == 0
+            or network is None):  # no pretrained network: nothing to fine-tune (pick_network's note says so)
         return False, ""
 
     if n_in_memory > TUNE_MAX_PICTURES:
         return False, (f"{PICTURE_NOTE} fine-tuning keeps every picture in memory, so SheetDL does it for "
                        f"at most {TUNE_MAX_PICTURES:,} pictures; this sheet has {n_in_memory:,}, so the "
                        f"pretrained network was used as it is.")
-    seconds = _picture_seconds(2, n_pictures, [{"mode": "tune", "size": PRETRAINED_SIZE}], device)
+    seconds = _picture_seconds(2, n_pictures, [{"mode": "tune", "size": PRETRAINED_SIZE, "network": network}],
+                               device)
     if seconds <= TRAINING_SHARE * time_budget:
         return True, ""
     where = "the GPU" if device.type == "cuda" else "this computer's processor (no GPU)"

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..errors import SettingsError
-from ..models import IMAGE_EMBEDDING, N_BINS, NUMBER_EMBEDDING, backbone_macs, cnn_macs
+from ..models import IMAGE_EMBEDDING, N_BINS, NUMBER_EMBEDDING, cnn_macs, tune_cost
 from .options import DEPTH, HIDDEN, LARGE_TABLE_ROWS, MAX_EPOCHS, MAX_STEPS
 
 __all__ = ["n_folds_for", "make_folds", "batch_size", "choose_shape", "choose_ensemble", "forward_macs",
@@ -133,7 +133,7 @@ def image_macs(image_inputs: list[dict]) -> float:
         if spec["mode"] == "features":
             total += spec["dim"] * IMAGE_EMBEDDING
         elif spec["mode"] == "tune":
-            total += backbone_macs(spec["size"])
+            total += sum(tune_cost(spec))
         else:
             total += cnn_macs(spec["size"])
     return total

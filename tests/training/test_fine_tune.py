@@ -132,7 +132,8 @@ def test_a_fine_tuned_picture_model_trains_saves_small_and_predicts_the_same_aft
     src = picture_book(tmp_path, n=32, blank=4, extra_number=True)
     table = sheetdl.read_table(src)
     schema = sheetdl.schema.infer_schema(table, target="Shape")
-    model, res = train_table(table, schema, FitOptions(time_budget=20, fine_tune="yes"), reasons=True)
+    model, res = train_table(table, schema, FitOptions(time_budget=20, fine_tune="yes", picture_network="resnet18"),
+                             reasons=True)
     photo = model.schema.column("Photo")
     assert photo.parse["image"]["mode"] == "tune" and photo.parse["image"]["weights"] == sha
     assert "last block fine-tuned on these pictures" in res.picture_models["Photo"]
@@ -170,18 +171,20 @@ def test_fine_tuning_asked_for_on_a_slow_computer_falls_back_with_a_note(tmp_pat
     src = picture_book(tmp_path, n=40, blank=0)
     table = sheetdl.read_table(src)
     schema = sheetdl.schema.infer_schema(table, target="Shape")
-    model, res = train_table(table, schema, FitOptions(time_budget=2, fine_tune="yes", device="cpu"), reasons=False)
+    model, res = train_table(table, schema, FitOptions(time_budget=2, fine_tune="yes", device="cpu",
+                                                       picture_network="resnet18"), reasons=False)
     assert model.schema.column("Photo").parse["image"]["mode"] == "features"
     assert any("Set 'Time budget' to" in n for n in res.notes)
 
 
 def test_fine_tuning_without_the_pretrained_weights_says_why_it_was_not_done(tmp_path):
-    src = picture_book(tmp_path, n=24, blank=0)  # no weights in the cache, and offline
+    src = picture_book(tmp_path, n=24, blank=0)  # ResNet-18 asked for: no weights in the cache, and offline
     table = sheetdl.read_table(src)
     schema = sheetdl.schema.infer_schema(table, target="Shape")
-    model, res = train_table(table, schema, FitOptions(time_budget=15, fine_tune="yes", device="cpu"), reasons=False)
+    model, res = train_table(table, schema, FitOptions(time_budget=15, fine_tune="yes", device="cpu",
+                                                       picture_network="resnet18"), reasons=False)
     assert model.schema.column("Photo").parse["image"]["mode"] == "pixels"
-    assert any("downloads are switched off" in n and "Fine-tuning adapts that pretrained network, so it was not "
+    assert any("downloads are switched off" in n and "Fine-tuning adapts a pretrained network, so it was not "
                "done either." in n for n in res.notes)
 
 
@@ -193,14 +196,15 @@ def test_the_cli_takes_fine_tune_and_the_report_names_it(tmp_path, capsys):
     fake_pretrained_weights(tmp_path / "cache")
     src = picture_book(tmp_path, n=24, blank=2)
     assert main(["train", str(src), "--target", "Shape", "--time-budget", "20", "--fine-tune", "yes",
-                 "--quiet", "--no-reasons"]) == 0
+                 "--picture-network", "resnet18", "--quiet", "--no-reasons"]) == 0
     wb = openpyxl.load_workbook(tmp_path / "shapes (SheetDL).xlsx")
     report = " ".join(str(c.value) for row in wb["SheetDL Report"].iter_rows() for c in row if c.value)
     assert "fine-tuned" in report and "Fine-tune pictures" in report
     capsys.readouterr()
     # asked for but too slow for the budget (of a CPU): the console says so too, with the budget that would do
     assert main(["train", str(src), "--target", "Shape", "--time-budget", "2", "--fine-tune", "yes",
-                 "--device", "cpu", "--no-reasons", "--overwrite", "--output", str(tmp_path / "again.xlsx")]) == 0
+                 "--picture-network", "resnet18", "--device", "cpu", "--no-reasons", "--overwrite", "--output",
+                 str(tmp_path / "again.xlsx")]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "About the pictures: fine-tuning the picture network on 22 pictures would take about" in out
     assert "Set 'Time budget' to" in out

@@ -45,6 +45,8 @@ class CreateJob(Strict):
     task: Literal["auto", "classification", "regression"] = "auto"
     #: adapt the pretrained picture network to the pictures: auto (when a GPU trains), yes or no
     fine_tune: Literal["auto", "yes", "no"] = "auto"
+    #: which pretrained network reads pictures (the SheetDL sheet's 'Picture network')
+    picture_network: Literal["auto", "efficientnet-lite0", "resnet18", "scratch"] = "auto"
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     reasons: bool = True
 
