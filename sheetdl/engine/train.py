@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 
 from ..encode import (
+    PICTURE_NOTE,
     Donors,
     PictureReport,
     TargetEncoder,
@@ -27,6 +28,7 @@ from ..models import network_of
 from ..schema import Schema, typed_frame
 from ..sheets import Table
 from ..training import (
+    TUNE_EPOCHS,
     CrossFit,
     FitOptions,
     Progress,
@@ -43,8 +45,12 @@ from .results import CurvePoint, Results
 
 __all__ = ["train_table", "network_words"]
 
+#: fine-tuning that got fewer passes over the pictures than this is said to be short (TUNE_EPOCHS planned)
+TUNE_MIN_EPOCHS = TUNE_EPOCHS // 2
 #: fewer labelled rows than this and the report warns that the model and its scores are rough
 FEW_ROWS = 50
+#: fine-tuning that got fewer passes over the pictures than this is said to be short (TUNE_EPOCHS planned)
+TUNE_MIN_EPOCHS = TUNE_EPOCHS // 2
 #: fewer labelled rows than this: no calibration (one temperature from a handful of rows is noise)
 MIN_CALIBRATION_ROWS = 30
 #: measuring importance stops at this share of the time budget, so the run ends near the budget
@@ -295,12 +301,28 @@ def _run_info(run: _Run) -> dict[str, str]:
     return info
 
 
+def _short_tuning_note(run: _Run) -> list[str]:
+    """A warning when fine-tuning the picture network got far fewer passes over the pictures than it
+    was planned with (a slower or busier computer than the plan assumed): such a model can be much
+    weaker than one on the pretrained network as it is, and the user should know what to change."""
+    members = run.fit.members
+    tuned = any(spec.get("mode") == "tune" for spec in members[0].net.config.get("image_inputs", []))
+    fewest = min(len(m.history) for m in members)
+    if not tuned or fewest >= TUNE_MIN_EPOCHS:
+        return []
+    return [f"{PICTURE_NOTE} fine-tuning the picture network had time for only {fewest} pass"
+            f"{'es' if fewest != 1 else ''} over the pictures (it needs about {TUNE_EPOCHS}); this computer "
+            f"was slower than planned, and the model may be much weaker than it should be. Give a longer "
+            f"'Time budget', or set 'Fine-tune pictures' to no to use the pretrained network as it is."]
+
+
 def _notes(run: _Run, blank_free: list[str] | None) -> list[str]:
     """The report's notes: the table's, the columns', training's, the pictures', unseen blanks, and a
     warning first when few rows are labelled."""
     schema, table = run.schema, run.table
     notes = list(table.notes) + [n for c in schema.columns for n in c.notes] + run.fit.notes
     notes += [n for r in run.pictures for n in r.notes(table)]
+    notes += _short_tuning_note(run)
     notes += unseen_blank_notes(schema, blank_free, run.frame, run.blank, table)
     if len(run.labelled) < FEW_ROWS:
         notes.insert(0, f"Only {len(run.labelled)} rows have '{schema.target}' filled in. A model learns little "

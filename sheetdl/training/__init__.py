@@ -8,7 +8,7 @@ imported only when a fold trains, so predicting with a saved model never loads t
 
 from .fit import CrossFit, Member, ctrl_c_cancels, train_members
 from .options import CancelFn, FitOptions, Progress, ProgressFn, training_fraction
-from .picture_plan import PIXEL_MODES, fine_tune_plan, picture_folds
+from .picture_plan import PIXEL_MODES, TUNE_EPOCHS, fine_tune_plan, picture_folds
 from .plan import batch_size, choose_device, choose_ensemble, choose_shape, forward_macs, make_folds, n_folds_for
 from .predict import predict_net, to_tensors
 
@@ -33,5 +33,6 @@ __all__ = [
     "choose_device",
     "picture_folds",
     "fine_tune_plan",
+    "TUNE_EPOCHS",
     "PIXEL_MODES",
 ]

@@ -18,7 +18,7 @@ from ..models import RESNET18, cnn_macs, tune_cost
 from ..schema import Schema
 from .options import INNER_VALID_SHARE, TRAINING_SHARE
 
-__all__ = ["PIXEL_MODES", "picture_folds", "fine_tune_plan", "TUNE_MAX_PICTURES"]
+__all__ = ["PIXEL_MODES", "picture_folds", "fine_tune_plan", "TUNE_MAX_PICTURES", "TUNE_EPOCHS"]
 
 #: epochs a CNN trained from scratch on pictures needs to do well (the digits reach ~98% in ~10)
 CNN_EPOCHS = 10

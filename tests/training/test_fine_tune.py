@@ -243,3 +243,21 @@ def test_predicting_runs_each_picture_through_its_network_once(tmp_path):
     again = training.predict_net(net, table(pics[order]), CPU, "classification")
     assert seen == []  # nothing new to look at
     np.testing.assert_allclose(again, first[order], atol=1e-6)
+
+
+def test_fine_tuning_cut_short_by_a_slower_computer_says_so(tmp_path, monkeypatch):
+    """The plan thought fine-tuning fits (here: a computer pretending to be a thousand times faster);
+    it got only a pass or two before the budget ran out, and the report says the model may be weak
+    and what to change."""
+    fake_pretrained_weights(tmp_path / "cache")
+    monkeypatch.setattr(picture_plan, "CONV_MACS_PER_SECOND", picture_plan.CONV_MACS_PER_SECOND * 1000)
+    src = picture_book(tmp_path, n=24, blank=0)
+    table = sheetdl.read_table(src)
+    model, res = train_table(table, sheetdl.schema.infer_schema(table, target="Shape"),
+                             FitOptions(time_budget=2, fine_tune="yes", device="cpu", picture_network="resnet18"),
+                             reasons=False)
+    assert model.schema.column("Photo").parse["image"]["mode"] == "tune"
+    short = [n for n in res.notes if "fine-tuning the picture network had time for only" in n]
+    assert len(short) == 1 and "set 'Fine-tune pictures' to no" in short[0]
+    epochs = [int(e) for e in res.run_info["Epochs per fold"].split(", ")]
+    assert min(epochs) < picture_plan.TUNE_EPOCHS // 2
