@@ -222,6 +222,19 @@ def _picture_set(name: str, folder: Path):
                     rows.append((path, label))
         return (pd.DataFrame(rows, columns=["Image", "Label"]),
                 "textures (64×64 px patches of real photos, 3 labels; scikit-image)")
+    if name == "scenes":  # which of eight colour photos a 64×64 patch comes from (scikit-image's samples)
+        photos = {"astronaut": data.astronaut(), "cat": data.chelsea(), "coffee": data.coffee(),
+                  "rocket": data.rocket(), "motorcycle": data.stereo_motorcycle()[0],
+                  "stain": data.immunohistochemistry(), "retina": data.retina(), "galaxies": data.hubble_deep_field()}
+        for label, photo in photos.items():
+            corners = [(r, c) for r in range(0, photo.shape[0] - 63, 64) for c in range(0, photo.shape[1] - 63, 64)]
+            for r, c in corners[:: max(1, len(corners) // 60)][:60]:  # at most 60 patches a photo, spread over it
+                path = f"{name}/{label}_{r:04d}_{c:04d}.png"
+                Image.fromarray(np.ascontiguousarray(photo[r:r + 64, c:c + 64, :3])).save(folder / path)
+                rows.append((path, label))
+        return (pd.DataFrame(rows, columns=["Image", "Label"]),
+                "which photo a 64×64 patch is from (8 colour photos: astronaut, cat, coffee, rocket, motorcycle, "
+                "stained tissue, retina, galaxies; scikit-image)")
     raise SystemExit(f"unknown picture set {name!r}")
 
 
@@ -288,7 +301,7 @@ def pretrained(sets: list[str], sizes: list[str], methods: list[str], budget: fl
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("part", choices=["digits", "sheet", "pretrained", "all"])
-    p.add_argument("--sets", default="digits,faces,textures", help="pretrained: picture sets")
+    p.add_argument("--sets", default="digits,faces,textures,scenes", help="pretrained: picture sets")
     p.add_argument("--per-label", default="20,50,all", help="pretrained: training pictures per label")
     p.add_argument("--methods", default="frozen,tuned,scratch", help="pretrained: frozen, tuned, scratch")
     p.add_argument("--seed", type=int, default=0, help="pretrained: which pictures are held out")
