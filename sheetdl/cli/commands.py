@@ -108,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     ui = Console(quiet=getattr(args, "quiet", False))
     try:
+        if args.command in ("train", "predict", "demo", "serve", "addin"):
+            _move_old_folders(ui)
         if args.command == "train":
             return cmd_train(args, ui)
         if args.command == "predict":
@@ -147,6 +149,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+def _move_old_folders(ui: Console) -> None:
+    """What an earlier SheetDL kept where this one no longer looks (sheetdl/folders.py) is moved, once,
+    and the user is told where it went."""
+    from ..folders import move_old_folders
+
+    moved, left = move_old_folders()
+    if moved:
+        ui.say("SheetDL moved its files to this system's usual folders:")
+        for line in moved:
+            ui.say(f"  {line}", soft_wrap=True)
+    for line in left:
+        ui.warn(line)
+
+
 def _settings_for(path: Path, args):
     """The settings: the workbook's SheetDL sheet, with the flags on top; and the sheet's notes."""
     from ..settings import Settings, read_settings_sheet
