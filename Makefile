@@ -1,7 +1,8 @@
 # Quickstart on a fresh clone:
 #   make demo   — set up .venv and run the demo on the bundled penguins workbook
 #   make test   — set up .venv with the test tools and run the test suite
-#   make lint   — ruff and mypy on sheetdl/ (their settings are in pyproject.toml)
+#   make lint   — ruff and mypy on sheetdl/ (their settings are in pyproject.toml), and the task pane
+#                 checked against Office.js's type definitions (needs Node.js and npm; see lint-pane)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -14,7 +15,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
 
-.PHONY: demo test lint setup clean
+.PHONY: demo test lint lint-pane setup clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,9 +41,25 @@ demo: $(VENV)/.setup
 test: $(VENV)/.setup-test
 	$(BIN)/python -m pytest
 
-lint: $(VENV)/.setup-lint
+lint: $(VENV)/.setup-lint lint-pane
 	$(BIN)/python -m ruff check sheetdl
 	$(BIN)/python -m mypy
 
+# The task pane (plain JavaScript, no build step) against Microsoft's Office.js type definitions with
+# the TypeScript compiler, and the Office.js requirement sets it needs against the manifest's
+# (addin/api-sets.mjs, addin/api-sets.md). The versions are pinned in addin/package-lock.json. Without
+# Node.js this fails, with a message: CI has Node.js, and a check that skips itself there checks nothing.
+lint-pane: addin/node_modules/.installed
+	cd addin && node node_modules/typescript/bin/tsc --project tsconfig.json
+	cd addin && node api-sets.mjs
+
+addin/node_modules/.installed: addin/package-lock.json
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
+	    echo "make lint: the task pane's check needs Node.js (18 or later) and npm, which this computer lacks."; \
+	    echo "Install them (https://nodejs.org, or your system's nodejs and npm packages) and run make lint again."; \
+	    exit 1; }
+	cd addin && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 clean:
-	rm -rf $(VENV) sheetdl-demo
+	rm -rf $(VENV) sheetdl-demo addin/node_modules
