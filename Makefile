@@ -1,6 +1,7 @@
 # Quickstart on a fresh clone:
 #   make demo   — set up .venv and run the demo on the bundled penguins workbook
 #   make test   — set up .venv with the test tools and run the test suite
+#   make test-lowest — a subset of the tests at the lowest versions pyproject.toml allows (a few minutes)
 #   make lint   — ruff and mypy on sheetdl/ (their settings are in pyproject.toml), and the task pane
 #                 checked against Office.js's type definitions (needs Node.js and npm; see lint-pane)
 PYTHON ?= python3
@@ -15,7 +16,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
 
-.PHONY: demo test lint lint-pane setup clean
+.PHONY: demo test test-lowest lint lint-pane setup clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +42,33 @@ demo: $(VENV)/.setup
 test: $(VENV)/.setup-test
 	$(BIN)/python -m pytest
 
+# The floors: each direct dependency at the lowest version pyproject.toml allows (tools/floors.py reads
+# them from there and checks they are what got installed), in a fresh $(LOWEST), with the newest
+# releases of everything they need in turn; then the tests that touch each dependency (every module
+# imports; folders; workbook reading incl. merged cells; schema; the server and its request checks; a
+# model saved before the layout change) and the demo, trained and used to predict. Costs (2 CPU cores,
+# Python 3.11): about 3 GB downloaded — torch 2.3 has no CPU-only wheel on the Python Package Index,
+# so its default Linux build comes with NVIDIA's libraries — 5 GB on disk until the end, and 3 to 5
+# minutes. On a newer Python the floors of packages with no wheel for it can't install; run it on 3.11.
+LOWEST ?= .venv-lowest
+LOWEST_TESTS := tests/test_layout.py tests/test_folders.py tests/schema tests/sheets/test_table.py \
+	tests/test_bad_inputs.py::test_merged_group_titles_above_the_header tests/server/test_config.py \
+	tests/server/test_guard.py tests/server/test_server.py tests/test_model_before_layout.py
+
+test-lowest:
+	rm -rf $(LOWEST)
+	$(PYTHON) -m venv $(LOWEST)
+	$(PYTHON) tools/floors.py > $(LOWEST)/floors.txt
+	$(LOWEST)/bin/python -m pip install -q -c $(LOWEST)/floors.txt -e . pytest hypothesis xlsxwriter httpx palmerpenguins
+	$(LOWEST)/bin/python tools/floors.py --check
+	$(LOWEST)/bin/python -m pytest -p no:cacheprovider $(LOWEST_TESTS)
+	mkdir $(LOWEST)/demo
+	cd $(LOWEST)/demo && SHEETDL_HOME="$$PWD/home" ../bin/sheetdl demo --time-budget 5 --quiet
+	cd $(LOWEST)/demo && SHEETDL_HOME="$$PWD/home" ../bin/sheetdl predict sheetdl-demo/Penguins.xlsx \
+	    --model "sheetdl-demo/Penguins (SheetDL).sheetdl" --quiet
+	test -f "$(LOWEST)/demo/sheetdl-demo/Penguins (SheetDL 2).xlsx"
+	rm -rf $(LOWEST)
+
 lint: $(VENV)/.setup-lint lint-pane
 	$(BIN)/python -m ruff check sheetdl
 	$(BIN)/python -m mypy
@@ -62,4 +90,4 @@ addin/node_modules/.installed: addin/package-lock.json
 	touch $@
 
 clean:
-	rm -rf $(VENV) sheetdl-demo addin/node_modules
+	rm -rf $(VENV) $(LOWEST) sheetdl-demo addin/node_modules

@@ -221,3 +221,17 @@ def test_the_command_line_tells_what_moved(home, capsys):
         assert str(home / ".local" / "share" / "sheetdl" / "models") in out
     main(["addin", "status"])
     assert "moved" not in capsys.readouterr().out
+
+
+def test_no_home_folder_to_be_found_is_a_warning_not_a_stop(home, monkeypatch, capsys):
+    import sheetdl.folders
+    from sheetdl.cli import main
+
+    def lost(platform=sys.platform):
+        raise RuntimeError("could not determine home directory")
+
+    monkeypatch.setattr(sheetdl.folders, "move_old_folders", lost)
+    monkeypatch.setenv("SHEETDL_HOME", str(home / "sheetdl"))
+    assert main(["addin", "status"]) == 0
+    err = capsys.readouterr().err
+    assert "could not look for the files an earlier version kept" in err and "Traceback" not in err

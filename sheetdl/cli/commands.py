@@ -154,7 +154,11 @@ def _move_old_folders(ui: Console) -> None:
     and the user is told where it went."""
     from ..folders import move_old_folders
 
-    moved, left = move_old_folders()
+    try:
+        moved, left = move_old_folders()
+    except (OSError, RuntimeError) as e:  # no home folder to be found: nothing of an earlier version either
+        ui.warn(f"SheetDL could not look for the files an earlier version kept ({e}); it goes on without them.")
+        return
     if moved:
         ui.say("SheetDL moved its files to this system's usual folders:")
         for line in moved:
