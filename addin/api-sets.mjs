@@ -9,6 +9,7 @@
 //
 //   node api-sets.mjs          check the manifest and that api-sets.md is up to date (make lint)
 //   node api-sets.mjs --write  rewrite api-sets.md (after changing the pane)
+//   --pane FILE --manifest FILE --table FILE: check other files (tests/server/test_pane_types.py)
 
 import fs from "node:fs";
 import path from "node:path";
@@ -16,15 +17,24 @@ import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const PANE = path.join(here, "..", "sheetdl", "data", "addin", "taskpane", "taskpane.js");
-const MANIFEST = path.join(here, "..", "sheetdl", "data", "addin", "manifest.xml");
-const TABLE = path.join(here, "api-sets.md");
+const option = (name, fallback) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 && process.argv[i + 1] ? path.resolve(process.argv[i + 1]) : fallback;
+};
+const PANE = option("--pane", path.join(here, "..", "sheetdl", "data", "addin", "taskpane", "taskpane.js"));
+const MANIFEST = option("--manifest", path.join(here, "..", "sheetdl", "data", "addin", "manifest.xml"));
+const TABLE = option("--table", path.join(here, "api-sets.md"));
 
 const config = ts.readConfigFile(path.join(here, "tsconfig.json"), ts.sys.readFile).config;
 const parsed = ts.parseJsonConfigFileContent(config, ts.sys, here);
-const program = ts.createProgram(parsed.fileNames, parsed.options);
+const roots = parsed.fileNames.map((f) => (f.endsWith("taskpane.js") ? PANE : f));
+const program = ts.createProgram(roots, parsed.options);
 const checker = program.getTypeChecker();
 const pane = program.getSourceFile(PANE);
+if (!pane) {
+  console.error(`api-sets: there is no task pane at ${PANE}`);
+  process.exit(1);
+}
 
 // Excel's pages say "[Api set: ExcelApi 1.7]"; the common API's, "**Requirement set**: {@link … | SharedRuntime 1.1}"
 // (several links: any one of those sets has it)
