@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     ui = Console(quiet=getattr(args, "quiet", False))
     try:
-        if args.command in ("train", "predict", "demo", "serve", "addin"):
+        if args.command in ("serve", "addin"):  # the commands that use SheetDL's own folders
             _move_old_folders(ui)
         if args.command == "train":
             return cmd_train(args, ui)
