@@ -4,10 +4,9 @@ and secrets (the server's token and keys) in them. One helper for every stage th
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
-__all__ = ["private_dir", "private_file", "sheetdl_home"]
+__all__ = ["private_dir", "private_file"]
 
 
 def private_dir(path: Path, *, foreign_ok: bool = False) -> Path:
@@ -41,16 +40,3 @@ def private_file(path: Path, text: str) -> None:
         os.fchmod(fd, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
-
-
-def sheetdl_home() -> Path:
-    """The user's SheetDL folder (made private where it is used); ``SHEETDL_HOME`` overrides it (tests).
-    The local server keeps its certificates and token here, desktop Excel its button modules and jobs."""
-    env = os.environ.get("SHEETDL_HOME")
-    if env:
-        return Path(env).expanduser()
-    if sys.platform == "win32":
-        return Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming") / "SheetDL"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "SheetDL"
-    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "sheetdl"

@@ -148,9 +148,10 @@
     String(what || "").split(",").forEach(function (p) { pendingLoads.push([self, p.trim()]); });
     return this;
   };
-  // positions (points from the sheet's top-left corner): readable only once loaded, like Excel's
+  // positions (points from the sheet's top-left corner): ExcelApi 1.10, readable only once loaded, like Excel's
   ["left", "top"].forEach(function (p) {
     Object.defineProperty(Range.prototype, p, { get: function () {
+      if (!versionAtMost("1.10", EXCEL_API)) { var n = "ApiNotFound: range." + p + " needs ExcelApi 1.10"; stats.errors.push(n); throw new Error(n); }
       if (!this._loaded[p]) { var e = "PropertyNotLoaded: range." + p + " was read before load() and sync()"; stats.errors.push(e); throw new Error(e); }
       return p === "left" ? this._sheet.leftOf(this._c) : this._sheet.topOf(this._r);
     } });

@@ -114,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     ui = Console(quiet=getattr(args, "quiet", False))
     try:
+        if args.command in ("serve", "addin"):  # the commands that use SheetDL's own folders
+            _move_old_folders(ui)
         if args.command == "train":
             return cmd_train(args, ui)
         if args.command == "predict":
@@ -153,6 +155,24 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+def _move_old_folders(ui: Console) -> None:
+    """What an earlier SheetDL kept where this one no longer looks (sheetdl/folders.py) is moved, once,
+    and the user is told where it went."""
+    from ..folders import move_old_folders
+
+    try:
+        moved, left = move_old_folders()
+    except (OSError, RuntimeError) as e:  # no home folder to be found: nothing of an earlier version either
+        ui.warn(f"SheetDL could not look for the files an earlier version kept ({e}); it goes on without them.")
+        return
+    if moved:
+        ui.say("SheetDL moved its files to this system's usual folders:")
+        for line in moved:
+            ui.say(f"  {line}", soft_wrap=True)
+    for line in left:
+        ui.warn(line)
+
+
 def _settings_for(path: Path, args):
     """The settings: the workbook's SheetDL sheet, with the flags on top; and the sheet's notes."""
     from ..settings import Settings, read_settings_sheet

@@ -34,9 +34,10 @@ class Console:
         self._progress: Bar | None = None
         self._task: TaskID | None = None
 
-    def say(self, text: str) -> None:
+    def say(self, text: str, *, soft_wrap: bool = False) -> None:
+        """``soft_wrap``: one long line left to the terminal to wrap (a path stays whole to copy)."""
         if not self.quiet:
-            self.out.print(_plain(text))
+            self.out.print(_plain(text), soft_wrap=soft_wrap)
 
     def line(self, text: str) -> None:
         """A result line, printed even when quiet."""

@@ -34,7 +34,8 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from ..errors import SheetDLError
-from ..private import private_dir, private_file, sheetdl_home
+from ..folders import sheetdl_home
+from ..private import private_dir, private_file
 
 __all__ = ["BUTTONS", "Button", "custom_ui", "build_xlam", "install_desktop", "uninstall_desktop",
            "quickstart_xlam", "entry_module_source", "UNBLOCK_STEPS", "desktop_home"]

@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import sys
 import tempfile
 import threading
 from pathlib import Path
 
 import numpy as np
 
+from ..folders import cache_dir
 from ..private import private_dir
 
 __all__ = ["ImageCache", "cache_dir", "images_cache_dir", "CACHE_VERSION", "DEFAULT_MAX_BYTES"]
@@ -34,21 +34,6 @@ SHARD_CHARS = 2
 _ENTRY = re.compile(r"^[0-9a-f]{64}\.npy$")
 _SHARD = re.compile(rf"^[0-9a-f]{{{SHARD_CHARS}}}$")
 _TEMP = re.compile(r"^[0-9a-f]{8}.*\.tmp$")
-
-
-def cache_dir() -> Path:
-    """Where SheetDL keeps files it can rebuild: $SHEETDL_CACHE if set, else the platform's cache folder
-    (%LOCALAPPDATA%\\SheetDL\\Cache, ~/Library/Caches/SheetDL, $XDG_CACHE_HOME/sheetdl or ~/.cache/sheetdl)."""
-    chosen = os.environ.get("SHEETDL_CACHE")
-    if chosen:
-        return Path(chosen).expanduser()
-    if sys.platform == "win32":
-        local = os.environ.get("LOCALAPPDATA")
-        return (Path(local) if local else Path.home() / "AppData" / "Local") / "SheetDL" / "Cache"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "SheetDL"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache") / "sheetdl"
 
 
 def images_cache_dir() -> Path:

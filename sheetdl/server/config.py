@@ -1,8 +1,9 @@
 """One settings object for the local server: where its files live, its port, its limits, its token.
 
-Everything the server keeps (certificate authority, localhost certificate, the per-install token,
-models per workbook, the folders it may read pictures from) lives in the user's config folder;
-``SHEETDL_HOME`` overrides it (tests).
+What the server keeps (certificate authority, localhost certificate, the per-install token, the
+folders it may read pictures from, the add-in's manifest) lives in the user's config folder, the models
+per workbook in the user's data folder (``sheetdl/folders.py`` says which folders those are on each
+system); ``SHEETDL_HOME`` puts both in one folder (tests, a second server).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
-from ..private import private_dir, private_file, sheetdl_home
+from ..folders import config_dir, data_dir, sheetdl_home
+from ..private import private_dir, private_file
 
 __all__ = ["ServerConfig", "DEFAULT_PORT", "sheetdl_home", "ADDIN_DIR", "addin_dir", "private_dir", "private_file"]
 
@@ -35,6 +37,9 @@ ADDIN_DIR = addin_dir()
 @dataclass(kw_only=True)
 class ServerConfig:
     home: Path = field(default_factory=sheetdl_home)
+    #: where the models per workbook go: the platform's data folder when ``home`` is the platform's
+    #: config folder, else ``home`` itself (a folder of one's own holds everything)
+    data: Path | None = None
     port: int = DEFAULT_PORT
     #: never anything but loopback: the server trains on the user's data for the user only
     host: str = "127.0.0.1"
@@ -66,6 +71,9 @@ class ServerConfig:
 
     def __post_init__(self) -> None:
         self.home = Path(self.home)
+        if self.data is None:
+            self.data = data_dir() if self.home == config_dir() else self.home
+        self.data = Path(self.data)
         self.make_private()
         if not self.token:
             self.token = self.load_token()
@@ -77,6 +85,8 @@ class ServerConfig:
         """SheetDL's folder and what it holds (token, keys, models, cache) are the user's only: folders
         0700, files 0600, including ones an earlier SheetDL left readable by others."""
         private_dir(self.home)
+        if self.data is not None and self.models_dir.is_dir():
+            private_dir(self.data)
         if os.name != "posix":
             return
         for folder in (self.cert_dir, self.models_dir):  # the picture cache tightens itself as it writes
@@ -98,7 +108,7 @@ class ServerConfig:
 
     @property
     def models_dir(self) -> Path:
-        return self.home / "models"
+        return (self.data or self.home) / "models"
 
     @property
     def token_file(self) -> Path:

@@ -39,9 +39,11 @@ class CreateJob(Strict):
     existing_sheets: list[Name] = Field(default_factory=list, max_length=1_000)
     target: Name | None = None
     ignore: list[Name] = Field(default_factory=list, max_length=1_000)
-    time_budget: float = Field(default=60.0, ge=1.0, le=24 * 3600.0)
+    #: allow_inf_nan=False: early pydantic 2 releases (2.1.1, the floor, among them) let NaN through
+    #: ge/le, as every comparison with NaN is false; said here, the bounds hold on every allowed pydantic
+    time_budget: float = Field(default=60.0, ge=1.0, le=24 * 3600.0, allow_inf_nan=False)
     #: predictions less sure than this share are marked "Check" (classification); None = no marks
-    review_threshold: float | None = Field(default=None, gt=0.0, lt=1.0)
+    review_threshold: float | None = Field(default=None, gt=0.0, lt=1.0, allow_inf_nan=False)
     task: Literal["auto", "classification", "regression"] = "auto"
     #: adapt the pretrained picture network to the pictures: auto (when a GPU trains), yes or no
     fine_tune: Literal["auto", "yes", "no"] = "auto"

@@ -7,6 +7,11 @@
 (function () {
   "use strict";
 
+  /** A problem to show in the pane: the message, and what to do.
+   * @typedef {Error & {hint?: string, detail?: any, cancelled?: boolean}} PaneError */
+  /** One edit from the server (sheetdl/sheets/edits.py), as JSON: its `op` says which fields it has.
+   * @typedef {Object<string, any>} SheetEdit */
+
   /** the per-install token: `sheetdl addin install` puts it in the pane's URL (?t=) in the manifest */
   var TOKEN = new URLSearchParams(location.search).get("t") || "";
   var SETTINGS_ID = "sheetdl.workbookId";
@@ -47,7 +52,7 @@
         var data = null;
         try { data = text ? JSON.parse(text) : null; } catch (e) { data = { message: text }; }
         if (!r.ok) {
-          var err = new Error((data && data.message) || ("The server answered " + r.status));
+          var err = /** @type {PaneError} */ (new Error((data && data.message) || ("The server answered " + r.status)));
           err.hint = data && data.hint;
           err.detail = data;
           throw err;
@@ -239,7 +244,7 @@
     });
     $("task").textContent = "Choose the column to predict; its kind and the other columns appear then.";
     clear($("columns"));
-    $("train").disabled = true;
+    button("train").disabled = true;
   }
 
   function renderSchema() {
@@ -279,7 +284,7 @@
       li.appendChild(box); li.appendChild(name); li.appendChild(kind);
       list.appendChild(li);
     });
-    $("train").disabled = state.busy;
+    button("train").disabled = state.busy;
   }
 
   function kindWords(kind) {
@@ -317,7 +322,7 @@
     hideMessage();
     var t = state.table;
     if (!t) return;
-    var target = $("target").value;
+    var target = fieldValue("target");
     var ignore = Object.keys(state.ignored).filter(function (k) { return state.ignored[k] && k !== target; });
     setBusy(true);
     state.curve = {};
@@ -330,9 +335,9 @@
       kind: kind, workbook_id: workbookId(), sheet: t.sheet, header_row: t.headerRow, first_col: t.firstCol,
       columns: t.columns, n_rows: t.rows.length, sheet_max_col: t.sheetMaxCol, existing_sheets: t.sheets,
       target: kind === "train" ? target : null, ignore: kind === "train" ? ignore : [],
-      time_budget: Number($("budget").value),
-      review_threshold: $("review").value ? Number($("review").value) : null,
-      fine_tune: $("fine-tune").value
+      time_budget: Number(fieldValue("budget")),
+      review_threshold: fieldValue("review") ? Number(fieldValue("review")) : null,
+      fine_tune: fieldValue("fine-tune")
     };
     if (kind === "train") settingsSet(SETTINGS_TARGET, target);
     return api("POST", "/api/jobs", body).then(function (created) {
@@ -398,7 +403,7 @@
       progressText("Writing the results into the workbook…", 1, "");
       resolve(ev);
     } else if (ev.type === "failed" || ev.type === "cancelled") {
-      var e = new Error((ev.error && ev.error.message) || ev.message || "The run stopped.");
+      var e = /** @type {PaneError} */ (new Error((ev.error && ev.error.message) || ev.message || "The run stopped."));
       e.hint = ev.error && ev.error.hint;
       e.cancelled = ev.type === "cancelled";
       reject(e);
@@ -463,8 +468,11 @@
     });
   }
 
+  /** @param {Excel.RequestContext} ctx @param {string} name */
   function sheetOf(ctx, name) { return ctx.workbook.worksheets.getItem(name); }
 
+  /** One edit, queued on ``ctx``; a promise when it had to ask Excel something first (and synced).
+   * @param {Excel.RequestContext} ctx @param {SheetEdit} e @returns {Promise<void> | null} */
   function applyEdit(ctx, e) {
     var sheet;
     switch (e.op) {
@@ -549,14 +557,16 @@
     }
   }
 
-  /** Pictures need ExcelApi 1.9 (worksheet.shapes); an older Excel gets the rest of the results and
-   * a note saying how many pictures were left out. */
+  /** Pictures need ExcelApi 1.10: worksheet.shapes came in 1.9, but a cell's position (range.left and
+   * top, where the picture goes) only in 1.10. An older Excel gets the rest of the results and a note
+   * saying how many pictures were left out. */
   function picturesSupported() {
-    try { return Office.context.requirements.isSetSupported("ExcelApi", "1.9"); } catch (err) { return false; }
+    try { return Office.context.requirements.isSetSupported("ExcelApi", "1.10"); } catch (err) { return false; }
   }
 
   /** A PNG with its top-left corner on the anchor cell, sized in points (pixels × 0.75), moved but not
    * resized with the cells, with its alt text. The cell's position is read from Excel first. */
+  /** @param {Excel.RequestContext} ctx @param {SheetEdit} e @returns {Promise<void> | null} */
   function addPicture(ctx, e) {
     if (!picturesSupported()) { state.skippedPictures += 1; return null; }
     var sheet = sheetOf(ctx, e.sheet);
@@ -631,6 +641,7 @@
     return v;
   }
 
+  /** @param {Excel.RequestContext} ctx @param {SheetEdit} e @returns {Promise<void>} */
   function addChart(ctx, e) {
     var sheet = sheetOf(ctx, e.sheet);
     var heads = e.series.map(function (ref) {
@@ -668,8 +679,9 @@
   function settings() { return Office.context.document.settings; }
   function settingsGet(k) { try { return settings().get(k); } catch (e) { return null; } }
   function settingsSet(k, v) { try { settings().set(k, v); } catch (e) { /* read-only document */ } }
+  /** @returns {Promise<void>} */
   function settingsSave() {
-    return new Promise(function (resolve) {
+    return new Promise(/** @param {(value?: void) => void} resolve */ function (resolve) {
       try { settings().saveAsync(function () { resolve(); }); } catch (e) { resolve(); }
     });
   }
@@ -691,8 +703,8 @@
 
   function showPredictInfo() {
     var m = savedModel();
-    $("predict").disabled = !m || state.busy;
-    $("open-report").disabled = !state.reportSheet;
+    button("predict").disabled = !m || state.busy;
+    button("open-report").disabled = !state.reportSheet;
     if (m) {
       $("predict-info").textContent = "Fills '" + m.target + "' for the rows of the active sheet with the model trained on " +
         new Date(m.trained).toLocaleString() + ". The sheet needs the same columns the model learned from.";
@@ -703,7 +715,12 @@
 
   // ---------------------------------------------------------------------------------------------
   // display
+  /** @param {string} id @returns {HTMLElement} */
   function $(id) { return document.getElementById(id); }
+  /** One of the pane's buttons. @param {string} id @returns {HTMLButtonElement} */
+  function button(id) { return /** @type {HTMLButtonElement} */ ($(id)); }
+  /** What a field of the pane (an <input> or a <select>) holds. @param {string} id @returns {string} */
+  function fieldValue(id) { return /** @type {HTMLInputElement | HTMLSelectElement} */ ($(id)).value; }
 
   function textLine(t) { var d = document.createElement("div"); d.textContent = t; return d; }
 
@@ -723,11 +740,11 @@
 
   function setBusy(b) {
     state.busy = b;
-    $("train").disabled = b || !state.schema;
-    $("predict").disabled = b || !savedModel();
-    $("cancel").disabled = !b;
+    button("train").disabled = b || !state.schema;
+    button("predict").disabled = b || !savedModel();
+    button("cancel").disabled = !b;
     $("cancel").hidden = !b;
-    $("refresh").disabled = b;
+    button("refresh").disabled = b;
   }
 
   function progressText(detail, fraction, eta) {
@@ -843,7 +860,7 @@
       b.addEventListener("click", function () { setView(b.getAttribute("data-view")); });
     });
     $("refresh").addEventListener("click", refresh);
-    $("target").addEventListener("change", function () { loadSchema($("target").value).catch(showError); });
+    $("target").addEventListener("change", function () { loadSchema(fieldValue("target")).catch(showError); });
     $("train").addEventListener("click", function () { runJob("train"); });
     $("predict").addEventListener("click", function () { refresh().then(function () { runJob("predict"); }); });
     $("cancel").addEventListener("click", cancel);
