@@ -18,12 +18,13 @@ except ModuleNotFoundError:  # Python 3.10
     sys.exit("tools/floors.py needs Python 3.11 or later (tomllib); run it with python3.11.")
 
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
-FLOOR = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*>=\s*([0-9][0-9A-Za-z.]*)\s*(?:,|;|$)")
+#: "name>=floor" (or "name==version": a pinned dependency is its own floor)
+FLOOR = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(?:>=|==)\s*([0-9][0-9A-Za-z.]*)\s*(?:,|;|$)")
 
 
 def floors() -> dict[str, str]:
-    """Each direct dependency's name and floor; one without a floor (``>=``) is an error: there is
-    nothing to check it at."""
+    """Each direct dependency's name and floor; one without a floor (``>=``, or a ``==`` pin) is an
+    error: there is nothing to check it at."""
     deps = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]["dependencies"]
     out: dict[str, str] = {}
     for dep in deps:
