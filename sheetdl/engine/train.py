@@ -147,7 +147,9 @@ def _prepare_pictures(frame: pd.DataFrame, table: Table, schema: Schema, opts: F
     tune, tune_note = fine_tune_plan(opts.fine_tune, int((filled & labelled).sum()), int(filled.sum()), device,
                                      opts.time_budget, pick.network)
     if pick.network is None and (opts.fine_tune == "yes" or opts.fine_tune == "auto" and device.type == "cuda"):
-        tune_note = "Fine-tuning adapts a pretrained network, so it was not done either."
+        tune_note = ("Fine-tuning adapts a pretrained network, so it was not done either." if pick.note else
+                     f"{PICTURE_NOTE} fine-tuning adapts a pretrained network, and 'Picture network' is set to "
+                     f"from scratch, so it was not done.")
     return prepare_images(frame, table, schema, training=True, folder=opts.image_folder,
                           allowed=opts.allowed_image_folders, allow_download=opts.allow_download,
                           progress=progress, cancel=opts.cancel, fine_tune=tune, fine_tune_note=tune_note,

@@ -182,3 +182,14 @@ def test_old_picture_specs_without_a_network_mean_resnet18():
     eff = networks.feature_cost({"size": 224, "network": "efficientnet-lite0"})
     res = networks.feature_cost({"size": 224})
     assert 0.4 * res < eff < 0.9 * res
+
+
+def test_fine_tuning_asked_for_with_no_pretrained_network_chosen_says_why_not(tmp_path):
+    src = picture_book(tmp_path, n=20, blank=0)
+    table = sheetdl.read_table(src)
+    model, res = train_table(table, sheetdl.schema.infer_schema(table, target="Shape"),
+                             FitOptions(time_budget=3, device="cpu", fine_tune="yes", picture_network="scratch"),
+                             reasons=False)
+    assert model.schema.column("Photo").parse["image"]["mode"] == "pixels"
+    assert ("About the pictures: fine-tuning adapts a pretrained network, and 'Picture network' is set to from "
+            "scratch, so it was not done.") in res.notes
