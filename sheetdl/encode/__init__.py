@@ -6,7 +6,6 @@ pixels (``pictures``).
 from .blanks import Donors, Filled, GapPractice, blank_columns, never_blank, rare_gaps, unseen_blank_notes
 from .pictures import (
     FEATURES_VARIANT,
-    PICTURE_NETWORKS,
     PICTURE_NOTE,
     NetworkPick,
     PictureReport,
@@ -50,7 +49,6 @@ __all__ = [
     "unseen_blank_notes",
     "NetworkPick",
     "pick_network",
-    "PICTURE_NETWORKS",
     "Donors",
     "Filled",
     "PictureReport",

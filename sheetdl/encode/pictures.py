@@ -33,7 +33,7 @@ from ..schema import Column, Schema
 from ..sheets import Table
 
 __all__ = ["PictureReport", "prepare_images", "image_folder", "backbone_for", "FEATURES_VARIANT", "PICTURE_NOTE",
-           "NetworkPick", "pick_network", "PICTURE_NETWORKS"]
+           "NetworkPick", "pick_network"]
 
 #: how the report's notes about the way pictures were read begin (the CLI repeats them)
 PICTURE_NOTE = "About the pictures:"
@@ -99,9 +99,6 @@ def image_folder(table: Table, folder: Path | None) -> Path:
 
 
 FEATURES_VARIANT = "{network}-{sha}"
-
-#: the 'Picture network' setting's values: the best pretrained network here, one by name, or none
-PICTURE_NETWORKS = ("auto", EFFICIENTNET, RESNET18, "scratch")
 
 
 def _image_columns(schema: Schema) -> list[Column]:
