@@ -76,7 +76,9 @@ DEFAULT_CACHE = Path(os.environ.get("SHEETDL_BENCH_CACHE", Path.home() / ".cache
 SHEET = "Data"
 PEERS = ["hgb", "linear", "mlp", "lightgbm", "catboost"]
 MODELS = ["sheetdl"] + PEERS
-LABELS = {"sheetdl": "SheetDL", "hgb": "HGB", "linear": "LogReg/Ridge", "mlp": "MLP",
+#: rows written beside each SheetDL fold, from its saved model: the networks alone and the trees alone
+PARTS = {"sheetdl-net": 1.0, "sheetdl-trees": 0.0}
+LABELS = {"sheetdl": "SheetDL", "sheetdl-net": "SheetDL net", "sheetdl-trees": "SheetDL trees", "hgb": "HGB", "linear": "LogReg/Ridge", "mlp": "MLP",
           "lightgbm": "LightGBM", "catboost": "CatBoost"}
 TIE_ACC = 0.001      # accuracy: |difference| <= this is a tie
 TIE_RMSE = 0.005     # RMSE: |difference| <= this share of the other model's RMSE is a tie
@@ -386,9 +388,42 @@ def sheetdl_fold(spec: dict, df: pd.DataFrame, test_idx: np.ndarray, budget: flo
         if np.isfinite(p1).all():
             proba = np.c_[1 - p1, p1]
     r = scores(spec, y, pred, proba, classes)
-    for f in (book, out):
+    parts = _parts(out.with_suffix(".sheetdl"), spec, df, test_idx, pred)
+    for f in (book, out, out.with_suffix(".sheetdl")):
         f.unlink(missing_ok=True)
-    return {**r, "fit_s": wall, "wall_s": wall}
+    return {**r, "fit_s": wall, "wall_s": wall, "parts": parts}
+
+
+def _parts(model_file: Path, spec: dict, df: pd.DataFrame, test_idx: np.ndarray, pred: list) -> dict[str, dict]:
+    """The same fold's scores from the saved model with its networks alone and its trees alone (the
+    blend's weight set to 1 or 0), so a change to the blend is judged on one training run. Empty when
+    the model has no trees. The model's own blend, predicted this way, must give the CLI's answers:
+    the share of the held-out rows where it does is kept in the note."""
+    from sheetdl.engine import FittedModel
+
+    model = FittedModel.load(model_file)
+    if not model.blend:
+        return {}
+    target, reg = spec["target"], spec["task"] == "regression"
+    rows = df.drop(columns=[target]).iloc[test_idx].reset_index(drop=True)
+    y = df[target].iloc[test_idx]
+    own = model.blend["network"]
+    same = model.predict(rows).tolist()
+    agree = float(np.mean([_label(a) == _label(b) if not reg else abs(float(a) - float(b)) <= 1e-6 * (1 + abs(float(b)))
+                           for a, b in zip(same, pred)]))
+    out = {}
+    for name, w in PARTS.items():
+        model.blend["network"] = w
+        part = model.predict(rows).tolist()
+        proba = classes = None
+        if not reg and df[target].map(_label).nunique() == 2:
+            classes = sorted(df[target].map(_label).unique())
+            pr = model.predict_proba(rows)
+            cols = [_label(c) for c in pr.columns]
+            proba = np.c_[pr.iloc[:, cols.index(classes[0])], pr.iloc[:, cols.index(classes[1])]]
+        out[name] = {**scores(spec, y, part, proba, classes), "note": f"net weight {own:g}; blend = CLI on {agree:.3f}"}
+    model.blend["network"] = own
+    return out
 
 
 # ------------------------------------------------------------------ running
@@ -410,6 +445,9 @@ def run_unit(spec: dict, model: str, cache: str, budget: float, seed: int, who: 
             try:
                 if model == "sheetdl":
                     r = sheetdl_fold(spec, df, te, budget, seed, workdir, i)
+                    for part, pr in r.pop("parts").items():
+                        rows.append({**base, "model": part, "fold": i, "fit_s": r["fit_s"], "wall_s": r["wall_s"],
+                                     "status": "ok", **pr})
                 else:
                     r = peer_fold(model, spec, df.iloc[tr], df.iloc[te])
                 rows.append({**base, "fold": i, **r, "status": "ok", "note": ""})
@@ -489,7 +527,7 @@ def run(args) -> int:
     def finished(spec, model, rows):
         append_rows(out, rows)
         done_rows.extend(rows)
-        ok = [r for r in rows if r["status"] == "ok"]
+        ok = [r for r in rows if r["status"] == "ok" and r["model"] == model]
         key = "rmse" if spec["task"] == "regression" else "acc"
         score = np.mean([r[key] for r in ok]) if ok else float("nan")
         errs = [r["note"] for r in rows if r["status"] != "ok"]
@@ -507,7 +545,7 @@ def run(args) -> int:
                 s, m = futs[f]
                 finished(s, m, f.result())
     print(f"done in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-    print(report(read_results([out]), half=args.half, versus=args.versus, only=[s["name"] for s in specs]))
+    print(report(read_results([out]), half=args.half, versus=args.versus, only=[s["name"] for s in specs], parts=True))
     return 0
 
 
@@ -553,7 +591,8 @@ def _wtl(a: float, b: float, reg: bool) -> str:
     return "w" if a > b else "l"
 
 
-def report(df: pd.DataFrame, half: str = "all", versus: str = "sheetdl", only: list[str] | None = None) -> str:
+def report(df: pd.DataFrame, half: str = "all", versus: str = "sheetdl", only: list[str] | None = None,
+           parts: bool = False) -> str:
     pt = per_table(df)
     if only:
         pt = pt[pt["table"].isin(only)]
@@ -564,7 +603,7 @@ def report(df: pd.DataFrame, half: str = "all", versus: str = "sheetdl", only: l
         ph = pt[pt["half"] == h]
         if ph.empty:
             continue
-        models = [m for m in MODELS if m in set(ph["model"])]
+        models = [m for m in MODELS + (list(PARTS) if parts else []) if m in set(ph["model"])]
         lines.append(f"## {h} half\n")
         for kind_, key, hb in (("classification", "acc", True), ("regression", "rmse", False)):
             sub = ph[ph["task"].map(wide_tables.kind) == kind_]
@@ -636,6 +675,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--report", action="store_true", help="only print the report from saved results")
     p.add_argument("--results", nargs="+", type=Path, help="results CSVs for --report (default: all wide-*.csv)")
     p.add_argument("--versus", default="sheetdl", help="the model whose wins/ties/losses are counted (default sheetdl)")
+    p.add_argument("--parts", action="store_true", help="--report: also SheetDL's networks alone and trees alone "
+                                                         "(from each fold's saved model)")
     p.add_argument("--build", action="store_true", help="only build the cached workbooks and list the tables")
     args = p.parse_args(argv)
     wide_tables.check_halves()
@@ -652,7 +693,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.report:
         paths = args.results or sorted(glob.glob(str(RESULTS_DIR / "wide-*.csv")), key=os.path.getmtime)
         print(report(read_results([Path(x) for x in paths]), half=args.half, versus=args.versus,
-                     only=[s["name"] for s in selected(args)] if args.only else None))
+                     only=[s["name"] for s in selected(args)] if args.only else None, parts=args.parts))
         return 0
     return run(args)
 

@@ -133,6 +133,29 @@ def fit_temperature(y_true: np.ndarray, proba: np.ndarray) -> float:
     return float(min(fine, key=loss))
 
 
+#: the network's share of the blend with the boosted trees is one of 0, 0.05, 0.1, … 1
+BLEND_STEPS = 20
+
+
+def blend_weight(y_true: np.ndarray, net: np.ndarray, trees: np.ndarray, task: str) -> float:
+    """The network's share w of the blend w × network + (1 − w) × trees that answers out-of-fold rows
+    best: the lowest log loss (probabilities) or squared error (standardised numbers). One number for
+    the whole model, from a grid, so it cannot overfit much; a tie goes to the network."""
+    y = np.asarray(y_true)
+    net, trees = np.asarray(net, np.float64), np.asarray(trees, np.float64)
+    rows = np.arange(len(y))
+
+    def loss(w: float) -> float:
+        mix = w * net + (1 - w) * trees
+        if task == "classification":
+            return float(-np.log(np.clip(mix[rows, y.astype(np.int64)], 1e-12, 1.0)).mean())
+        return float(((mix - y) ** 2).mean())
+
+    if len(y) == 0:
+        return 1.0
+    return float(min(np.linspace(1.0, 0.0, BLEND_STEPS + 1), key=loss))  # min keeps the first (network) of ties
+
+
 def reliability(y_true: np.ndarray, proba: np.ndarray) -> list[dict[str, float]]:
     """Rows binned by confidence (the probability of the predicted class): in each bin, how many
     rows, their average confidence and how often the prediction was right."""

@@ -66,7 +66,7 @@ def permutation_importance(members, frame: pd.DataFrame, y: np.ndarray, labelled
                            deadline: float | None = None, kinds: dict[str, str] | None = None) -> list[Importance]:
     """Score drop on each member's held-out rows when one input column is shuffled among them.
 
-    ``predict(net, enc) -> outputs``; ``y`` holds encoded targets of the labelled rows. A categorical
+    ``predict(member, enc) -> outputs`` (its network blended with its trees); ``y`` holds encoded targets of the labelled rows. A categorical
     column is one input, not one per level; so is a date (its several numbers move together).
     """
     rng = np.random.default_rng(seed)
@@ -76,14 +76,14 @@ def permutation_importance(members, frame: pd.DataFrame, y: np.ndarray, labelled
         if len(pos) < 2:
             continue
         enc = m.encoder.transform(frame.iloc[labelled[pos]])
-        base = _score(task, predict(m.net, enc), y[pos])
+        base = _score(task, predict(m, enc), y[pos])
         repeats = min(REPEATS, max(1, -(-PERMUTED_ROWS // len(pos))))
         for col, (block, idx) in m.encoder.slices().items():
             for _ in range(repeats):
                 if deadline is not None and time.monotonic() > deadline and drops.get(col):
                     break
                 shuffled = _replace(enc, block, idx, rng.permutation(len(pos)))
-                drops.setdefault(col, []).append(base - _score(task, predict(m.net, shuffled), y[pos]))
+                drops.setdefault(col, []).append(base - _score(task, predict(m, shuffled), y[pos]))
     out = [
         Importance(column=c, drop=float(np.mean(d)), spread=float(np.std(d)), kind=(kinds or {}).get(c, ""))
         for c, d in drops.items()

@@ -13,16 +13,19 @@ import torch
 from ..encode import Donors, EncodedTable, Filled, TableEncoder, TargetEncoder, prepare_images, unseen_blank_notes
 from ..encode import image_folder as folder_of
 from ..errors import DataError
-from ..models import TabularNet
+from ..models import TabularNet, Trees
 from ..schema import Schema, typed_frame
 from ..sheets import Table
-from ..training import Member, predict_net
+from ..training import Member, predict_member
 from . import evaluate, explain
 from .pictures import picture_rows
 from .results import Importance, Results
 from .store import read_model_file, write_model_file
 
 __all__ = ["FittedModel", "load_model", "number_words"]
+
+#: a member's boosted trees' tensors in the model file: 'm{i}.trees.{array}'
+TREES_PREFIX = "trees."
 
 
 @dataclass
@@ -46,6 +49,10 @@ class FittedModel:
     #: a sample of the training rows' values, to answer those blanks from the rows most like them
     #: (encode.Donors); None for models saved before, which read such a blank as a typical value
     donors: Donors | None = field(default=None, repr=False, compare=False)
+    #: the blend of each member's network with its boosted trees, learned on out-of-fold answers:
+    #: {"network": w, "trees": 1 − w, "scores": {"network": …, "trees": …, "blend": …}} (the held-out
+    #: accuracy or RMSE of each); empty = the networks alone
+    blend: dict = field(default_factory=dict)
     #: where predictions are computed: the CPU, except while training explains itself on a GPU
     predict_device: torch.device = field(default_factory=lambda: torch.device("cpu"), repr=False, compare=False)
 
@@ -61,6 +68,11 @@ class FittedModel:
     @property
     def classes(self) -> list | None:
         return self.schema.classes
+
+    @property
+    def net_weight(self) -> float:
+        """The networks' share of each answer (1: no trees)."""
+        return float(self.blend.get("network", 1.0))
 
     def predict(self, data: pd.DataFrame | Table, *, image_folder=None) -> pd.Series:
         """The prediction for every row, labels as the user wrote them. Relative picture paths start at
@@ -99,6 +111,9 @@ class FittedModel:
         for i, m in enumerate(self.members):
             tensors.update({f"m{i}.{name}": t for name, t in m.net.state_dict().items()})
             members.append({"encoder": m.encoder.to_json(), "net": m.net.config, "history": m.history})
+            if m.trees is not None:
+                tensors.update({f"m{i}.{TREES_PREFIX}{name}": t for name, t in m.trees.tensors().items()})
+                members[-1]["trees"] = m.trees.config()
         write_model_file(path, {
             "schema": self.schema.to_dict(),
             "target_encoder": self.target_encoder.to_json(),
@@ -113,6 +128,8 @@ class FittedModel:
             "blank_free": self.blank_free,
             # likewise: training rows' values, to answer blanks the model never saw (encode.Donors)
             "donors": self.donors.to_json() if self.donors is not None else None,
+            # format 9 (members' "trees"); absent, or empty, for networks alone
+            "blend": self.blend,
         }, tensors, private=private)
 
     @classmethod
@@ -124,13 +141,15 @@ class FittedModel:
             net = TabularNet(**md["net"])
             prefix = f"m{i}."
             state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+            own = {k[len(TREES_PREFIX):]: state.pop(k) for k in list(state) if k.startswith(TREES_PREFIX)}
+            trees = Trees.from_file(md["trees"], own) if md.get("trees") else None
             if "head.weight" in state:  # format 1: one plain linear head
                 state["head_weight"] = state.pop("head.weight").T[None].contiguous()
                 state["head_bias"] = state.pop("head.bias")[None].contiguous()
             net.load_state_dict(state)
             net.eval()
             members.append(Member(encoder=TableEncoder.from_json(md["encoder"]), net=net,
-                                  history=md["history"], valid_rows=None))
+                                  history=md["history"], valid_rows=None, trees=trees))
         return cls(
             schema=Schema.from_dict(d["schema"]),
             target_encoder=TargetEncoder.from_json(d["target_encoder"]),
@@ -143,6 +162,7 @@ class FittedModel:
             calibration=d.get("calibration", {}),
             blank_free=d.get("blank_free"),
             donors=Donors.from_json(d["donors"]) if d.get("donors") else None,
+            blend=d.get("blend") or {},
         )
 
     def results_for(self, table: Table, *, reasons: bool = True, image_folder=None,
@@ -212,8 +232,8 @@ class FittedModel:
     # ---- for training (train.py), which measures the fold members on held-out rows -----------
     def answers_of(self, members: list[Member], encs: list[EncodedTable]) -> np.ndarray:
         """The fold members' mean answer (calibrated probabilities / standardised numbers)."""
-        device = self.predict_device
-        outs = [predict_net(m.net, e, device, self.task) for m, e in zip(members, encs)]
+        device, w = self.predict_device, self.net_weight
+        outs = [predict_member(m, e, device, self.task, w) for m, e in zip(members, encs)]
         return self.calibrated(np.mean(outs, axis=0))
 
     def calibrated(self, outputs: np.ndarray) -> np.ndarray:
@@ -222,8 +242,8 @@ class FittedModel:
 
     def answers_and_spread(self, members: list[Member], encs: list[EncodedTable]) -> tuple[np.ndarray, np.ndarray]:
         """The members' mean answer (standardised numbers) and the spread of their TabM members."""
-        device = self.predict_device
-        pairs = [predict_net(m.net, e, device, self.task, spread=True) for m, e in zip(members, encs)]
+        device, w = self.predict_device, self.net_weight
+        pairs = [predict_member(m, e, device, self.task, w, spread=True) for m, e in zip(members, encs)]
         return np.mean([p[0] for p in pairs], axis=0), np.mean([p[1] for p in pairs], axis=0)
 
     def interval_of(self, mean: np.ndarray, spread: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -46,7 +46,9 @@ FORMAT = "sheetdl-model"
 #: 8: picture columns read by a pretrained network other than ResNet-18 (image encoders gain
 #:    'network_', image inputs 'network'; a fine-tuned EfficientNet-Lite0 tail's weights). Written only
 #:    by models that use it: an older SheetDL would read such pictures with the wrong network.
-FORMAT_VERSION = 8
+#: 9: boosted trees beside each member's network (members gain 'trees', their arrays are tensors
+#:    'm{i}.trees.*'; the model gains 'blend', the network's share). Written only by models with trees.
+FORMAT_VERSION = 9
 
 #: tensor names of fine-tuned pretrained blocks (picture columns) of member i ('m{i}.'), saved as float16
 _TUNED_BLOCK = re.compile(r"^m\d+\.images\.\d+\.block\.")
@@ -75,6 +77,8 @@ def _number_clips(encoder: dict) -> set:
 def format_version(members: list[dict]) -> int:
     """The oldest format that can hold the members (their encoder and net JSON), so older SheetDL
     versions read what they can."""
+    if any(m.get("trees") for m in members):
+        return 9
     if any(enc.get("network_") for m in members for enc in m["encoder"]["encoders"].values()):
         return 8
     if any(c != SOFT_CLIP_BEFORE for m in members for c in _number_clips(m["encoder"])):

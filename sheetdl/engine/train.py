@@ -35,6 +35,7 @@ from ..training import (
     choose_device,
     ctrl_c_cancels,
     fine_tune_plan,
+    predict_member,
     predict_net,
     train_members,
 )
@@ -158,23 +159,34 @@ def _prepare_pictures(frame: pd.DataFrame, table: Table, schema: Schema, opts: F
 
 def _answers(model: FittedModel, run: _Run) -> tuple[np.ndarray, np.ndarray]:
     """(answers, spread) for every row: held-out for labelled rows (each from the fold model that did
-    not train on it), the members' average for the rows to fill in; calibrated on the held-out ones."""
+    not train on it), the members' average for the rows to fill in; the networks blended with their
+    trees, and calibrated, on the held-out ones."""
     members, labelled, frame, task = model.members, run.labelled, run.frame, run.schema.task
     n_out = model.target_encoder.n_classes_ if task == "classification" else 0
-    outputs = np.zeros((len(frame), n_out) if n_out else len(frame), dtype=np.float64)
+    shape = (len(labelled), n_out) if n_out else len(labelled)
+    net_held, trees_held = np.zeros(shape), np.zeros(shape)
     spread = np.zeros(len(frame))
+    with_trees = run.k > 1 and all(m.trees is not None for m in members)
     for f, m in enumerate(members):
         pos = np.flatnonzero(run.fit.folds == f)
         if len(pos):
             enc = m.encoder.transform(frame.iloc[labelled[pos]])
             if run.regression:
-                outputs[labelled[pos]], spread[labelled[pos]] = predict_net(m.net, enc, model.predict_device, task,
-                                                                            spread=True)
+                net_held[pos], spread[labelled[pos]] = predict_net(m.net, enc, model.predict_device, task, spread=True)
             else:
-                outputs[labelled[pos]] = predict_net(m.net, enc, model.predict_device, task)
+                net_held[pos] = predict_net(m.net, enc, model.predict_device, task)
+            if with_trees:
+                assert m.trees is not None
+                trees_held[pos] = m.trees.predict(enc.numeric, enc.categorical)
+    outputs = np.zeros((len(frame), n_out) if n_out else len(frame), dtype=np.float64)
     if run.k == 1:  # too few rows to hold any out: the labelled rows' answers are in-sample
         outputs[labelled] = model.answers_of(members, [members[0].encoder.transform(frame.iloc[labelled])])
     else:
+        if with_trees:
+            _blend(model, run, net_held, trees_held)
+        w = model.net_weight
+        outputs[labelled] = w * net_held + (1 - w) * trees_held if with_trees else net_held
+        spread[labelled] *= w
         _calibrate(model, run.y, outputs[labelled], spread[labelled], run.fit.folds)
         if not run.regression and model.calibration:  # the held-out probabilities too, as users get them
             model.calibration["calibration_error_before"] = evaluate.expected_calibration_error(run.y,
@@ -187,6 +199,24 @@ def _answers(model: FittedModel, run: _Run) -> tuple[np.ndarray, np.ndarray]:
         else:
             outputs[run.blank] = model.answers_of(members, blank_encs)
     return outputs, spread
+
+
+def _blend(model: FittedModel, run: _Run, net_held: np.ndarray, trees_held: np.ndarray) -> None:
+    """The networks' share of each answer, chosen on the held-out answers (evaluate.blend_weight),
+    with each model's held-out score for the report (accuracy, or RMSE in the target's units)."""
+    w = round(evaluate.blend_weight(run.y, net_held, trees_held, run.schema.task), 2)
+
+    def score(held: np.ndarray) -> float:
+        if not run.regression:
+            return float((held.argmax(1) == run.y).mean())
+        inv = model.target_encoder.inverse_transform
+        return float(np.sqrt(np.mean((inv(held) - inv(run.y)) ** 2)))
+
+    model.blend = {"network": w, "trees": round(1 - w, 6), "trees_count": int(sum(m.trees.n_trees for m in model.members
+                                                                                 if m.trees is not None)),
+                   "scores": {"network": score(net_held), "trees": score(trees_held),
+                              "blend": score(w * net_held + (1 - w) * trees_held)},
+                   "measure": "rmse" if run.regression else "accuracy"}
 
 
 def _calibrate(model: FittedModel, y: np.ndarray, held: np.ndarray, spread: np.ndarray, folds: np.ndarray) -> None:
@@ -267,7 +297,7 @@ def _explain(model: FittedModel, res: Results, run: _Run, outputs: np.ndarray, r
     if k > 1:
         res.importance = explain.permutation_importance(
             members, run.frame, run.y, labelled, folds, run.schema.task,
-            lambda net, enc: predict_net(net, enc, model.predict_device, run.schema.task),
+            lambda member, enc: predict_member(member, enc, model.predict_device, run.schema.task, model.net_weight),
             seed=opts.seed, kinds={c.name: c.kind for c in run.schema.features},
             deadline=run.t0 + EXPLAIN_DEADLINE_SHARE * opts.time_budget)
     if reasons:

@@ -1,5 +1,5 @@
 """Networks as plain ``nn.Module``s: the tabular network (``tabular``), the picture networks and what
-goes with them (``image``, ``tuning``); and the thin Lightning wrappers that train them (``module``),
+goes with them (``image``, ``tuning``); the boosted trees fitted beside the network (``trees``); and the thin Lightning wrappers that train them (``module``),
 which are imported from there, and only to train: predicting with a saved model never loads
 Lightning.
 """
@@ -29,6 +29,7 @@ from .networks import (
     tune_cost,
 )
 from .tabular import IMAGE_EMBEDDING, N_BINS, NUMBER_EMBEDDING, TEXT_DIM, TabularNet, embedding_dim
+from .trees import Trees, fit_trees, trees_available
 
 __all__ = [
     "TabularNet",
@@ -57,4 +58,7 @@ __all__ = [
     "input_scaling",
     "feature_cost",
     "tune_cost",
+    "Trees",
+    "fit_trees",
+    "trees_available",
 ]

@@ -10,7 +10,7 @@ from .fit import CrossFit, Member, ctrl_c_cancels, train_members
 from .options import CancelFn, FitOptions, Progress, ProgressFn, training_fraction
 from .picture_plan import PIXEL_MODES, TUNE_EPOCHS, fine_tune_plan, picture_folds
 from .plan import batch_size, choose_device, choose_ensemble, choose_shape, forward_macs, make_folds, n_folds_for
-from .predict import predict_net, to_tensors
+from .predict import predict_member, predict_net, to_tensors
 
 __all__ = [
     "FitOptions",
@@ -23,6 +23,7 @@ __all__ = [
     "train_members",
     "ctrl_c_cancels",
     "predict_net",
+    "predict_member",
     "to_tensors",
     "n_folds_for",
     "make_folds",

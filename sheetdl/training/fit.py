@@ -26,7 +26,17 @@ import torch
 
 from ..encode import EncodedTable, GapPractice, TableEncoder, TargetEncoder, blank_columns, rare_gaps
 from ..errors import Cancelled, DataError
-from ..models import N_BINS, NUMBER_EMBEDDING, TEXT_DIM, TabularNet, embedding_dim, refresh_batchnorm, to_input
+from ..models import (
+    N_BINS,
+    NUMBER_EMBEDDING,
+    TEXT_DIM,
+    TabularNet,
+    Trees,
+    embedding_dim,
+    fit_trees,
+    refresh_batchnorm,
+    to_input,
+)
 from ..schema import Schema, Task
 from .options import (
     DECAY_PATIENCE,
@@ -68,6 +78,10 @@ GPU_PRECISION: Final = "bf16-mixed"
 #: the inner validation split of fold f is drawn with seed + INNER_SPLIT_SEED + f, apart from the
 #: seeds the folds' own training draws from (seed + f)
 INNER_SPLIT_SEED = 1000
+#: boosted trees beside each fold's network (models/trees.py), blended with it by how well each
+#: answers the rows it did not train on (engine/train.py): on the wide benchmark's tuning half
+#: (benchmarks/wide.py) neither alone was best on every kind of table
+TREES = True
 
 
 @dataclass
@@ -79,6 +93,9 @@ class Member:
     history: list[dict]
     #: labelled-row positions this member never trained on (None: a model loaded from a file)
     valid_rows: np.ndarray | None
+    #: boosted trees fitted on the same rows and inputs (None: none, e.g. a single fold or no inputs
+    #: they can read); blended with the network's answer by the model's weight
+    trees: Trees | None = None
 
 
 def quiet_lightning() -> None:
@@ -267,12 +284,18 @@ def train_members(frame: pd.DataFrame, y: np.ndarray, labelled: np.ndarray, sche
         if shape is None:  # one shape for every fold, planned from the first
             shape = _plan_shape(fold, n_outputs, k, task, opts.time_budget, device)
         attempt.batch_size = min(batch_size(len(fold.fit_pos)), attempt.batch_size or 1 << 30)
+        trees = _fit_trees(fold, y, k, schema, n_outputs, opts.seed + f)
+        if opts.cancel is not None and opts.cancel():
+            raise Cancelled()
         net, module = _train_fold(fold, y, k, shape, attempt, notes, schema, opts, start, total_deadline)
         if opts.cancel is not None and opts.cancel():
             raise Cancelled()
         net.eval()
         members.append(Member(encoder=fold.encoder, net=net.cpu(), history=module.history,
-                              valid_rows=np.flatnonzero(folds == f) if k > 1 else np.arange(0)))
+                              valid_rows=np.flatnonzero(folds == f) if k > 1 else np.arange(0), trees=trees))
+    if any(m.trees is None for m in members):  # blended only where every fold has its trees
+        for m in members:
+            m.trees = None
     return CrossFit(members=members, folds=folds, device=attempt.device, device_words=attempt.device_words,
                     seconds=time.monotonic() - start, notes=notes, practised=practised)
 
@@ -297,6 +320,21 @@ def _fold(frame: pd.DataFrame, y: np.ndarray, labelled: np.ndarray, folds: np.nd
         enc_stop=enc_all.take(np.array([pos_index[p] for p in stop_pos])),
         gaps=rare_gaps(frame.iloc[rows_fit], encoder, to_fill) if GAP_PRACTICE else None,
     )
+
+
+def _fit_trees(fold: _Fold, y: np.ndarray, k: int, schema: Schema, n_outputs: int, seed: int) -> Trees | None:
+    """The fold's boosted trees, on all its training rows (those the network learns from and those
+    that stop it: the trees need no stopping rows below 10,000 rows). None with a single fold: nothing
+    is held out to weigh them against the network."""
+    if not TREES or k < 2:
+        return None
+    parts = [(fold.fit_pos, fold.enc_fit)]
+    if fold.stop_pos is not fold.fit_pos:  # tiny data watches its training rows: they are in once
+        parts.append((fold.stop_pos, fold.enc_stop))
+    rows = np.concatenate([p for p, _ in parts])
+    return fit_trees(np.concatenate([e.numeric for _, e in parts]), np.concatenate([e.categorical for _, e in parts]),
+                     fold.encoder.cardinalities, y[rows], schema.task,
+                     n_outputs if schema.task == "classification" else 0, seed)
 
 
 def _plan_shape(fold: _Fold, n_outputs: int, k: int, task: str, time_budget: float, device: torch.device) -> _Shape:

@@ -16,7 +16,7 @@ from ..encode import EncodedTable
 from ..models import TabularNet
 from .picture_plan import PIXEL_MODES
 
-__all__ = ["predict_net", "to_tensors", "threads_for", "has_pixels", "pixel_batch", "SINGLE_THREAD_WORK",
+__all__ = ["predict_net", "predict_member", "to_tensors", "threads_for", "has_pixels", "pixel_batch", "SINGLE_THREAD_WORK",
            "PIXEL_PREDICT_BATCH"]
 
 #: below this much work per step (batch × members × width), one thread beats two: the step is too
@@ -89,6 +89,23 @@ def predict_net(net: TabularNet, enc: EncodedTable, device: torch.device, task: 
         return (empty, np.zeros(0, np.float32)) if spread else empty
     mean = torch.cat(outs).cpu().numpy()
     return (mean, torch.cat(spreads).cpu().numpy()) if spread else mean
+
+
+def predict_member(member, enc: EncodedTable, device: torch.device, task: str, net_weight: float = 1.0, *,
+                   spread: bool = False):
+    """A fold member's answer, as :func:`predict_net`'s: its network's, blended with its boosted trees'
+    (``net_weight`` × network + (1 − ``net_weight``) × trees) where it has trees. The spread is the
+    network's, scaled by its weight (the trees give none). A weight of 0 never runs the network."""
+    trees = getattr(member, "trees", None)
+    if trees is None or net_weight >= 1.0:
+        return predict_net(member.net, enc, device, task, spread=spread)
+    from_trees = trees.predict(enc.numeric, enc.categorical)
+    if net_weight <= 0.0:
+        return (from_trees, np.zeros(len(enc), np.float32)) if spread else from_trees
+    if spread:
+        net, net_spread = predict_net(member.net, enc, device, task, spread=True)
+        return net_weight * net + (1 - net_weight) * from_trees, net_weight * net_spread
+    return net_weight * predict_net(member.net, enc, device, task) + (1 - net_weight) * from_trees
 
 
 #: pictures whose embeddings a net remembers at most (256 bytes each)

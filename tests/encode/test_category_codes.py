@@ -93,8 +93,8 @@ def test_permutation_importance_of_a_category_a_fold_never_saw_filled():
     y = (frame["bp"] > 120).to_numpy().astype(int)
     folds = np.arange(len(frame)) % 2
 
-    def predict(net, enc):
-        return _probabilities([_Member(encoder, net)], [enc])
+    def predict(m, enc):
+        return _probabilities([_Member(encoder, m.net)], [enc])
 
     out = permutation_importance([member, member], frame, y, np.arange(len(frame)), folds, "classification",
                                  predict)

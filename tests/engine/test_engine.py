@@ -404,7 +404,7 @@ def test_permutation_repeats_shrink_as_folds_grow(rows, shuffles):
     member.net = "net"
     calls = []
 
-    def predict(net, enc):
+    def predict(member, enc):
         calls.append(len(enc))
         p1 = 1 / (1 + np.exp(-10 * enc.numeric[:, 0]))
         return np.stack([1 - p1, p1], axis=1)
