@@ -46,13 +46,13 @@ def measure(rows: int, cols: int, device_setting: str, epochs: int, graphs: bool
     import torch
 
     from sheetdl import training
+    from sheetdl.encode import TableEncoder
+    from sheetdl.models import NUMBER_EMBEDDING, TabularNet, embedding_dim
+    from sheetdl.models.module import TabularDataModule, TabularModule
+    from sheetdl.schema import Column
     from sheetdl.training.fit import quiet_lightning
     from sheetdl.training.options import DEPTH, HIDDEN, INNER_VALID_SHARE
     from sheetdl.training.predict import threads_for
-    from sheetdl.encode import TableEncoder
-    from sheetdl.models.module import TabularDataModule, TabularModule
-    from sheetdl.models import NUMBER_EMBEDDING, TabularNet, embedding_dim
-    from sheetdl.schema import Column
 
     quiet_lightning()
     accelerator, device, words = training.choose_device(device_setting)

@@ -409,7 +409,7 @@ def _parts(model_file: Path, spec: dict, df: pd.DataFrame, test_idx: np.ndarray,
     y = df[target].iloc[test_idx]
     own = model.blend["network"]
     same = model.predict(rows).tolist()
-    agree = float(np.mean([_label(a) == _label(b) if not reg else abs(float(a) - float(b)) <= 1e-6 * (1 + abs(float(b)))
+    agree = float(np.mean([_label(a) == _label(b) if not reg else abs(float(a) - float(b)) <= 1e-3 * (1 + abs(float(b)))
                            for a, b in zip(same, pred)]))
     out = {}
     for name, w in PARTS.items():

@@ -139,21 +139,28 @@ BLEND_STEPS = 20
 
 def blend_weight(y_true: np.ndarray, net: np.ndarray, trees: np.ndarray, task: str) -> float:
     """The network's share w of the blend w × network + (1 − w) × trees that answers out-of-fold rows
-    best: the lowest log loss (probabilities) or squared error (standardised numbers). One number for
-    the whole model, from a grid, so it cannot overfit much; a tie goes to the network."""
+    best: for classes the most rows right, then (among equally many) the lowest log loss; for numbers
+    the lowest squared error (standardised). One number for the whole model, from a grid, so it cannot
+    overfit much; a tie goes to the network.
+
+    Rows right first, as AutoGluon's ensembles choose by the score they report: on the wide benchmark's
+    tuning half the log loss alone gave the trees most of the say on tables where the network was right
+    more often (caravan_insurance 0.940 network, 0.935 blend; penguins_sex 0.907, 0.895)."""
     y = np.asarray(y_true)
     net, trees = np.asarray(net, np.float64), np.asarray(trees, np.float64)
     rows = np.arange(len(y))
-
-    def loss(w: float) -> float:
-        mix = w * net + (1 - w) * trees
-        if task == "classification":
-            return float(-np.log(np.clip(mix[rows, y.astype(np.int64)], 1e-12, 1.0)).mean())
-        return float(((mix - y) ** 2).mean())
-
     if len(y) == 0:
         return 1.0
-    return float(min(np.linspace(1.0, 0.0, BLEND_STEPS + 1), key=loss))  # min keeps the first (network) of ties
+    grid = np.linspace(1.0, 0.0, BLEND_STEPS + 1)
+    mixes = [w * net + (1 - w) * trees for w in grid]
+    if task == "classification":
+        wrong = np.array([float((m.argmax(1) != y).sum()) for m in mixes])
+        loss = np.array([float(-np.log(np.clip(m[rows, y.astype(np.int64)], 1e-12, 1.0)).mean()) for m in mixes])
+        loss = np.where(wrong == wrong.min(), loss, np.inf)
+    else:
+        loss = np.array([float(((m - y) ** 2).mean()) for m in mixes])
+    # the network's largest share among the best (equal answers differ in the last bits once mixed)
+    return float(grid[np.flatnonzero(loss <= loss.min() + 1e-9 * max(1.0, abs(loss.min())))[0]])
 
 
 def reliability(y_true: np.ndarray, proba: np.ndarray) -> list[dict[str, float]]:

@@ -66,8 +66,9 @@ def permutation_importance(members, frame: pd.DataFrame, y: np.ndarray, labelled
                            deadline: float | None = None, kinds: dict[str, str] | None = None) -> list[Importance]:
     """Score drop on each member's held-out rows when one input column is shuffled among them.
 
-    ``predict(member, enc) -> outputs`` (its network blended with its trees); ``y`` holds encoded targets of the labelled rows. A categorical
-    column is one input, not one per level; so is a date (its several numbers move together).
+    ``predict(member, enc) -> outputs`` (its network blended with its trees); ``y`` holds encoded
+    targets of the labelled rows. A categorical column is one input, not one per level; so is a date
+    (its several numbers move together).
     """
     rng = np.random.default_rng(seed)
     drops: dict[str, list[float]] = {}

@@ -95,6 +95,9 @@ class Results:
     settings: dict[str, str] = field(default_factory=dict)
     #: facts about the run: {"Device": "CPU (2 threads)", "Training time": "12.3 s", "Folds": "5", …}
     run_info: dict[str, str] = field(default_factory=dict)
+    #: the networks' blend with boosted trees (FittedModel.blend: each one's share and held-out score);
+    #: empty when the networks answered alone
+    blend: dict = field(default_factory=dict)
     #: the device training ended on, as torch names it ("cpu" or "cuda"); None when a saved model predicted
     device: str | None = None
     #: remarks collected along the way (header found on row 3, 12 text cells in 'Price' read as blank…)

@@ -117,7 +117,8 @@ def train_table(table: Table, schema: Schema, opts: FitOptions, *, reasons: bool
         model.metrics, model.baseline, model.importances = res.metrics, res.baseline, res.importance
         if not run.regression and run.k > 1:
             model.calibration["calibration_error"] = evaluate.expected_calibration_error(y, outputs[labelled])
-        res.run_info = _run_info(run)
+        res.blend = dict(model.blend)
+        res.run_info = _run_info(run, model.blend)
         model.info = dict(res.run_info)
         res.settings = dict(settings or {})
         res.notes = _notes(run, model.blank_free)
@@ -313,14 +314,18 @@ def _explain(model: FittedModel, res: Results, run: _Run, outputs: np.ndarray, r
                                     allowed=opts.allowed_image_folders)
 
 
-def _run_info(run: _Run) -> dict[str, str]:
+def _run_info(run: _Run, blend: dict) -> dict[str, str]:
     """Facts about the run, in words, for the report."""
     members = run.fit.members
+    model = network_words(members[0].net)
+    if blend:
+        model += (f"; with gradient-boosted trees (scikit-learn's HistGradientBoosting, {blend['trees_count']:,} "
+                  f"trees in all), blended {blend['network']:.0%} network, {blend['trees']:.0%} trees")
     info = {
         "Device": run.fit.device_words,
         "Training rows": f"{len(run.labelled):,}",
         "Rows predicted (blank target)": f"{len(run.blank):,}",
-        "Model": network_words(members[0].net),
+        "Model": model,
         "Cross-fitting folds": str(run.k),
         "Epochs per fold": ", ".join(str(len(m.history)) for m in members),
         "Training time": f"{run.fit.seconds:.1f} s",

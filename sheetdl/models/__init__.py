@@ -1,7 +1,7 @@
 """Networks as plain ``nn.Module``s: the tabular network (``tabular``), the picture networks and what
-goes with them (``image``, ``tuning``); the boosted trees fitted beside the network (``trees``); and the thin Lightning wrappers that train them (``module``),
-which are imported from there, and only to train: predicting with a saved model never loads
-Lightning.
+goes with them (``image``, ``tuning``); the boosted trees fitted beside the network (``trees``); and
+the thin Lightning wrappers that train them (``module``), which are imported from there, and only to
+train: predicting with a saved model never loads Lightning.
 """
 
 from .image import (
@@ -29,7 +29,7 @@ from .networks import (
     tune_cost,
 )
 from .tabular import IMAGE_EMBEDDING, N_BINS, NUMBER_EMBEDDING, TEXT_DIM, TabularNet, embedding_dim
-from .trees import Trees, fit_trees, trees_available
+from .trees import MIN_TREE_ROUNDS, TREE_ROUNDS, Trees, fit_trees, trees_available
 
 __all__ = [
     "TabularNet",
@@ -59,6 +59,8 @@ __all__ = [
     "feature_cost",
     "tune_cost",
     "Trees",
+    "TREE_ROUNDS",
+    "MIN_TREE_ROUNDS",
     "fit_trees",
     "trees_available",
 ]

@@ -26,11 +26,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["Trees", "fit_trees", "trees_available", "MAX_SET_CODES"]
+__all__ = ["Trees", "fit_trees", "trees_available", "MAX_SET_CODES", "TREE_ROUNDS", "MIN_TREE_ROUNDS"]
 
 #: a category with at most this many codes is split on as a set of codes (scikit-learn's limit: its
 #: 255 bins); more, and its code (1 = the most frequent value, 2 the next …) is read as a number
 MAX_SET_CODES = 255
+#: boosting rounds (scikit-learn's default), at its default learning rate ...
+TREE_ROUNDS = 100
+LEARNING_RATE = 0.1
+#: ... and the fewest a tight time budget cuts them to, the learning rate raised as rounds are cut
+MIN_TREE_ROUNDS = 20
 #: rows × trees walked at once when predicting (memory: ~40 bytes each)
 _CHUNK = 1 << 21
 #: the arrays a Trees is made of, by name, as the model file holds them
@@ -133,7 +138,8 @@ class Trees:
                    roots=np.asarray(roots, np.int64), output=np.asarray(output, np.int64),
                    tree_bitsets=np.asarray(tree_bitsets, np.int64),
                    baseline=np.asarray(est._baseline_prediction, np.float64).reshape(-1),
-                   order=np.asarray(order, np.int64), code_map=np.asarray(code_map, np.int64).reshape(-1, MAX_SET_CODES + 1),
+                   order=np.asarray(order, np.int64),
+                   code_map=np.asarray(code_map, np.int64).reshape(-1, MAX_SET_CODES + 1),
                    link=link, classes=classes, n_classes=n_classes if task == "classification" else 0,
                    n_inputs=len(order), set_inputs=list(set_inputs), iterations=len(est._predictors))
 
@@ -287,10 +293,11 @@ def _arranged(X: np.ndarray, order: np.ndarray, code_map: np.ndarray) -> np.ndar
 
 
 def fit_trees(numeric: np.ndarray, categorical: np.ndarray, cardinalities: list[int], y: np.ndarray, task: str,
-              n_classes: int, seed: int) -> Trees | None:
+              n_classes: int, seed: int, rounds: int = TREE_ROUNDS) -> Trees | None:
     """Boosted trees on a fold's encoded training rows, with scikit-learn's defaults (100 rounds of up
-    to 31 leaves, learning rate 0.1; early stopping from 10,000 rows). None where there is nothing to
-    split on, a single class, or no scikit-learn."""
+    to 31 leaves, learning rate 0.1; early stopping from 10,000 rows), or ``rounds`` rounds at a
+    learning rate raised in proportion (at most 3 times). None where there is nothing to split on, a
+    single class, or no scikit-learn."""
     X = _inputs(numeric, categorical)
     if X.shape[1] == 0 or len(X) < 2 or not trees_available():
         return None
@@ -308,7 +315,9 @@ def fit_trees(numeric: np.ndarray, categorical: np.ndarray, cardinalities: list[
         code_map[i, present] = np.arange(len(present))
     set_inputs = [True] * len(sets) + [False] * (len(order) - len(sets))
     kind = HistGradientBoostingClassifier if task == "classification" else HistGradientBoostingRegressor
-    est = kind(categorical_features=np.array(set_inputs) if sets else None, random_state=seed)
+    rate = LEARNING_RATE * min(3.0, TREE_ROUNDS / max(rounds, 1))
+    est = kind(categorical_features=np.array(set_inputs) if sets else None, random_state=seed, max_iter=rounds,
+               learning_rate=rate)
     # one thread: its OpenMP threads wait on each other, and on a busy computer (or beside the
     # network's threads) two took 3-8 times as long as one on tables of 300-8,000 rows
     with warnings.catch_warnings(), threadpool_limits(limits=1):

@@ -325,6 +325,7 @@ def summary(results: Results, table, pred_col: int, decimals: int) -> list[str]:
             else:
                 out.append("Low and High give a likely range for each prediction.")
 
+    out += blend_words(results.blend, results.task, decimals)
     letter = column_letter(pred_col)
     labelled = np.asarray(results.labelled, dtype=bool)
     n_blank = int((~labelled).sum())
@@ -351,6 +352,29 @@ def summary(results: Results, table, pred_col: int, decimals: int) -> list[str]:
             out.append(f"Every prediction is at least {threshold} sure (your review threshold), so none is marked "
                        f"'{REVIEW_MARK}'.")
     return out
+
+
+def blend_words(blend: dict, task: str, decimals: int) -> list[str]:
+    """Which models answered, and how each did on rows it did not train on, in a sentence."""
+    if not blend or not blend.get("scores"):
+        return []
+    sc, w = blend["scores"], float(blend["network"])
+    if task == "classification":
+        def how(v: float) -> str:
+            return f"right {_pct(v)} of the time"
+    else:
+        def how(v: float) -> str:
+            return f"typical error {_num(v, decimals)}"
+    tried = (f"Two kinds of model learned from these rows: a neural network ({how(sc['network'])} on rows it did "
+             f"not train on) and gradient-boosted trees ({how(sc['trees'])})")
+    if w >= 1 or w <= 0:
+        alone = "network's" if w >= 1 else "trees'"
+        return [tried + f"; blending them did not help on those rows, so the answers are the {alone} alone."]
+    blended = (f"which was {how(sc['blend'])}" if task == "classification"
+               else f"with a typical error of {_num(sc['blend'], decimals)}")
+    text = tried + f". The answers blend them, {w:.0%} network and {1 - w:.0%} trees, {blended}."
+    return [text + (" (The typical error is the RMSE, the root of the mean squared error.)"
+                    if task != "classification" else "")]
 
 
 def _used(c) -> str:

@@ -16,8 +16,8 @@ from ..encode import EncodedTable
 from ..models import TabularNet
 from .picture_plan import PIXEL_MODES
 
-__all__ = ["predict_net", "predict_member", "to_tensors", "threads_for", "has_pixels", "pixel_batch", "SINGLE_THREAD_WORK",
-           "PIXEL_PREDICT_BATCH"]
+__all__ = ["predict_net", "predict_member", "to_tensors", "threads_for", "has_pixels", "pixel_batch",
+           "SINGLE_THREAD_WORK", "PIXEL_PREDICT_BATCH"]
 
 #: below this much work per step (batch × members × width), one thread beats two: the step is too
 #: small to split, and a second thread that waits for a busy core costs more than it brings
