@@ -3,8 +3,9 @@
 Never pickle: a model file from a colleague must not be able to run code. The JSON holds the schema,
 encoders and metrics, and the values of up to 1,000 training rows in their number, yes/no, category
 and date columns (encode.Donors: blanks the model never saw are answered from the rows most like
-them); the tensors hold each member's weights. A SHA-256 over both catches a file that was truncated
-or edited.
+them); the tensors hold each member's weights, and its boosted trees as plain arrays of numbers
+(models/trees.py: split inputs, thresholds, leaf values), never scikit-learn's objects. A SHA-256 over
+both catches a file that was truncated or edited.
 
 This module knows the file, not the model: :class:`~sheetdl.engine.FittedModel` turns itself into a
 description and tensors (``save``) and back (``load``). The JSON names no Python module or class, so

@@ -242,8 +242,10 @@ def _curve(s: SheetWriter, results: Results) -> None:
     regression = results.task == "regression"
     score_name = "R²" if regression else "accuracy"
     s.heading("Training curve")
-    s.lines(["Loss is the model's error while it learns: lower is better. If the validation loss "
-             "climbs while the training loss keeps falling, the model is memorising the training rows."],
+    who = "the neural network's" if results.blend else "the model's"
+    s.lines([f"Loss is {who} error while it learns: lower is better. If the validation loss "
+             "climbs while the training loss keeps falling, the model is memorising the training rows."
+             + (" The trees learn in another way and have no such curve." if results.blend else "")],
             muted=True)
     body = [[p.epoch, p.train_loss, p.valid_loss, p.valid_score] for p in results.curve]
     top, last = s.table(["Epoch", "Training loss", "Validation loss", f"Validation {score_name}"], body,
