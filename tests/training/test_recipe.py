@@ -128,6 +128,9 @@ def test_models_embed_numbers_piecewise_linearly_and_old_periodic_models_still_l
     from sheetdl.encode import tabular as encode
     from sheetdl.training import fit as training
 
+    # the networks' own formats (3 to 7): trees beside them make a model format 9 (tests/engine/test_blend.py)
+    monkeypatch.setattr(training, "TREES", False)
+
     rng = np.random.default_rng(1)
     df = pd.DataFrame({"calls": rng.integers(0, 10, 300).astype(float), "minutes": rng.gamma(2, 50, 300)})
     df["churn"] = np.where(df["calls"] >= 4, "yes", "no")  # a threshold, what the bins are for
