@@ -20,8 +20,9 @@ def test_folds_are_stratified_and_survive_a_one_row_class():
 @pytest.fixture(scope="module")
 def penguin_model(penguins_df):
     df = penguins_df.copy()
-    # 20 s: 16 members instead of 32, and still ~99 % right (the checks below ask for 90 %)
-    return sheetdl.fit(df, target="species", time_budget=20, seed=0), df
+    # 10 s: 8 members instead of 32, and still 99.4 % right held out (the checks below ask for 90 %),
+    # the top column's importance 0.30 (asked: > 0.05)
+    return sheetdl.fit(df, target="species", time_budget=10, seed=0), df
 
 
 def test_fit_predict_on_real_data(penguin_model):
@@ -349,7 +350,7 @@ def test_training_explains_labelled_rows_with_their_own_fold_model(monkeypatch):
         return real(members, frame, *rest)
 
     monkeypatch.setattr(explain, "_effects", spy)
-    model, res = train_table(table, schema, FitOptions(time_budget=20), reasons=True)
+    model, res = train_table(table, schema, FitOptions(time_budget=10), reasons=True)  # which model explains
     k = len(model.members)
     assert k > 1
     ids = [id(m) for m in model.members]
