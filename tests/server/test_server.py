@@ -86,7 +86,7 @@ def _all_edits(client, job) -> list[dict]:
 def test_train_stream_page_edits_then_predict_with_saved_model(server, client, penguins_rows):
     cfg, _ = server
     cols, rows = penguins_rows
-    job = _create(client, cols, rows)
+    job = _create(client, cols, rows, budget=4.0)  # the events, edits and saved model are checked, not the fit
     st = client.post(f"/api/jobs/{job}/start").json()
     assert st["state"] in ("queued", "running")
     events = _events(client, job)
@@ -642,7 +642,8 @@ def test_serve_remembers_the_picture_folders(tmp_path, monkeypatch, capsys):
 
 def test_a_review_threshold_from_the_pane_marks_unsure_predictions(client, penguins_rows):
     cols, rows = penguins_rows
-    job = _create(client, cols, rows, workbook="wb-review-0001", review_threshold=0.99)
+    # 4 s: a 99% bar leaves penguins to check at any budget (a shorter training is, if anything, less sure)
+    job = _create(client, cols, rows, workbook="wb-review-0001", review_threshold=0.99, budget=4.0)
     client.post(f"/api/jobs/{job}/start")
     assert _events(client, job)[-1]["type"] == "done"
     writes = [e for e in _all_edits(client, job) if e["op"] == "write_cells" and e["sheet"] == "Penguins"]

@@ -132,7 +132,9 @@ def test_a_fine_tuned_picture_model_trains_saves_small_and_predicts_the_same_aft
     src = picture_book(tmp_path, n=32, blank=4, extra_number=True)
     table = sheetdl.read_table(src)
     schema = sheetdl.schema.infer_schema(table, target="Shape")
-    model, res = train_table(table, schema, FitOptions(time_budget=20, fine_tune="yes", picture_network="resnet18"),
+    # 15 s: the plan fine-tunes 28 pictures from 12.75 s on (two folds; a rule, not a measurement), and
+    # the checks are about what was tuned, saved and loaded, not how well
+    model, res = train_table(table, schema, FitOptions(time_budget=15, fine_tune="yes", picture_network="resnet18"),
                              reasons=True)
     photo = model.schema.column("Photo")
     assert photo.parse["image"]["mode"] == "tune" and photo.parse["image"]["weights"] == sha
@@ -181,7 +183,7 @@ def test_fine_tuning_without_the_pretrained_weights_says_why_it_was_not_done(tmp
     src = picture_book(tmp_path, n=24, blank=0)  # ResNet-18 asked for: no weights in the cache, and offline
     table = sheetdl.read_table(src)
     schema = sheetdl.schema.infer_schema(table, target="Shape")
-    model, res = train_table(table, schema, FitOptions(time_budget=15, fine_tune="yes", device="cpu",
+    model, res = train_table(table, schema, FitOptions(time_budget=5, fine_tune="yes", device="cpu",
                                                        picture_network="resnet18"), reasons=False)
     assert model.schema.column("Photo").parse["image"]["mode"] == "pixels"
     assert any("downloads are switched off" in n and "Fine-tuning adapts a pretrained network, so it was not "
@@ -195,7 +197,8 @@ def test_the_cli_takes_fine_tune_and_the_report_names_it(tmp_path, capsys):
 
     fake_pretrained_weights(tmp_path / "cache")
     src = picture_book(tmp_path, n=24, blank=2)
-    assert main(["train", str(src), "--target", "Shape", "--time-budget", "20", "--fine-tune", "yes",
+    # 15 s: the plan fine-tunes 22 pictures from 10 s on
+    assert main(["train", str(src), "--target", "Shape", "--time-budget", "15", "--fine-tune", "yes",
                  "--picture-network", "resnet18", "--quiet", "--no-reasons"]) == 0
     wb = openpyxl.load_workbook(tmp_path / "shapes (SheetDL).xlsx")
     report = " ".join(str(c.value) for row in wb["SheetDL Report"].iter_rows() for c in row if c.value)
