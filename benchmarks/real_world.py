@@ -530,7 +530,9 @@ def _read(path: Path) -> str:
 
 
 def can_warm_start() -> bool:
-    return hasattr(os, "fork")
+    """Linux only: Windows can't fork, and on macOS a fork of a process that loaded system frameworks
+    (torch does) may crash in the child, which would read as SheetDL's crash."""
+    return sys.platform.startswith("linux") and hasattr(os, "fork")
 
 
 class WarmPython:
@@ -540,7 +542,7 @@ class WarmPython:
     modules are imported there, in the run's folder and environment, and it ends as the interpreter ends
     one (see _WARM_SERVER). What differs: the preloaded modules were imported once, with the first run's
     environment (each worker's runs differ only in TMPDIR), stdin is empty, and the modules are not torn
-    down at the end. One run at a time; POSIX only (``can_warm_start``). The commands printed for a case
+    down at the end. One run at a time; Linux only (``can_warm_start``). The commands printed for a case
     stay the cold ones, to rerun as a user would."""
 
     def __init__(self, env: dict, preload: tuple[str, ...] = WARM_PRELOAD, python: str = sys.executable):

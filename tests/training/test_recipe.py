@@ -152,15 +152,17 @@ def test_models_embed_numbers_piecewise_linearly_and_old_periodic_models_still_l
     assert again.members[0].net.additive is not None
 
     # numbers clipped as before 24 Nov 2026 (at 3): the model needs no newer format than its network
+    # the older formats below: 1 s each, since what is checked is the network's make-up, the format
+    # number and that a loaded model predicts the same (the same networks come out as at 3 s)
     monkeypatch.setattr(encode, "SOFT_CLIP", encode.SOFT_CLIP_BEFORE)
-    clipped = sheetdl.fit(df, target="churn", time_budget=3)
+    clipped = sheetdl.fit(df, target="churn", time_budget=1)
     clipped.save(tmp_path / "ple6.sheetdl")
     with safe_open(str(tmp_path / "ple6.sheetdl"), framework="pt") as fh:
         assert json.loads(fh.metadata()["sheetdl"])["format_version"] == 6  # with the additive path
 
     # a model saved before the additive path (format 5) loads and predicts without one
     monkeypatch.setattr(training, "ADDITIVE", False)
-    plain = sheetdl.fit(df, target="churn", time_budget=3)
+    plain = sheetdl.fit(df, target="churn", time_budget=1)
     assert plain.members[0].net.additive is None and "additive" not in plain.members[0].net.config
     path = tmp_path / "ple5.sheetdl"
     plain.save(path)
@@ -171,7 +173,7 @@ def test_models_embed_numbers_piecewise_linearly_and_old_periodic_models_still_l
 
     # a model saved before PLE (periodic embeddings, format 3) loads and predicts as it did
     monkeypatch.setattr(training, "N_BINS", 0)
-    old = sheetdl.fit(df, target="churn", time_budget=3)
+    old = sheetdl.fit(df, target="churn", time_budget=1)
     assert isinstance(old.members[0].net.plr, PeriodicEmbeddings) and "number_bins" not in old.members[0].net.config
     path = tmp_path / "plr.sheetdl"
     old.save(path)
