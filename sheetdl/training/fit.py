@@ -338,9 +338,31 @@ def _fit_trees(fold: _Fold, y: np.ndarray, k: int, schema: Schema, n_outputs: in
     if fold.stop_pos is not fold.fit_pos:  # tiny data watches its training rows: they are in once
         parts.append((fold.stop_pos, fold.enc_stop))
     rows = np.concatenate([p for p, _ in parts])
-    return fit_trees(np.concatenate([e.numeric for _, e in parts]), np.concatenate([e.categorical for _, e in parts]),
-                     fold.encoder.cardinalities, y[rows], schema.task,
+    numeric = np.concatenate([e.numeric for _, e in parts])
+    categorical = np.concatenate([e.categorical for _, e in parts])
+    targets = y[rows]
+    if fold.gaps is not None:
+        numeric, categorical, targets = _practised_gaps(fold.gaps, numeric, categorical, targets, seed)
+    return fit_trees(numeric, categorical, fold.encoder.cardinalities, targets, schema.task,
                      n_outputs if schema.task == "classification" else 0, seed, seconds=seconds)
+
+
+def _practised_gaps(gaps: GapPractice, numeric: np.ndarray, categorical: np.ndarray, y: np.ndarray, seed: int
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The trees' rows plus copies of a share of them blanked in the rare-blank patterns the network
+    practises (encode/blanks.py), so the trees too answer a row with such a blank from its other
+    columns rather than as a typical value (their blank flags tell them which rows those are)."""
+    rng = np.random.default_rng(seed + INNER_SPLIT_SEED)
+    chosen = np.flatnonzero(rng.random(len(y)) < gaps.share)
+    if len(chosen) == 0:
+        return numeric, categorical, y
+    pattern = rng.integers(len(gaps.numeric_mask), size=len(chosen))
+    num_mask = gaps.numeric_mask.cpu().numpy()[pattern]
+    cat_mask = gaps.categorical_mask.cpu().numpy()[pattern]
+    blank_num = np.where(num_mask, gaps.numeric_blank.cpu().numpy()[None, :], numeric[chosen])
+    blank_cat = np.where(cat_mask, gaps.categorical_blank.cpu().numpy()[None, :], categorical[chosen])
+    return (np.concatenate([numeric, blank_num.astype(numeric.dtype)]),
+            np.concatenate([categorical, blank_cat.astype(categorical.dtype)]), np.concatenate([y, y[chosen]]))
 
 
 def _plan_shape(fold: _Fold, n_outputs: int, k: int, task: str, time_budget: float, device: torch.device) -> _Shape:
