@@ -29,6 +29,10 @@ fold: the table's workbook is written with the held-out fold's targets blanked, 
 --no-reasons --output OUT``, and the ``Predicted <target>`` column of OUT on the blanked rows is the
 answer (5 runs per table). Its AUC (binary only) comes from the ``Confidence`` column.
 
+Beside each SheetDL fold, its saved model is asked again with the networks alone and the trees alone
+(the blend's weight set to 1 or 0): rows ``sheetdl-net`` and ``sheetdl-trees``, shown with
+``--report --parts``, so the parts are compared on one training run.
+
 Results: one CSV row per table × model × fold, appended to
 ``benchmarks/results/wide-<who>-<date>.csv`` (``--who``: default ``peers`` or ``sheetdl``).
 ``--report`` reads every ``wide-*.csv`` there (or ``--results FILE…``; the newest row wins for a
