@@ -185,6 +185,9 @@ def _answers(model: FittedModel, run: _Run) -> tuple[np.ndarray, np.ndarray]:
     else:
         if with_trees:
             _blend(model, run, net_held, trees_held)
+            if model.net_weight >= 1.0:  # the trees did not help: not kept, so the model file stays the network's
+                for m in members:
+                    m.trees = None
         w = model.net_weight
         outputs[labelled] = w * net_held + (1 - w) * trees_held if with_trees else net_held
         spread[labelled] *= w
@@ -318,9 +321,11 @@ def _run_info(run: _Run, blend: dict) -> dict[str, str]:
     """Facts about the run, in words, for the report."""
     members = run.fit.members
     model = network_words(members[0].net)
-    if blend:
+    if blend and blend["network"] < 1:
         model += (f"; with gradient-boosted trees (scikit-learn's HistGradientBoosting, {blend['trees_count']:,} "
                   f"trees in all), blended {blend['network']:.0%} network, {blend['trees']:.0%} trees")
+    elif blend:
+        model += "; gradient-boosted trees were tried beside it and left out (they did not help)"
     info = {
         "Device": run.fit.device_words,
         "Training rows": f"{len(run.labelled):,}",

@@ -105,3 +105,19 @@ def test_without_trees_the_model_is_the_network_alone(monkeypatch):
     model = sheetdl.fit(df, target="risk", time_budget=3, seed=0)
     assert model.blend == {} and all(m.trees is None for m in model.members)
     assert "trees" not in model.info["Model"]
+
+
+def test_trees_that_do_not_help_are_left_out_of_the_model(monkeypatch, tmp_path):
+    """A network's share of 1: the report says the trees were tried, the model file holds none."""
+    from sheetdl.engine import evaluate
+
+    monkeypatch.setattr(evaluate, "blend_weight", lambda *a, **k: 1.0)
+    df = _rule_table(n=200)
+    model = sheetdl.fit(df, target="risk", time_budget=3, seed=0)
+    assert model.blend["network"] == 1.0 and all(m.trees is None for m in model.members)
+    assert "left out" in model.info["Model"]
+    assert "network's alone" in " ".join(blend_words(model.blend, "classification", 2))
+    model.save(tmp_path / "m.sheetdl")
+    with safe_open(str(tmp_path / "m.sheetdl"), framework="pt") as fh:
+        assert json.loads(fh.metadata()["sheetdl"])["format_version"] < 9
+    assert list(sheetdl.load(tmp_path / "m.sheetdl").predict(df)) == list(model.predict(df))
