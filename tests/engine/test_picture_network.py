@@ -91,7 +91,7 @@ def test_features_are_cached_saved_models_name_the_network_and_predict_the_same(
         saved = json.loads(f.metadata()["sheetdl"])
     # an older SheetDL would read these pictures with ResNet-18: the format says it can't
     # (9 where trees answer beside the network: the table's other columns)
-    assert saved["format_version"] == (9 if model.blend else 8) and FORMAT_VERSION == 9
+    assert saved["format_version"] == (9 if any(m.trees for m in model.members) else 8) and FORMAT_VERSION == 9
     loaded = sheetdl.load(path)
     assert list(loaded.predict(table)) == list(model.predict(table))
     np.testing.assert_allclose(loaded.predict_proba(table).to_numpy(), model.predict_proba(table).to_numpy(),
