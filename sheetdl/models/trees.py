@@ -121,10 +121,10 @@ class Trees:
                 parts["bitset"].append(np.where(cat, nodes["bitset_idx"].astype(np.int64) + n_bitsets, -1))
                 raw = np.asarray(predictor.raw_left_cat_bitsets, dtype=np.int64).reshape(-1, 8)
                 parts["bitsets"].append(raw)
-                n_bitsets += len(raw)
                 roots.append(offset)
                 output.append(k)
-                tree_bitsets.append(n_bitsets - len(raw))
+                tree_bitsets.append(n_bitsets)
+                n_bitsets += len(raw)
                 offset += len(nodes)
         arrays = {k: np.concatenate(v) for k, v in parts.items()}
         if task == "classification":
@@ -132,11 +132,7 @@ class Trees:
             link = "sigmoid" if len(classes) == 2 else "softmax"
         else:
             classes, link = [], "identity"
-        return cls(feature=arrays["feature"].astype(np.int64), threshold=arrays["threshold"].astype(np.float64),
-                   left=arrays["left"].astype(np.int64), right=arrays["right"].astype(np.int64),
-                   leaf=arrays["leaf"].astype(bool), value=arrays["value"].astype(np.float64),
-                   missing_left=arrays["missing_left"].astype(bool), categorical=arrays["categorical"].astype(bool),
-                   bitset=arrays["bitset"].astype(np.int64), bitsets=arrays["bitsets"].astype(np.int64),
+        return cls(**arrays,  # each part already in its dtype
                    roots=np.asarray(roots, np.int64), output=np.asarray(output, np.int64),
                    tree_bitsets=np.asarray(tree_bitsets, np.int64),
                    baseline=np.asarray(est._baseline_prediction, np.float64).reshape(-1),
