@@ -26,6 +26,7 @@ from urllib.parse import unquote, urlsplit
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ..cpus import available_cpus as _cpu_count
 from ..errors import DataError
 
 if TYPE_CHECKING:
@@ -488,13 +489,6 @@ def _cell_text(value: object) -> str | None:
         return None
     text = str(value)
     return text if _clean(text) else None
-
-
-def _cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def _cached(path: Path, size: int, cache: ImageCache,

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..cpus import available_cpus
+
 __all__ = ["Trees", "fit_trees", "trees_available", "MAX_SET_CODES", "TREE_ROUNDS", "MIN_TREE_ROUNDS"]
 
 #: a category with at most this many codes is split on as a set of codes (scikit-learn's limit: its
@@ -152,9 +154,10 @@ class Trees:
             return self.walk(X)
         predictors, known, f_idx_map = compiled
         out = np.tile(self.baseline, (len(X), 1))
+        threads = _threads(len(X))
         if len(X):
             for k, predictor in zip(self.output, predictors):
-                out[:, k] += predictor.predict(X, known, f_idx_map, 1)
+                out[:, k] += predictor.predict(X, known, f_idx_map, threads)
         return out
 
     def _compiled(self):
@@ -275,6 +278,19 @@ class Trees:
         return cls(**arrays, link=config["link"], classes=[int(c) for c in config["classes"]],
                    n_classes=int(config["n_classes"]), n_inputs=int(config["n_inputs"]),
                    set_inputs=[bool(b) for b in config["set_inputs"]], iterations=int(config["iterations"]))
+
+
+#: rows from which the compiled walk splits its rows between the cores (each row's answer is the
+#: same either way: rows are walked independently); below it a second thread costs more than it brings
+THREADED_ROWS = 2_000
+#: cores the compiled walk uses at most
+MAX_PREDICT_THREADS = 4
+
+
+def _threads(n_rows: int) -> int:
+    """Threads for walking ``n_rows`` rows: explaining asks the trees about every row once per column,
+    and on the CPU that otherwise idles while the trees answer, two cores halve it."""
+    return 1 if n_rows < THREADED_ROWS else max(1, min(available_cpus(), MAX_PREDICT_THREADS))
 
 
 def _arranged(X: np.ndarray, order: np.ndarray, code_map: np.ndarray) -> np.ndarray:

@@ -107,3 +107,20 @@ def test_arranging_puts_set_categories_first_and_blanks_unknown_codes():
     out = _arranged(X, np.array([1, 0, 2]), code_map)
     np.testing.assert_array_equal(out[0], [0.0, 0.5, 7.0])
     assert np.isnan(out[1, 0]) and list(out[1, 1:]) == [1.5, 2.0]
+
+
+def test_many_rows_are_walked_on_several_cores_with_the_same_answers(monkeypatch):
+    """From THREADED_ROWS rows the compiled walk splits the rows between cores; every row's answer
+    stays what one core (and our own walk) gives."""
+    import sheetdl.models.trees as trees_module
+
+    numeric, categorical, signal = _data(n=1000 + 2 * trees_module.THREADED_ROWS)
+    y = _target(signal, "classification", 3)
+    trees = fit_trees(numeric[:1000], categorical[:1000], [12, 400], y[:1000], "classification", 3, seed=0)
+    X = _arranged(_inputs(numeric[1000:], categorical[1000:]), trees.order, trees.code_map)
+    monkeypatch.setattr(trees_module, "available_cpus", lambda: 2)
+    assert trees_module._threads(len(X)) == 2 and trees_module._threads(10) == 1
+    spread = trees.raw(X)
+    monkeypatch.setattr(trees_module, "available_cpus", lambda: 1)
+    np.testing.assert_array_equal(spread, trees.raw(X))
+    np.testing.assert_allclose(spread, trees.walk(X), rtol=0, atol=1e-9)
