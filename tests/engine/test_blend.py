@@ -9,22 +9,49 @@ import pytest
 from safetensors import safe_open
 
 import sheetdl
-from sheetdl.engine.evaluate import blend_weight
+from sheetdl.engine.evaluate import blend_weight, clearly_better
 from sheetdl.report.report_sheet import blend_words
 
 
 def test_the_blend_weight_follows_the_better_answer_and_ties_go_to_the_network():
-    y = np.array([0, 1, 1, 0, 1, 0])
+    y = np.array([0, 1, 1, 0, 1, 0] * 3)
     right = np.eye(2)[y] * 0.9 + 0.05
     wrong = np.eye(2)[1 - y] * 0.9 + 0.05
     assert blend_weight(y, right, wrong, "classification") == 1.0
     assert blend_weight(y, wrong, right, "classification") == 0.0
     assert blend_weight(y, right, right, "classification") == 1.0
-    half = np.full((6, 2), 0.5)
+    half = np.full((len(y), 2), 0.5)  # a coin: right on the 9 rows of class 0 only
     w = blend_weight(y, half, right * 0.5 + half * 0.5, "classification")
     assert w == 0.0
     yr = np.array([0.0, 1.0, 2.0, 3.0])
     assert blend_weight(yr, yr + 1, yr - 1, "regression") == 0.5
+
+
+def test_the_trees_get_a_share_only_where_the_blend_is_clearly_better():
+    """The best of 21 shares beats the network by a few rows by chance: the trees join only where the
+    blend wins by at least two standard errors (a sign test on the rows they disagree on)."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, size=400)
+    net = np.eye(2)[y] * 0.8 + 0.1
+    trees = net.copy()
+    flip = lambda p, rows: np.where(np.isin(np.arange(len(p)), rows)[:, None], p[:, ::-1], p)  # noqa: E731
+    # the network wrong on 3 rows the trees get right (and sure of it): 3 of 3 is not evidence
+    assert not clearly_better(y, flip(net, [0, 1, 2]), trees, "classification")
+    assert blend_weight(y, flip(net, [0, 1, 2]), trees, "classification") == 1.0
+    # wrong on 30 rows the trees get right, right on 5 they miss: clear (25 ≥ 2 √35)
+    net_30, trees_5 = flip(net, np.arange(30)), flip(trees, np.arange(30, 35))
+    assert clearly_better(y, net_30, trees_5, "classification")
+    assert blend_weight(y, net_30, trees_5, "classification") < 1.0
+    # 12 against 8 is not (4 < 2 √20)
+    assert not clearly_better(y, flip(net, np.arange(12)), flip(trees, np.arange(12, 20)), "classification")
+    # numbers: a blend that halves every error is clear; one that helps on one row of 400 is not
+    yr = rng.normal(size=400)
+    noisy = yr + rng.normal(scale=0.5, size=400)
+    assert clearly_better(yr, noisy, yr + (noisy - yr) / 2, "regression")
+    lucky = noisy.copy()
+    lucky[0] = yr[0]
+    assert not clearly_better(yr, noisy, lucky, "regression")
+    assert blend_weight(yr, noisy, lucky, "regression") == 1.0
 
 
 def _rule_table(n: int = 600, seed: int = 0) -> pd.DataFrame:
