@@ -369,9 +369,11 @@ def blend_words(blend: dict, task: str, decimals: int) -> list[str]:
             return f"typical error {_num(v, decimals)}"
     tried = (f"Two kinds of model learned from these rows: a neural network ({how(sc['network'])} on rows it did "
              f"not train on) and gradient-boosted trees ({how(sc['trees'])})")
-    if w >= 1 or w <= 0:
-        alone = "network's" if w >= 1 else "trees'"
-        return [tried + f"; blending them did not help on those rows, so the answers are the {alone} alone."]
+    if w >= 1:
+        return [tried + "; neither the trees nor a blend of the two did clearly better than the network on those "
+                "rows, so the answers are the network's alone."]
+    if w <= 0:
+        return [tried + "; blending them did not help on those rows, so the answers are the trees' alone."]
     blended = (f"which was {how(sc['blend'])}" if task == "classification"
                else f"with a typical error of {_num(sc['blend'], decimals)}")
     text = tried + f". The answers blend them, {w:.0%} network and {1 - w:.0%} trees, {blended}."
