@@ -401,7 +401,7 @@ def sheetdl_fold(spec: dict, df: pd.DataFrame, test_idx: np.ndarray, budget: flo
 def _parts(model_file: Path, spec: dict, df: pd.DataFrame, test_idx: np.ndarray, pred: list) -> dict[str, dict]:
     """The same fold's scores from the saved model with its networks alone and its trees alone (the
     blend's weight set to 1 or 0), so a change to the blend is judged on one training run. Empty when
-    the model has no trees. The model's own blend, predicted this way, must give the CLI's answers:
+    the model has no blend; no trees part where the trees were left out (the network's share was 1). The model's own blend, predicted this way, must give the CLI's answers:
     the share of the held-out rows where it does is kept in the note."""
     from sheetdl.engine import FittedModel
 
@@ -416,7 +416,10 @@ def _parts(model_file: Path, spec: dict, df: pd.DataFrame, test_idx: np.ndarray,
     agree = float(np.mean([_label(a) == _label(b) if not reg else abs(float(a) - float(b)) <= 1e-3 * (1 + abs(float(b)))
                            for a, b in zip(same, pred)]))
     out = {}
+    kept_trees = any(m.trees is not None for m in model.members)
     for name, w in PARTS.items():
+        if w < 1 and not kept_trees:  # trees left out of the model (share 1): there are none to score
+            continue
         model.blend["network"] = w
         part = model.predict(rows).tolist()
         proba = classes = None
