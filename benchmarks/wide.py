@@ -401,7 +401,8 @@ def sheetdl_fold(spec: dict, df: pd.DataFrame, test_idx: np.ndarray, budget: flo
 def _parts(model_file: Path, spec: dict, df: pd.DataFrame, test_idx: np.ndarray, pred: list) -> dict[str, dict]:
     """The same fold's scores from the saved model with its networks alone and its trees alone (the
     blend's weight set to 1 or 0), so a change to the blend is judged on one training run. Empty when
-    the model has no blend; no trees part where the trees were left out (the network's share was 1). The model's own blend, predicted this way, must give the CLI's answers:
+    the model has no blend; no trees part where the trees were left out (the network's share was 1).
+    The model's own blend, predicted this way, must give the CLI's answers:
     the share of the held-out rows where it does is kept in the note."""
     from sheetdl.engine import FittedModel
 
@@ -618,18 +619,22 @@ def report(df: pd.DataFrame, half: str = "all", versus: str = "sheetdl", only: l
                 continue
             wide = sub.pivot(index="table", columns="model", values=key)
             wide = wide.loc[sorted(wide.index, key=lambda t: order.get(t, 999))]
-            full = wide.dropna()  # tables every model finished
             ms = [m for m in models if m in wide.columns]
+            wide = wide[ms]
+            # tables every model finished; a part (networks or trees alone) missing on some of them
+            # (trees left out of a fold's model) is shown per table but left out of the means
+            full = wide.dropna(subset=[m for m in ms if m not in PARTS])
+            ms_shown, ms = ms, [m for m in ms if full[m].notna().all()]
             metric = "accuracy" if hb else "RMSE"
             lines.append(f"### {kind_} ({metric}; best in bold; {len(wide)} tables)\n")
-            lines.append("| table | rows | " + " | ".join(LABELS[m] for m in ms) + " |")
-            lines.append("| --- | ---: | " + " | ".join("---:" for _ in ms) + " |")
+            lines.append("| table | rows | " + " | ".join(LABELS[m] for m in ms_shown) + " |")
+            lines.append("| --- | ---: | " + " | ".join("---:" for _ in ms_shown) + " |")
             nrow = sub.groupby("table")["n"].first()
             for t, row in wide.iterrows():
-                vals = {m: row[m] for m in ms if pd.notna(row.get(m))}
+                vals = {m: row[m] for m in ms_shown if pd.notna(row.get(m))}
                 best = (max if hb else min)(vals.values()) if vals else None
                 cells = []
-                for m in ms:
+                for m in ms_shown:
                     v = row.get(m)
                     if pd.isna(v):
                         cells.append("")
