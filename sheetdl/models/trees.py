@@ -289,7 +289,7 @@ MAX_PREDICT_THREADS = 4
 
 def _threads(n_rows: int) -> int:
     """Threads for walking ``n_rows`` rows: explaining asks the trees about every row once per column,
-    and on the CPU that otherwise idles while the trees answer, two cores halve it."""
+    and while the trees answer, the network's threads are idle, so the other cores can share the rows."""
     return 1 if n_rows < THREADED_ROWS else max(1, min(available_cpus(), MAX_PREDICT_THREADS))
 
 
