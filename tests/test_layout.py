@@ -23,7 +23,7 @@ PACKAGE = Path(sheetdl.__file__).resolve().parent
 
 #: the stages, in the order data flows; a module may import its own stage and the ones before it
 STAGES = [
-    "errors", "version", "private", "folders",  # what every stage may use
+    "errors", "version", "private", "folders", "cpus",  # what every stage may use
     "settings",  # the task spec, from the SheetDL sheet and flags
     "sheets",  # workbook files in and out, no ML
     "schema",  # what each column is; typed columns
@@ -42,7 +42,7 @@ STAGES = [
     "__main__", "__init__",  # python -m sheetdl; the package's own surface
 ]
 RANK = {name: i for i, name in enumerate(STAGES)}
-RANK.update({"errors": 0, "version": 0, "private": 0, "folders": 0})
+RANK.update({"errors": 0, "version": 0, "private": 0, "folders": 0, "cpus": 0})
 
 #: edges the rules would refuse, each with its reason
 ALLOWED_SUBMODULE_IMPORTS = {
