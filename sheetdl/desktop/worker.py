@@ -88,32 +88,35 @@ def run_job(folder: Path, link: ExcelLink | None = None, *, clock: Callable[[], 
     try:
         edits, summary = _work(job, req, say)
     except Cancelled:
-        job.set_progress(CANCELLED, "stopped at your request; nothing was written")
         _finish(job, link, {"error": {"message": "Stopped at your request; nothing was written.", "hint": None}},
-                f"SheetDL ({name}): stopped; nothing was written")
+                f"SheetDL ({name}): stopped; nothing was written",
+                (CANCELLED, "stopped at your request; nothing was written"))
         return CANCELLED
     except SheetDLError as e:
-        job.set_progress(FAILED, e.message)
-        _finish(job, link, {"error": {"message": e.message, "hint": e.hint}}, f"SheetDL ({name}): {e.message}")
+        _finish(job, link, {"error": {"message": e.message, "hint": e.hint}}, f"SheetDL ({name}): {e.message}",
+                (FAILED, e.message))
         return FAILED
     except Exception:  # a bug of ours: the details in the job's folder, words for the user
         (job.folder / "error.log").write_text(traceback.format_exc(), encoding="utf-8")
         message = (f"SheetDL ran into a problem it did not expect; the workbook was not changed. The details "
                    f"are in {job.folder / 'error.log'} — please send that file to the SheetDL team.")
-        job.set_progress(FAILED, message)
-        _finish(job, link, {"error": {"message": message, "hint": None}}, f"SheetDL ({name}): {message}")
+        _finish(job, link, {"error": {"message": message, "hint": None}}, f"SheetDL ({name}): {message}",
+                (FAILED, message))
         return FAILED
     import json
 
     result = {"edits": json.loads(dumps(edits)), "summary": summary}
-    job.set_progress(DONE, "finished; writing the results", 1.0)
-    _finish(job, link, result, None)
+    _finish(job, link, result, None, (DONE, "finished; writing the results"))
     return DONE
 
 
-def _finish(job: Job, link: ExcelLink | None, result: dict, status: str | None) -> None:
-    """Keep the result; write it into the workbook when Excel can be reached (else the next press does)."""
+def _finish(job: Job, link: ExcelLink | None, result: dict, status: str | None, ended: tuple[str, str]) -> None:
+    """Keep the result, then say the job ``ended`` (its state and words: the result is on disk before
+    anyone watching sees the job finished, so a press at that moment writes it instead of starting
+    again); write it into the workbook when Excel can be reached (else the next press does)."""
     job.write_result(result)
+    state, text = ended
+    job.set_progress(state, text, 1.0 if state == DONE else 0.0)
     if link is None:
         return
     if "error" in result:
