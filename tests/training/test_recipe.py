@@ -282,6 +282,8 @@ def test_classification_is_calibrated_on_out_of_fold_rows():
 
 
 def test_same_seed_same_model_on_the_cpu():
+    """The suite's one check that a seed gives the same model twice (a budget far above what 150 rows
+    need, so early stopping, not the clock, ends every fold)."""
     rng = np.random.default_rng(3)
     df = pd.DataFrame({"a": rng.normal(size=150), "b": rng.choice(["x", "y", "z"], 150)})
     df["y"] = np.where(df["a"] + (df["b"] == "x") > 0.3, "up", "down")
