@@ -189,8 +189,8 @@ def row_reasons(members, frame: pd.DataFrame, raw: pd.DataFrame, task: str, pred
 
 
 class _Cells:
-    """The user's cells by column, read out of the frame once per column named (a cell read through
-    pandas costs ~30 µs: 10,000 rows × 3 reasons took a second of a 25 s run)."""
+    """The user's cells by column, read out of the frame once per column named (read through pandas
+    one at a time, the ~29,000 cells the reasons of 10,000 rows name took 0.6 s of a 26 s run)."""
 
     def __init__(self, raw: pd.DataFrame):
         self.raw = raw
