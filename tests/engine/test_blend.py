@@ -67,7 +67,10 @@ def _rule_table(n: int = 600, seed: int = 0) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def rule_model():
-    df = _rule_table()
+    # 400 rows: in 6 s the networks miss 14–20 of them and the trees none, far past the evidence the
+    # blend needs. At 600 they missed 3 or 4 (4 of 4 is just clearly better, 3 of 3 not), so whether
+    # the trees came in followed the machine's speed
+    df = _rule_table(n=400)
     return sheetdl.fit(df, target="risk", time_budget=6, seed=0), df
 
 
