@@ -290,6 +290,42 @@ def _random_shift(x: torch.Tensor, pad: int) -> torch.Tensor:
     return out.permute(0, 3, 1, 2).contiguous()
 
 
+class ByteDropout(nn.Module):
+    """Dropout as ``nn.Dropout`` does it, at a third of its cost on the CPU.
+
+    torch draws a CPU dropout mask at about 8 ns a number (its Bernoulli sampler); that was a fifth to
+    a quarter of CPU training on tables below LARGE_TABLE_ROWS (5 Dec 2026: 2.6 of 11.7 s of the speed
+    workbook's networks). Here the mask is one random byte a number from numpy's PCG64 generator (its
+    ``bytes`` are ~0.2 ns each): a number is dropped where its byte is below ``round(p · 256)``, so the
+    rate is ``p`` to the nearest 1/256 (0.1 → 0.1016), and the kept ones are scaled up to keep the mean.
+    The generator is seeded from torch's at the first training step (which ``seed_everything`` seeded),
+    so a seed still gives the same model. On a GPU, torch's own dropout is fast and is used."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"dropout rate {p} is not in [0, 1)")
+        self.p = p
+        self._rng: np.random.Generator | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        if x.device.type != "cpu":
+            return F.dropout(x, self.p, True)
+        if self._rng is None:
+            self._rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,)).item()))
+        dropped = round(self.p * 256)  # of the 256 byte values, this many drop a number
+        if dropped == 0:
+            return x
+        byte = np.frombuffer(self._rng.bytes(x.numel()), dtype=np.uint8).reshape(x.shape)
+        keep = torch.from_numpy(byte >= dropped).to(x.dtype)  # a new array: writable, as torch wants
+        return x * keep.mul_(256 / (256 - dropped))
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
 class TabularNet(nn.Module):
     plr_index: torch.Tensor  # buffers: which numeric inputs are embedded, and which are flags
     flag_index: torch.Tensor
@@ -365,7 +401,7 @@ class TabularNet(nn.Module):
         self.scale = nn.Parameter(torch.randint(0, 2, (ensemble, width)).float() * 2 - 1) if ensemble > 1 else None
         layers: list[nn.Module] = []
         for _ in range(depth):
-            layers += [nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(dropout)]
+            layers += [nn.Linear(width, hidden), nn.ReLU(), ByteDropout(dropout)]
             width = hidden
         self.trunk = nn.Sequential(*layers)
         bound = 1 / math.sqrt(width)
