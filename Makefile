@@ -55,7 +55,7 @@ LOWEST ?= .venv-lowest
 LOWEST_TESTS := tests/test_layout.py tests/test_folders.py tests/schema tests/sheets/test_table.py \
 	tests/test_bad_inputs.py::test_merged_group_titles_above_the_header tests/server/test_config.py \
 	tests/server/test_guard.py tests/server/test_server.py tests/test_model_before_layout.py \
-	tests/models/test_efficientnet.py tests/models/test_trees.py
+	tests/models/test_efficientnet.py tests/models/test_trees.py tests/models/test_dropout.py
 
 test-lowest:
 	rm -rf $(LOWEST)

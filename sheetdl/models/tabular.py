@@ -291,11 +291,11 @@ def _random_shift(x: torch.Tensor, pad: int) -> torch.Tensor:
 
 
 class ByteDropout(nn.Module):
-    """Dropout as ``nn.Dropout`` does it, at a third of its cost on the CPU.
+    """Dropout as ``nn.Dropout`` does it, at a half to a third of its cost on the CPU.
 
-    torch draws a CPU dropout mask at about 8 ns a number (its Bernoulli sampler); that was a fifth to
-    a quarter of CPU training on tables below LARGE_TABLE_ROWS (5 Dec 2026: 2.6 of 11.7 s of the speed
-    workbook's networks). Here the mask is one random byte a number from numpy's PCG64 generator (its
+    torch draws a CPU dropout mask at about 8 ns a number (its Bernoulli sampler): about a fifth of CPU
+    training on tables with dropout, i.e. below LARGE_TABLE_ROWS (5 Dec 2026: 2.6 of the speed workbook
+    networks' 11.7 s). Here the mask is one random byte a number from numpy's PCG64 generator (its
     ``bytes`` are ~0.2 ns each): a number is dropped where its byte is below ``round(p · 256)``, so the
     rate is ``p`` to the nearest 1/256 (0.1 → 0.1016), and the kept ones are scaled up to keep the mean.
     The generator is seeded from torch's at the first training step (which ``seed_everything`` seeded),
@@ -315,7 +315,7 @@ class ByteDropout(nn.Module):
             return F.dropout(x, self.p, True)
         if self._rng is None:
             self._rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,)).item()))
-        dropped = round(self.p * 256)  # of the 256 byte values, this many drop a number
+        dropped = min(255, round(self.p * 256))  # of the 256 byte values, this many drop a number
         if dropped == 0:
             return x
         byte = np.frombuffer(self._rng.bytes(x.numel()), dtype=np.uint8).reshape(x.shape)
