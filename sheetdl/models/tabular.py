@@ -306,6 +306,7 @@ class ByteDropout(nn.Module):
         if not 0.0 <= p < 1.0:
             raise ValueError(f"dropout rate {p} is not in [0, 1)")
         self.p = p
+        self._dropped = min(255, round(p * 256))  # of the 256 byte values, this many drop a number
         self._rng: np.random.Generator | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -313,14 +314,13 @@ class ByteDropout(nn.Module):
             return x
         if x.device.type != "cpu":
             return F.dropout(x, self.p, True)
+        if self._dropped == 0:  # a rate under 1/512
+            return x
         if self._rng is None:
             self._rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,)).item()))
-        dropped = min(255, round(self.p * 256))  # of the 256 byte values, this many drop a number
-        if dropped == 0:
-            return x
         byte = np.frombuffer(self._rng.bytes(x.numel()), dtype=np.uint8).reshape(x.shape)
-        keep = torch.from_numpy(byte >= dropped).to(x.dtype)  # a new array: writable, as torch wants
-        return x * keep.mul_(256 / (256 - dropped))
+        keep = torch.from_numpy(byte >= self._dropped).to(x.dtype)  # a new array: writable, as torch wants
+        return x * keep.mul_(256 / (256 - self._dropped))
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
